@@ -176,14 +176,16 @@ export class Notifier {
 
   private startLoop(box: Outbox): void {
     box.running = true;
-    this.runLoop(box)
-      .catch((err: unknown) => {
-        this.safeLog('error', { sink: box.sink.name, err: errorMessage(err) }, 'notify loop crashed');
-      })
-      .finally(() => {
-        box.running = false;
-        if (this.stopping && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
-      });
+    // Start on a microtask so that publish() never runs sink code (JSON, fetch setup) itself.
+    queueMicrotask(() => {
+      this.runLoop(box)
+        .catch((err: unknown) => {
+          this.safeLog('error', { sink: box.sink.name, err: errorMessage(err) }, 'notify loop crashed');
+        })
+        .finally(() => {
+          if (this.stopping && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+        });
+    });
   }
 
   private async runLoop(box: Outbox): Promise<void> {
