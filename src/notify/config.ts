@@ -41,10 +41,7 @@ export const webhookConfigSchema = z
 
 export const notifyConfigSchema = z
   .strictObject({
-    console: z
-      .boolean()
-      .default(true)
-      .describe('Print one human-readable line per incident event on stdout.'),
+    console: z.boolean().default(true).describe('Print one human-readable line per incident event on stdout.'),
     webhooks: z.array(webhookConfigSchema).optional().describe('Webhooks that receive incident events as JSON.'),
   })
   .describe('Where incident notifications go.');

@@ -226,7 +226,14 @@ export class Notifier {
           const delay = backoffDelay(attempt, this.baseMs, this.capMs, this.random);
           this.safeLog(
             'warn',
-            { sink: sink.name, incidentId: event.incident.id, kind: event.kind, attempt, retryInMs: delay, err: errorMessage(err) },
+            {
+              sink: sink.name,
+              incidentId: event.incident.id,
+              kind: event.kind,
+              attempt,
+              retryInMs: delay,
+              err: errorMessage(err),
+            },
             'notify: delivery failed, will retry',
           );
           await this.sleep(box, delay);

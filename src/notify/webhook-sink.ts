@@ -59,7 +59,10 @@ export function createWebhookSink(config: WebhookConfigInput, opts: WebhookSinkO
       // Free the connection: we do not read the response body.
       await res.body?.cancel().catch(() => {});
       if (res.ok) {
-        opts.logger?.debug({ sink: name, status: res.status, incidentId: event.incident.id, attempt }, 'webhook delivered');
+        opts.logger?.debug(
+          { sink: name, status: res.status, incidentId: event.incident.id, attempt },
+          'webhook delivered',
+        );
         return;
       }
       const msg = `${name}: HTTP ${res.status} ${res.statusText} (attempt ${attempt})`;

@@ -28,7 +28,9 @@ describe('notifyConfigSchema', () => {
 
 describe('createSinks', () => {
   it('builds console and webhook sinks from config', () => {
-    const cfg = notifyConfigSchema.parse({ webhooks: [{ url: 'http://127.0.0.1:9/x' }, { url: 'https://a.example/y', name: 'ops' }] });
+    const cfg = notifyConfigSchema.parse({
+      webhooks: [{ url: 'http://127.0.0.1:9/x' }, { url: 'https://a.example/y', name: 'ops' }],
+    });
     const sinks = createSinks(cfg, { logger: captureLogger().logger, consoleStream: new TextSink() });
     expect(sinks.map((s) => s.name)).toEqual(['console', 'webhook:127.0.0.1:9', 'ops']);
     expect(createSinks(notifyConfigSchema.parse({ console: false }), { logger: captureLogger().logger })).toEqual([]);

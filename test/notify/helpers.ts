@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import type { Incident, IncidentEvent, IncidentType } from '../../src/shared/index.ts';
+import type { Incident, IncidentEvent } from '../../src/shared/index.ts';
 
 export interface ReceivedRequest {
   method: string;
@@ -89,7 +89,7 @@ export function makeEvent(
     streamId: 'udp-bars',
     streamName: 'UDP test pattern',
     tags: [],
-    type: 'black' as IncidentType,
+    type: 'black',
     severity: 'critical',
     state: closed ? 'closed' : 'open',
     start: 12.04,

@@ -1,11 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  Notifier,
-  backoffDelay,
-  createConsoleSink,
-  createWebhookSink,
-  type Sink,
-} from '../../src/notify/index.ts';
+import { Notifier, backoffDelay, createConsoleSink, createWebhookSink, type Sink } from '../../src/notify/index.ts';
 import type { IncidentEvent } from '../../src/shared/index.ts';
 import { Receiver, TextSink, captureLogger, freePort, makeEvent, waitFor } from './helpers.ts';
 
