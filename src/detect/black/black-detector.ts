@@ -1,0 +1,111 @@
+import type { VideoFrameView } from '../../shared/index.ts';
+import { EdgeReporter } from '../edge-reporter.ts';
+import { defineDetector } from '../spec.ts';
+import { round } from '../round.ts';
+
+/**
+ * Black picture detection that does not mistake dark scenes for black.
+ *
+ * FFmpeg's blackdetect counts a frame as black when 98% of pixels are below a threshold,
+ * so a night scene or a dim title card with text trips it. Here a frame is black only when
+ * (a) nearly every preview pixel is below the threshold AND (b) the picture has no visible
+ * structure: its luma standard deviation is tiny. Text on black, a dim room or a pillarbox
+ * all have structure; an encoded black frame has a deviation well under one level.
+ */
+export const blackDetector = defineDetector({
+  name: 'black',
+  types: ['black'],
+  description: 'Black picture: the viewer sees nothing. Dark but visible scenes are not black.',
+  inputs: [{ kind: 'video', plane: 'luma' }],
+  options: {
+    minDuration: {
+      type: 'number',
+      description: 'Seconds of black before an incident opens',
+      default: 2,
+      min: 0.04,
+      max: 3600,
+      unit: 's',
+      guidance: '2 s matches FFmpeg. Raise it (5-10 s) for channels with long fades to black between programmes.',
+    },
+    recovery: {
+      type: 'number',
+      description: 'Seconds of non-black picture before an open incident closes',
+      default: 0.5,
+      min: 0,
+      max: 600,
+      unit: 's',
+    },
+    pixelThreshold: {
+      type: 'number',
+      description: 'A pixel is dark when its luma is below this fraction of the nominal range above black',
+      default: 0.1,
+      min: 0,
+      max: 1,
+      unit: 'ratio',
+      guidance: '0.10 (FFmpeg default) is about luma 38 in limited range. Normal content rarely has 99.5% of pixels that dark.',
+    },
+    pictureRatio: {
+      type: 'number',
+      description: 'Fraction of the picture that must be dark',
+      default: 0.995,
+      min: 0.5,
+      max: 1,
+      unit: 'ratio',
+      guidance: 'FFmpeg uses 0.98, which flags title cards with small text. Keep at 0.99 or above.',
+    },
+    maxDeviation: {
+      type: 'number',
+      description: 'Largest luma standard deviation a black picture may have',
+      default: 3,
+      min: 0,
+      max: 64,
+      unit: 'luma levels',
+      guidance: 'Encoded black is below 1. Dim scenes and text on black are above 5.',
+    },
+  },
+  create(o, ctx) {
+    const reporter = new EdgeReporter(ctx, 'black', { minDuration: o.minDuration, recovery: o.recovery });
+    const hist = new Uint32Array(256);
+    let meanLuma = 0;
+    let darkRatio = 0;
+    let deviation = 0;
+    reporter.measurements = () => ({
+      meanLuma: round(meanLuma),
+      darkRatio: round(darkRatio, 4),
+      deviation: round(deviation),
+    });
+    return {
+      process(input) {
+        if (input.kind !== 'video') return;
+        const f: VideoFrameView = input;
+        const { data, width, height } = f.preview;
+        const n = width * height;
+        if (n === 0) return;
+        hist.fill(0);
+        for (let i = 0; i < n; i++) hist[data[i]!]!++;
+        const black = f.fullRange ? 0 : 16;
+        const range = f.fullRange ? 255 : 219;
+        const thr = black + o.pixelThreshold * range;
+        let dark = 0;
+        let sum = 0;
+        let sumSq = 0;
+        for (let v = 0; v < 256; v++) {
+          const c = hist[v]!;
+          if (c === 0) continue;
+          if (v <= thr) dark += c;
+          sum += c * v;
+          sumSq += c * v * v;
+        }
+        meanLuma = sum / n;
+        darkRatio = dark / n;
+        deviation = Math.sqrt(Math.max(0, sumSq / n - meanLuma * meanLuma));
+        const isBlack = darkRatio >= o.pictureRatio && deviation <= o.maxDeviation;
+        ctx.gauge('luma_mean', meanLuma);
+        reporter.update(f.mediaTime, f.wallTime, f.frameDuration, isBlack);
+      },
+      flush() {
+        reporter.flush();
+      },
+    };
+  },
+});

@@ -1,0 +1,70 @@
+import type { IntervalEdge, MediaInput } from '../shared/index.ts';
+import { DETECTORS, resolveOptions, type DetectorOverrides } from './registry.ts';
+import type { Detector, DetectorSpec } from './spec.ts';
+
+export interface DetectorChainOptions {
+  readonly streamId: string;
+  /** Layers of overrides applied over the defaults, later wins (global, then per stream). */
+  readonly overrides?: readonly (DetectorOverrides | undefined)[];
+  /** Restrict to these detector names (a fleet instance's profile). */
+  readonly only?: readonly string[];
+  readonly onEdge: (edge: IntervalEdge) => void;
+  /** Called when a detector throws: the detector is disabled, the stream goes on. */
+  readonly onDetectorError?: (detector: string, err: unknown) => void;
+}
+
+/**
+ * The tee: one decoded frame, one read-only view, every detector in turn. A detector that
+ * throws is switched off for this stream and reported; it never stops the frame path.
+ */
+export class DetectorChain {
+  private readonly video: { name: string; det: Detector }[] = [];
+  private readonly audio: { name: string; det: Detector }[] = [];
+  /** Latest sampled values per gauge name, for metrics and live charts. */
+  readonly gauges = new Map<string, number>();
+
+  constructor(private readonly opts: DetectorChainOptions) {
+    for (const spec of DETECTORS) {
+      if (opts.only && !opts.only.includes(spec.name)) continue;
+      const { enabled, options } = resolveOptions(spec, ...(opts.overrides ?? []));
+      if (!enabled) continue;
+      this.add(spec, options);
+    }
+  }
+
+  get detectorNames(): string[] {
+    return [...new Set([...this.video, ...this.audio].map((d) => d.name))];
+  }
+
+  private add(spec: DetectorSpec, options: Record<string, number | boolean>): void {
+    const det = spec.create(options as never, {
+      streamId: this.opts.streamId,
+      report: (edge) => this.opts.onEdge(edge),
+      gauge: (name, value) => this.gauges.set(name, value),
+    });
+    for (const input of spec.inputs) (input.kind === 'video' ? this.video : this.audio).push({ name: spec.name, det });
+  }
+
+  process(input: MediaInput): void {
+    const list = input.kind === 'video' ? this.video : this.audio;
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!;
+      try {
+        entry.det.process(input);
+      } catch (err) {
+        list.splice(i--, 1);
+        this.opts.onDetectorError?.(entry.name, err);
+      }
+    }
+  }
+
+  flush(mediaTime: number, wallTime: number): void {
+    for (const { name, det } of [...this.video, ...this.audio]) {
+      try {
+        det.flush(mediaTime, wallTime);
+      } catch (err) {
+        this.opts.onDetectorError?.(name, err);
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { IncidentType, IntervalEdge } from '../shared/index.ts';
+import { IntervalTracker, type IntervalTrackerOptions } from './interval-tracker.ts';
+import type { DetectorContext } from './spec.ts';
+
+type Measurements = Record<string, number | string | boolean>;
+
+/**
+ * An IntervalTracker wired to a detector context: converts tracker edges into
+ * IntervalEdge reports with wall times derived from the latest observation.
+ */
+export class EdgeReporter {
+  private readonly tracker: IntervalTracker;
+  private lastMedia = 0;
+  private lastWall = 0;
+  /** Filled by the detector just before update(); read when an edge fires. */
+  measurements: () => Measurements = () => ({});
+
+  constructor(
+    private readonly ctx: DetectorContext,
+    private readonly type: IncidentType,
+    opts: IntervalTrackerOptions,
+    private readonly channel?: string,
+  ) {
+    this.tracker = new IntervalTracker(opts, {
+      onOpen: (start) => this.emit('open', start),
+      onClose: (_start, end) => this.emit('close', end),
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.tracker.isOpen;
+  }
+
+  update(mediaTime: number, wallTime: number, duration: number, active: boolean, startHint = mediaTime): void {
+    this.lastMedia = mediaTime + duration;
+    this.lastWall = wallTime + duration * 1000;
+    this.tracker.update(mediaTime, duration, active, startHint);
+  }
+
+  flush(): void {
+    this.tracker.flush();
+  }
+
+  private emit(phase: 'open' | 'close', mediaTime: number): void {
+    const wallTime = this.lastWall - (this.lastMedia - mediaTime) * 1000;
+    const edge: IntervalEdge = {
+      streamId: this.ctx.streamId,
+      type: this.type,
+      phase,
+      mediaTime,
+      wallTime,
+      ...(this.channel !== undefined ? { channel: this.channel } : {}),
+      measurements: this.measurements(),
+    };
+    this.ctx.report(edge);
+  }
+}

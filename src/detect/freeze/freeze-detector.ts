@@ -1,0 +1,184 @@
+import type { VideoFrameView } from '../../shared/index.ts';
+import { EdgeReporter } from '../edge-reporter.ts';
+import { round } from '../round.ts';
+import { defineDetector } from '../spec.ts';
+
+const GRID = 16;
+const REGIONS = GRID * GRID;
+
+/**
+ * Freeze detection that survives grain and burnt-in clocks.
+ *
+ * FFmpeg's freezedetect compares whole frames against one noise threshold, so grain hides
+ * a freeze and a burnt-in clock or ticker keeps the picture "moving". Here the preview is
+ * split into 16x16 regions and each frame is compared with the previous one per region:
+ * - a region has *real change* when its mean absolute difference stands out from the
+ *   picture's own noise floor (the median region), so uniform grain is not change;
+ * - the picture is frozen while the regions with real change, accumulated since it went
+ *   quiet, cover no more than `maxMovingArea` of it: a clock keeps changing the same few
+ *   regions, while a pointer or a car moving over static content sweeps across many and
+ *   so keeps restarting the count.
+ * - a picture whose median region changes by more than `noiseCeiling` is moving as a whole.
+ */
+export const freezeDetector = defineDetector({
+  name: 'freeze',
+  types: ['freeze'],
+  description: 'Frozen picture, including under grain and burnt-in clocks or tickers.',
+  inputs: [{ kind: 'video', plane: 'luma' }],
+  options: {
+    minDuration: {
+      type: 'number',
+      description: 'Seconds of frozen picture before an incident opens',
+      default: 2,
+      min: 0.1,
+      max: 3600,
+      unit: 's',
+      guidance: '2 s matches FFmpeg. Slides and still cameras with nothing moving are frozen by definition: raise it for such channels.',
+    },
+    recovery: {
+      type: 'number',
+      description: 'Seconds of moving picture before an open incident closes',
+      default: 0.5,
+      min: 0,
+      max: 600,
+      unit: 's',
+    },
+    changeThreshold: {
+      type: 'number',
+      description: 'Smallest mean absolute difference (preview luma levels) a region needs to count as changed',
+      default: 1.5,
+      min: 0.05,
+      max: 64,
+      unit: 'luma levels',
+      guidance: 'Encoder noise on a static shot stays under 1. Raise for very grainy sources.',
+    },
+    noiseFactor: {
+      type: 'number',
+      description: 'A region counts as changed only when its difference exceeds this multiple of the median region (the noise floor)',
+      default: 3,
+      min: 1,
+      max: 50,
+      unit: 'ratio',
+    },
+    noiseCeiling: {
+      type: 'number',
+      description: 'Median region difference above which the whole picture counts as moving (pans, fades, cuts)',
+      default: 6,
+      min: 0.5,
+      max: 128,
+      unit: 'luma levels',
+      guidance: 'Grain of amplitude 10 gives a median near 3; camera motion gives 8 or more.',
+    },
+    maxMovingArea: {
+      type: 'number',
+      description: 'Largest fraction of the picture that may keep changing (clock, ticker, logo animation) in a frozen picture',
+      default: 0.12,
+      min: 0,
+      max: 0.9,
+      unit: 'ratio',
+      guidance: 'A clock is 1-5% of the picture, a ticker 10%. Above 0.2, static scenes with a little real motion start to count as frozen.',
+    },
+  },
+  create(o, ctx) {
+    const reporter = new EdgeReporter(ctx, 'freeze', { minDuration: o.minDuration, recovery: o.recovery });
+    let prev = new Uint8Array(0);
+    let colRegion = new Uint16Array(0);
+    let rowRegion = new Uint16Array(0);
+    let havePrev = false;
+    let w = 0;
+    let h = 0;
+    const sums = new Float64Array(REGIONS);
+    const counts = new Float64Array(REGIONS);
+    const mads = new Float64Array(REGIONS);
+    const sorted = new Float64Array(REGIONS);
+    const lastChanged = new Float64Array(REGIONS).fill(-Infinity);
+    let quietSince = Number.NaN;
+    let median = 0;
+    let movingArea = 0;
+    let identical = false;
+    reporter.measurements = () => ({
+      noiseFloor: round(median),
+      movingArea: round(movingArea, 3),
+      identicalFrames: identical,
+    });
+
+    function configure(width: number, height: number): void {
+      w = width;
+      h = height;
+      prev = new Uint8Array(w * h);
+      colRegion = new Uint16Array(w);
+      rowRegion = new Uint16Array(h);
+      for (let x = 0; x < w; x++) colRegion[x] = Math.min(GRID - 1, Math.floor((x * GRID) / w));
+      for (let y = 0; y < h; y++) rowRegion[y] = Math.min(GRID - 1, Math.floor((y * GRID) / h)) * GRID;
+      counts.fill(0);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) counts[rowRegion[y]! + colRegion[x]!]!++;
+      havePrev = false;
+    }
+
+    return {
+      process(input) {
+        if (input.kind !== 'video') return;
+        const f: VideoFrameView = input;
+        const p = f.preview;
+        if (p.width !== w || p.height !== h) configure(p.width, p.height);
+        const cur = p.data;
+        if (!havePrev) {
+          prev.set(cur.subarray(0, w * h));
+          havePrev = true;
+          return;
+        }
+        sums.fill(0);
+        let total = 0;
+        for (let y = 0; y < h; y++) {
+          const row = y * w;
+          const rr = rowRegion[y]!;
+          for (let x = 0; x < w; x++) {
+            const i = row + x;
+            const d = cur[i]! - prev[i]!;
+            const a = d < 0 ? -d : d;
+            sums[rr + colRegion[x]!]! += a;
+            total += a;
+          }
+        }
+        prev.set(cur.subarray(0, w * h));
+        for (let r = 0; r < REGIONS; r++) mads[r] = counts[r]! > 0 ? sums[r]! / counts[r]! : 0;
+        sorted.set(mads);
+        sorted.sort();
+        median = (sorted[REGIONS / 2 - 1]! + sorted[REGIONS / 2]!) / 2;
+        const t = f.mediaTime;
+        const globalMotion = median > o.noiseCeiling;
+        const limit = Math.max(o.changeThreshold, o.noiseFactor * median);
+        let changedNow = 0;
+        for (let r = 0; r < REGIONS; r++) {
+          if (globalMotion || mads[r]! > limit) {
+            lastChanged[r] = t;
+            changedNow++;
+          }
+        }
+        identical = total === 0;
+        const quietNow = changedNow / REGIONS <= o.maxMovingArea;
+        if (!quietNow) quietSince = Number.NaN;
+        else if (Number.isNaN(quietSince)) quietSince = t;
+        let recent = 0;
+        if (quietNow) {
+          for (let r = 0; r < REGIONS; r++) if (lastChanged[r]! >= quietSince) recent++;
+          // Change wandered over too much of the picture: live content, so the quiet run restarts here.
+          if (recent / REGIONS > o.maxMovingArea) {
+            quietSince = t;
+            recent = changedNow;
+          }
+        }
+        movingArea = recent / REGIONS;
+        const frozen = quietNow;
+        ctx.gauge('motion', total / (w * h));
+        reporter.update(t, f.wallTime, f.frameDuration, frozen, Number.isNaN(quietSince) ? t : quietSince);
+      },
+      flush() {
+        reporter.flush();
+        havePrev = false;
+        quietSince = Number.NaN;
+        lastChanged.fill(-Infinity);
+      },
+    };
+  },
+});

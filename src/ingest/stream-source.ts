@@ -1,0 +1,409 @@
+import '../shared/polyfill.ts';
+import { Decoder, Demuxer } from 'node-av/api';
+import {
+  AVCOL_RANGE_JPEG,
+  AV_NOPTS_VALUE,
+  AV_PIX_FMT_GRAY8,
+  AV_PIX_FMT_NV12,
+  AV_PIX_FMT_NV21,
+  AV_PIX_FMT_YUV410P,
+  AV_PIX_FMT_YUV411P,
+  AV_PIX_FMT_YUV420P,
+  AV_PIX_FMT_YUV422P,
+  AV_PIX_FMT_YUV440P,
+  AV_PIX_FMT_YUV444P,
+  AV_PIX_FMT_YUVJ420P,
+  AV_PIX_FMT_YUVJ422P,
+  AV_PIX_FMT_YUVJ440P,
+  AV_PIX_FMT_YUVJ444P,
+  AV_SAMPLE_FMT_FLTP,
+  type AVPixelFormat,
+} from 'node-av/constants';
+import type { Frame, Rational, Stream } from 'node-av/lib';
+import { ErrorCodes, VigilError, errorMessage, type AudioChunk, type IntervalEdge, type Logger, type VideoFrameView } from '../shared/index.ts';
+import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
+import { MediaTimeline } from './media-timeline.ts';
+import { isLocalFile, protocolOptions } from './protocol-options.ts';
+
+/** 8-bit formats whose first plane is luma at native resolution: no conversion needed. */
+const LUMA_FIRST_FORMATS = new Set<number>([
+  AV_PIX_FMT_YUV420P,
+  AV_PIX_FMT_YUVJ420P,
+  AV_PIX_FMT_YUV422P,
+  AV_PIX_FMT_YUVJ422P,
+  AV_PIX_FMT_YUV444P,
+  AV_PIX_FMT_YUVJ444P,
+  AV_PIX_FMT_YUV440P,
+  AV_PIX_FMT_YUVJ440P,
+  AV_PIX_FMT_YUV410P,
+  AV_PIX_FMT_YUV411P,
+  AV_PIX_FMT_GRAY8,
+  AV_PIX_FMT_NV12,
+  AV_PIX_FMT_NV21,
+]);
+const FULL_RANGE_FORMATS = new Set<number>([AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P]);
+
+export type SourceState = 'connecting' | 'live' | 'lost' | 'ended' | 'stopped';
+
+export interface SourceStatus {
+  readonly state: SourceState;
+  readonly fps: number;
+  /** Input bitrate over the last second, bits/s. */
+  readonly bitrate: number;
+  /** Wall time (ms) of the last fresh frame, 0 when none yet. */
+  readonly lastFrameAt: number;
+  /** Media time (s) of the latest frame. */
+  readonly mediaTime: number;
+  /** Seconds between a frame's wall time and where pacing says it should be (live lag). */
+  readonly decodeLag: number;
+  readonly reconnects: number;
+  readonly decodeErrors: number;
+  readonly width: number;
+  readonly height: number;
+  readonly lastError?: string;
+}
+
+export interface SourceOptions {
+  readonly id: string;
+  readonly url: string;
+  /**
+   * Live sources reconnect with backoff and report signal loss; files opened for `analyze`
+   * are read once as fast as they decode. Default: live unless the URL is a local file.
+   */
+  readonly live?: boolean;
+  /** Pace reading at 1x media time (a local file monitored as a channel). Default: live && local file. */
+  readonly realtime?: boolean;
+  /** Seconds without fresh media before `signal_loss` opens. */
+  readonly signalLossAfter?: number;
+  /** Seconds of media flowing again before `signal_loss` closes. */
+  readonly signalRecovery?: number;
+  readonly reconnectDelay?: { readonly initial: number; readonly max: number };
+  readonly decoderThreads?: number;
+  readonly logger?: Logger;
+}
+
+export interface SourceSink {
+  video(view: VideoFrameView): void;
+  audio(chunk: AudioChunk): void;
+  /** Signal-loss interval edges (ingest's own observation of the source's health). */
+  edge(edge: IntervalEdge): void;
+  /** Media stopped or restarted: downstream should close what it has open. */
+  discontinuity(mediaTime: number, wallTime: number): void;
+  status?(status: SourceStatus): void;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+function toSeconds(ts: bigint, tb: Rational): number {
+  if (ts === AV_NOPTS_VALUE || tb.den === 0) return Number.NaN;
+  return (Number(ts) * tb.num) / tb.den;
+}
+
+function frameRate(stream: Stream): number {
+  for (const r of [stream.avgFrameRate, stream.rFrameRate]) {
+    if (r.den > 0 && r.num > 0) {
+      const fps = r.num / r.den;
+      if (fps >= 1 && fps <= 240) return fps;
+    }
+  }
+  return 25;
+}
+
+/**
+ * One input, demuxed and decoded in process with node-av. Produces read-only frame views
+ * and audio chunks on one media timeline, reconnects live sources with backoff, and
+ * watches for signal loss: no fresh media (a repeated timestamp is not fresh) for
+ * `signalLossAfter` seconds.
+ */
+export class StreamSource {
+  private readonly abort = new AbortController();
+  private readonly timeline = new MediaTimeline();
+  private readonly videoViews = new VideoViewBuilder((f) => this.isFullRange(f));
+  private readonly audioViews = new AudioViewBuilder();
+  private readonly live: boolean;
+  private readonly realtime: boolean;
+  private readonly lossAfter: number;
+  private readonly recovery: number;
+  private state: SourceState = 'connecting';
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastFresh = 0;
+  private lost: { since: number } | undefined;
+  private resumedAt: { media: number; wall: number } | undefined;
+  private lastPts = new Map<number, number>();
+  private reconnects = 0;
+  private decodeErrors = 0;
+  private lastError: string | undefined;
+  private fullRangeStream = false;
+  private width = 0;
+  private height = 0;
+  // Rolling one-second counters for fps and bitrate.
+  private frameCount = 0;
+  private byteCount = 0;
+  private windowStart = Date.now();
+  private fps = 0;
+  private bitrate = 0;
+  private lag = 0;
+  private pace: { media: number; wall: number } | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly opts: SourceOptions,
+    private readonly sink: SourceSink,
+  ) {
+    const local = isLocalFile(opts.url);
+    this.live = opts.live ?? !local;
+    this.realtime = opts.realtime ?? (this.live && local);
+    this.lossAfter = opts.signalLossAfter ?? 3;
+    this.recovery = opts.signalRecovery ?? 2;
+  }
+
+  /** Runs until stopped (live) or until the input ends (not live). Rejects only for a non-live input that cannot be read. */
+  run(): Promise<void> {
+    this.running ??= this.loop();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.watchdog) clearInterval(this.watchdog);
+    await this.running?.catch(() => {});
+    this.setState('stopped');
+  }
+
+  status(): SourceStatus {
+    return {
+      state: this.state,
+      fps: this.fps,
+      bitrate: this.bitrate,
+      lastFrameAt: this.lastFresh,
+      mediaTime: this.timeline.now,
+      decodeLag: this.lag,
+      reconnects: this.reconnects,
+      decodeErrors: this.decodeErrors,
+      width: this.width,
+      height: this.height,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.abort.signal;
+    if (this.live) this.watchdog = setInterval(() => this.checkSignal(), 200);
+    const delays = this.opts.reconnectDelay ?? { initial: 0.5, max: 10 };
+    let delay = delays.initial;
+    let first = true;
+    while (!signal.aborted) {
+      const openedAt = Date.now();
+      try {
+        await this.readOnce();
+        if (!this.live) break;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (!this.live) {
+          if (err instanceof VigilError) throw err;
+          throw new VigilError(ErrorCodes.INPUT_UNREADABLE, `cannot read ${this.opts.url}: ${errorMessage(err)}`, [], { cause: err });
+        }
+        this.lastError = errorMessage(err);
+        this.opts.logger?.warn({ stream: this.opts.id, err: this.lastError }, 'source failed; reconnecting');
+      }
+      if (signal.aborted) break;
+      const now = Date.now();
+      this.sink.discontinuity(this.timeline.now, now);
+      // A connection that delivered media for a while earns a fresh, short backoff.
+      if (now - openedAt > 10_000) delay = delays.initial;
+      if (!first || this.lastFresh === 0) this.setState(this.lost ? 'lost' : 'connecting');
+      first = false;
+      await sleep(delay * 1000 * (0.75 + Math.random() * 0.5), signal);
+      delay = Math.min(delays.max, delay * 2);
+      this.reconnects++;
+      this.timeline.rebase(Date.now());
+      this.lastPts.clear();
+      this.pace = undefined;
+    }
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (!this.live) {
+      this.sink.discontinuity(this.timeline.now, Date.now());
+      this.setState('ended');
+    }
+  }
+
+  private async readOnce(): Promise<void> {
+    const signal = this.abort.signal;
+    const demuxer = await Demuxer.open(this.opts.url, { options: protocolOptions(this.opts.url), signal });
+    try {
+      const vs = demuxer.video();
+      const as = demuxer.audio();
+      if (!vs && !as) throw new VigilError(ErrorCodes.NO_MEDIA_STREAMS, `${this.opts.url} has no audio or video stream`);
+      const threads = this.opts.decoderThreads ?? 1;
+      let vdec: Decoder | undefined;
+      if (vs) {
+        const fmt = vs.codecpar.format as AVPixelFormat;
+        vdec = await Decoder.create(vs, {
+          exitOnError: false,
+          threadCount: threads,
+          ...(LUMA_FIRST_FORMATS.has(fmt) ? {} : { rescale: { pixelFormat: AV_PIX_FMT_YUV420P } }),
+        });
+        this.fullRangeStream = vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt);
+      }
+      const adec = as
+        ? await Decoder.create(as, { exitOnError: false, threadCount: 1, resample: { sampleFormat: AV_SAMPLE_FMT_FLTP } })
+        : undefined;
+      const vdur = vs ? 1 / frameRate(vs) : 0;
+      try {
+        for await (const pkt of demuxer.packets()) {
+          if (signal.aborted || !pkt) break;
+          this.byteCount += pkt.size;
+          if (vs && vdec && pkt.streamIndex === vs.index) {
+            for (const f of vdec.decodeAllSync(pkt)) this.onVideo(f, vs, vdur);
+          } else if (as && adec && pkt.streamIndex === as.index) {
+            for (const f of adec.decodeAllSync(pkt)) this.onAudio(f, as);
+          }
+          pkt.free();
+          if (this.realtime) await this.paceTo(signal);
+        }
+        if (!signal.aborted) {
+          if (vs && vdec) for (const f of vdec.decodeAllSync(null)) this.onVideo(f, vs, vdur);
+          if (as && adec) for (const f of adec.decodeAllSync(null)) this.onAudio(f, as);
+        }
+      } finally {
+        vdec?.close();
+        adec?.close();
+      }
+    } finally {
+      await demuxer.close().catch(() => {});
+    }
+  }
+
+  private isFullRange(frame: Frame): boolean {
+    return this.fullRangeStream || frame.colorRange === AVCOL_RANGE_JPEG;
+  }
+
+  /** Whether this frame advances its track; a repeated timestamp is a stalled source, not media. */
+  private fresh(track: number, ptsSec: number): boolean {
+    const last = this.lastPts.get(track);
+    if (Number.isFinite(ptsSec)) {
+      if (last !== undefined && ptsSec === last) return false;
+      this.lastPts.set(track, ptsSec);
+    }
+    return true;
+  }
+
+  private onVideo(frame: Frame, stream: Stream, nominal: number): void {
+    try {
+      const pts = toSeconds(frame.bestEffortTimestamp, stream.timeBase);
+      if (!this.fresh(stream.index, pts)) return;
+      const wall = Date.now();
+      const dur = nominal > 0 ? nominal : Math.max(0.001, toSeconds(frame.duration, stream.timeBase) || 0.04);
+      const media = this.timeline.map(stream.index, pts, dur, wall);
+      if (frame.decodeErrorFlags !== 0) this.decodeErrors++;
+      this.width = frame.width;
+      this.height = frame.height;
+      this.onFresh(media, wall);
+      this.frameCount++;
+      const view = this.videoViews.build(frame, media, wall, dur);
+      if (view) this.sink.video(view);
+    } finally {
+      frame.free();
+    }
+  }
+
+  private onAudio(frame: Frame, stream: Stream): void {
+    try {
+      const pts = toSeconds(frame.bestEffortTimestamp, stream.timeBase);
+      if (!this.fresh(stream.index, pts)) return;
+      const wall = Date.now();
+      const dur = frame.sampleRate > 0 ? frame.nbSamples / frame.sampleRate : 0;
+      const media = this.timeline.map(stream.index, pts, dur, wall);
+      this.onFresh(media, wall);
+      const chunk = this.audioViews.build(frame, media, wall);
+      if (chunk) this.sink.audio(chunk);
+    } finally {
+      frame.free();
+    }
+  }
+
+  private onFresh(media: number, wall: number): void {
+    if (this.lastFresh === 0 || this.state === 'connecting') this.setState('live');
+    this.lastFresh = wall;
+    if (this.lost && !this.resumedAt) this.resumedAt = { media, wall };
+    const elapsed = wall - this.windowStart;
+    if (elapsed >= 1000) {
+      this.fps = (this.frameCount * 1000) / elapsed;
+      this.bitrate = (this.byteCount * 8000) / elapsed;
+      this.frameCount = 0;
+      this.byteCount = 0;
+      this.windowStart = wall;
+      this.sink.status?.(this.status());
+    }
+  }
+
+  private async paceTo(signal: AbortSignal): Promise<void> {
+    const media = this.timeline.now;
+    const wall = Date.now();
+    if (!this.pace) {
+      this.pace = { media, wall };
+      return;
+    }
+    const due = this.pace.wall + (media - this.pace.media) * 1000;
+    this.lag = Math.max(0, (wall - due) / 1000);
+    if (due - wall > 5) await sleep(due - wall, signal);
+  }
+
+  /** Runs every 200 ms on live sources. */
+  private checkSignal(): void {
+    const now = Date.now();
+    if (!this.lost) {
+      const since = this.lastFresh;
+      if (since > 0 && now - since >= this.lossAfter * 1000) {
+        this.lost = { since };
+        this.resumedAt = undefined;
+        this.setState('lost');
+        this.sink.discontinuity(this.timeline.now, now);
+        this.sink.edge({
+          streamId: this.opts.id,
+          type: 'signal_loss',
+          phase: 'open',
+          mediaTime: this.timeline.now,
+          wallTime: since,
+          measurements: { silentForSeconds: Math.round((now - since) / 100) / 10 },
+        });
+      }
+      return;
+    }
+    if (this.resumedAt && now - this.lastFresh < this.lossAfter * 1000) {
+      if (now - this.resumedAt.wall >= this.recovery * 1000) {
+        const lostFor = (this.resumedAt.wall - this.lost.since) / 1000;
+        this.sink.edge({
+          streamId: this.opts.id,
+          type: 'signal_loss',
+          phase: 'close',
+          mediaTime: this.resumedAt.media,
+          wallTime: this.resumedAt.wall,
+          measurements: { lostForSeconds: Math.round(lostFor * 10) / 10 },
+        });
+        this.lost = undefined;
+        this.resumedAt = undefined;
+        this.setState('live');
+      }
+    } else if (this.resumedAt) {
+      // Media came back only briefly (a reconnect storm): still one loss.
+      this.resumedAt = undefined;
+    }
+  }
+
+  private setState(s: SourceState): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.sink.status?.(this.status());
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Media types shared by every module. Frames are read-only views over memory
+ * owned by ingest: a detector must not keep a reference past `process()`.
+ */
+
+/** A decoded video frame as detectors see it: the 8-bit luma plane at native resolution. */
+export interface VideoFrameView {
+  readonly kind: 'video';
+  /** Seconds of media time since the first decoded frame of the input (monotonic, unwrapped). */
+  readonly mediaTime: number;
+  /** Wall-clock time (ms since epoch) at which the frame was decoded. */
+  readonly wallTime: number;
+  readonly width: number;
+  readonly height: number;
+  /** Luma plane, `lumaStride` bytes per row; view over the decoder's buffer. */
+  readonly luma: Uint8Array;
+  readonly lumaStride: number;
+  /** Nominal frame duration in seconds (from the stream's frame rate). */
+  readonly frameDuration: number;
+  /**
+   * A small luma preview (about 200 pixels wide) computed once per frame by ingest:
+   * each pixel is the mean of a 2x2 block sampled on a regular grid. Detectors that need
+   * picture statistics rather than full detail read this instead of the full plane.
+   */
+  readonly preview: PreviewPlane;
+  /** True when the luma range is full (JPEG) rather than limited (16..235). */
+  readonly fullRange: boolean;
+  /** The decoder flagged this frame as damaged or concealed. */
+  readonly decodeError: boolean;
+  readonly keyFrame: boolean;
+}
+
+/** A tightly packed 8-bit plane (stride = width). */
+export interface PreviewPlane {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Decoded audio as float32 planar PCM, one view per channel. */
+export interface AudioChunk {
+  readonly kind: 'audio';
+  readonly mediaTime: number;
+  readonly wallTime: number;
+  readonly sampleRate: number;
+  readonly nbSamples: number;
+  /** One Float32Array per channel, each `nbSamples` long. */
+  readonly channels: readonly Float32Array[];
+  /** Channel names in layout order, e.g. ['FL', 'FR']. */
+  readonly channelNames: readonly string[];
+}
+
+export type MediaInput = VideoFrameView | AudioChunk;
