@@ -209,6 +209,11 @@ export class Notifier {
         try {
           await sink.deliver(event, attempt, this.abort.signal);
           box.stats.delivered++;
+          // stop() gave up on this in-flight event and counted it failed, but it made it after all.
+          if (this.stopped) {
+            box.stats.failed--;
+            return;
+          }
           break;
         } catch (err) {
           if (this.stopped) return;

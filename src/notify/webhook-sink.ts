@@ -1,4 +1,4 @@
-import { ErrorCodes, VigilError, type IncidentEvent, type Logger } from '../shared/index.ts';
+import { ErrorCodes, VigilError, errorMessage, type IncidentEvent, type Logger } from '../shared/index.ts';
 import { webhookConfigSchema, type WebhookConfigInput } from './config.ts';
 import { PermanentDeliveryError, type Sink } from './sink.ts';
 
@@ -45,17 +45,24 @@ export function createWebhookSink(config: WebhookConfigInput, opts: WebhookSinkO
     async deliver(event: IncidentEvent, attempt: number, signal?: AbortSignal): Promise<void> {
       const payload: WebhookPayload = { event: event.kind, incident: event.incident, sentAt: new Date().toISOString() };
       const timeout = AbortSignal.timeout(cfg.timeoutMs);
-      const res = await doFetch(cfg.url, {
-        method: 'POST',
-        headers: {
-          'user-agent': 'vigil-notify',
-          ...cfg.headers,
-          'content-type': 'application/json',
-          'idempotency-key': `${event.incident.id}:${event.kind}`,
-        },
-        body: JSON.stringify(payload),
-        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-      });
+      let res: Response;
+      try {
+        res = await doFetch(cfg.url, {
+          method: 'POST',
+          headers: {
+            'user-agent': 'vigil-notify',
+            ...cfg.headers,
+            'content-type': 'application/json',
+            'idempotency-key': `${event.incident.id}:${event.kind}`,
+          },
+          body: JSON.stringify(payload),
+          signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+        });
+      } catch (err) {
+        // fetch's own message is just "fetch failed": surface the cause (ECONNREFUSED, timeout, ...).
+        const cause = err instanceof Error && err.cause !== undefined ? `: ${errorMessage(err.cause)}` : '';
+        throw new Error(`${name}: ${errorMessage(err)}${cause} (attempt ${attempt})`, { cause: err });
+      }
       // Free the connection: we do not read the response body.
       await res.body?.cancel().catch(() => {});
       if (res.ok) {

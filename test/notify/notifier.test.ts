@@ -59,13 +59,16 @@ describe('webhook delivery', () => {
 
   it('a receiver that is down and starts later gets every event, in order', async () => {
     const port = await freePort();
-    const n = notifier([
-      createWebhookSink({ url: `http://127.0.0.1:${port}/hook`, name: 'late', maxAttempts: 100, timeoutMs: 1000 }),
-    ]);
+    const { logger, records } = captureLogger();
+    const n = notifier(
+      [createWebhookSink({ url: `http://127.0.0.1:${port}/hook`, name: 'late', maxAttempts: 100, timeoutMs: 1000 })],
+      logger,
+    );
     const events = Array.from({ length: 5 }, (_, i) => makeEvent(i % 2 ? 'incident.closed' : 'incident.opened'));
     for (const ev of events) n.publish(ev);
     await waitFor(() => (n.stats().late?.retries ?? 0) >= 2, 5000, 'failed attempts');
     expect(n.stats().late?.delivered).toBe(0);
+    expect(records.some((l) => l.msg.includes('will retry') && String(l.err).includes('ECONNREFUSED'))).toBe(true);
 
     const r = new Receiver();
     await r.start(port);
