@@ -109,6 +109,12 @@ function toSeconds(ts: bigint, tb: Rational): number {
   return (Number(ts) * tb.num) / tb.den;
 }
 
+/** Decoders that resample or rescale retime frames (audio to 1/sample_rate): trust the frame's own time base. */
+function frameTimeBase(frame: Frame, stream: Stream): Rational {
+  const tb = frame.timeBase;
+  return tb.num > 0 && tb.den > 0 ? tb : stream.timeBase;
+}
+
 function frameRate(stream: Stream): number {
   for (const r of [stream.avgFrameRate, stream.rFrameRate]) {
     if (r.den > 0 && r.num > 0) {
@@ -300,7 +306,7 @@ export class StreamSource {
 
   private onVideo(frame: Frame, stream: Stream, nominal: number): void {
     try {
-      const pts = toSeconds(frame.bestEffortTimestamp, stream.timeBase);
+      const pts = toSeconds(frame.bestEffortTimestamp, frameTimeBase(frame, stream));
       if (!this.fresh(stream.index, pts)) return;
       const wall = Date.now();
       const dur = nominal > 0 ? nominal : Math.max(0.001, toSeconds(frame.duration, stream.timeBase) || 0.04);
@@ -319,7 +325,7 @@ export class StreamSource {
 
   private onAudio(frame: Frame, stream: Stream): void {
     try {
-      const pts = toSeconds(frame.bestEffortTimestamp, stream.timeBase);
+      const pts = toSeconds(frame.bestEffortTimestamp, frameTimeBase(frame, stream));
       if (!this.fresh(stream.index, pts)) return;
       const wall = Date.now();
       const dur = frame.sampleRate > 0 ? frame.nbSamples / frame.sampleRate : 0;

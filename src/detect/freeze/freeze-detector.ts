@@ -18,7 +18,11 @@ const REGIONS = GRID * GRID;
  *   quiet, cover no more than `maxMovingArea` of it: a clock keeps changing the same few
  *   regions, while a pointer or a car moving over static content sweeps across many and
  *   so keeps restarting the count.
- * - a picture whose median region changes by more than `noiseCeiling` is moving as a whole.
+ * - a picture whose median region changes by more than `noiseCeiling` is moving as a whole;
+ * - weak change spread over most of the picture (a live camera's sensor noise, or the
+ *   refresh at each keyframe of a static shot) is evidence of a live source. Uniform change
+ *   at or above `grainLevel` is treated as grain on a still picture instead. This is a
+ *   level heuristic: a very noisy live camera (night, high gain) needs a higher grainLevel.
  */
 export const freezeDetector = defineDetector({
   name: 'freeze',
@@ -68,6 +72,23 @@ export const freezeDetector = defineDetector({
       max: 128,
       unit: 'luma levels',
       guidance: 'Grain of amplitude 10 gives a median near 3; camera motion gives 8 or more.',
+    },
+    grainLevel: {
+      type: 'number',
+      description: 'Median region difference from which uniform change counts as grain on a frozen picture rather than a live sensor',
+      default: 2,
+      min: 0.1,
+      max: 64,
+      unit: 'luma levels',
+      guidance: 'Live cameras on still scenes show 0.1-1.5; synthetic or film grain on a frozen picture 2 and up.',
+    },
+    liveNoiseArea: {
+      type: 'number',
+      description: 'Fraction of the picture that must change (by any amount) for weak uniform change to count as a live source',
+      default: 0.3,
+      min: 0,
+      max: 1,
+      unit: 'ratio',
     },
     maxMovingArea: {
       type: 'number',
@@ -129,6 +150,7 @@ export const freezeDetector = defineDetector({
         }
         sums.fill(0);
         let total = 0;
+        let nonzero = 0;
         for (let y = 0; y < h; y++) {
           const row = y * w;
           const rr = rowRegion[y]!;
@@ -138,6 +160,7 @@ export const freezeDetector = defineDetector({
             const a = d < 0 ? -d : d;
             sums[rr + colRegion[x]!]! += a;
             total += a;
+            if (a !== 0) nonzero++;
           }
         }
         prev.set(cur.subarray(0, w * h));
@@ -146,7 +169,8 @@ export const freezeDetector = defineDetector({
         sorted.sort();
         median = (sorted[REGIONS / 2 - 1]! + sorted[REGIONS / 2]!) / 2;
         const t = f.mediaTime;
-        const globalMotion = median > o.noiseCeiling;
+        const liveSensor = median < o.grainLevel && nonzero >= o.liveNoiseArea * w * h;
+        const globalMotion = median > o.noiseCeiling || liveSensor;
         const limit = Math.max(o.changeThreshold, o.noiseFactor * median);
         let changedNow = 0;
         for (let r = 0; r < REGIONS; r++) {

@@ -1,0 +1,75 @@
+import { DetectorChain, type DetectorOverrides } from '../detect/index.ts';
+import { IncidentTracker } from '../incidents/index.ts';
+import { StreamSource } from '../ingest/index.ts';
+import type { Incident, Logger } from '../shared/index.ts';
+
+export interface AnalyzeOptions {
+  readonly input: string;
+  readonly detectors?: DetectorOverrides;
+  readonly logger?: Logger;
+  /** Called for each incident as it closes (incidents open at end of input close there). */
+  readonly onIncident?: (incident: Incident) => void;
+  /** Called about once a second with media time decoded so far. */
+  readonly onProgress?: (mediaTime: number) => void;
+  readonly decoderThreads?: number;
+}
+
+export interface AnalyzeResult {
+  readonly incidents: Incident[];
+  /** Media seconds decoded. */
+  readonly duration: number;
+  readonly videoFrames: number;
+  readonly audioChunks: number;
+}
+
+/**
+ * The same pipeline as the monitor (ingest → detect → incidents) over one input, read as
+ * fast as it decodes, in this process. Rejects with VIGIL_ERR_INPUT_UNREADABLE when the
+ * input cannot be opened.
+ */
+export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
+  const id = 'input';
+  const incidents: Incident[] = [];
+  const tracker = new IncidentTracker({
+    onEvent: (e) => {
+      if (e.kind !== 'incident.closed') return;
+      incidents.push(e.incident);
+      opts.onIncident?.(e.incident);
+    },
+  });
+  const chain = new DetectorChain({
+    streamId: id,
+    overrides: [opts.detectors],
+    onEdge: (edge) => tracker.handle(edge),
+    onDetectorError: (name, err) => opts.logger?.error({ detector: name, err }, 'detector failed and was disabled'),
+  });
+  let videoFrames = 0;
+  let audioChunks = 0;
+  let end = 0;
+  let lastProgress = 0;
+  const source = new StreamSource(
+    { id, url: opts.input, live: false, decoderThreads: opts.decoderThreads ?? 1, ...(opts.logger ? { logger: opts.logger } : {}) },
+    {
+      video: (v) => {
+        videoFrames++;
+        end = Math.max(end, v.mediaTime + v.frameDuration);
+        chain.process(v);
+        if (opts.onProgress && v.wallTime - lastProgress > 500) {
+          lastProgress = v.wallTime;
+          opts.onProgress(v.mediaTime);
+        }
+      },
+      audio: (a) => {
+        audioChunks++;
+        end = Math.max(end, a.mediaTime + a.nbSamples / a.sampleRate);
+        chain.process(a);
+      },
+      edge: (e) => tracker.handle(e),
+      discontinuity: (t, w) => chain.flush(t, w),
+    },
+  );
+  await source.run();
+  chain.flush(end, Date.now());
+  tracker.closeStream(id, end);
+  return { incidents, duration: end, videoFrames, audioChunks };
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { Incident, IncidentEvent, IncidentType, IntervalEdge, Severity } from '../shared/index.ts';
+
+export interface StreamInfo {
+  readonly name: string;
+  readonly tags: readonly string[];
+}
+
+export interface IncidentTrackerOptions {
+  /** Name and tags of a stream, for incidents and routing. */
+  readonly streamInfo?: (streamId: string) => StreamInfo | undefined;
+  /** Called synchronously for every open and close. Must not throw (errors are swallowed). */
+  readonly onEvent: (event: IncidentEvent) => void;
+  readonly newId?: () => string;
+  readonly now?: () => number;
+}
+
+const SEVERITY: Record<IncidentType, Severity> = {
+  signal_loss: 'critical',
+  black: 'critical',
+  freeze: 'major',
+  silence: 'major',
+  corruption: 'major',
+  av_sync: 'major',
+  loudness: 'minor',
+  clipping: 'minor',
+  channel_loss: 'major',
+};
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Turns interval edges into incidents that open once and close once. Keyed by stream,
+ * type and channel: a second open for a key that is already open counts an occurrence
+ * instead of opening a duplicate; a close with nothing open is ignored.
+ */
+export class IncidentTracker {
+  private readonly open = new Map<string, Mutable<Incident>>();
+
+  constructor(private readonly opts: IncidentTrackerOptions) {}
+
+  handle(edge: IntervalEdge): Incident | undefined {
+    const key = `${edge.streamId}\u0000${edge.type}\u0000${edge.channel ?? ''}`;
+    const current = this.open.get(key);
+    if (edge.phase === 'open') {
+      if (current) {
+        current.occurrences++;
+        return undefined;
+      }
+      const info = this.opts.streamInfo?.(edge.streamId);
+      const incident: Mutable<Incident> = {
+        id: this.opts.newId?.() ?? randomUUID(),
+        streamId: edge.streamId,
+        streamName: info?.name ?? edge.streamId,
+        tags: info?.tags ?? [],
+        type: edge.type,
+        severity: edge.channel && edge.type === 'silence' ? 'minor' : SEVERITY[edge.type],
+        ...(edge.channel !== undefined ? { channel: edge.channel } : {}),
+        state: 'open',
+        start: edge.mediaTime,
+        openedAt: new Date(edge.wallTime).toISOString(),
+        occurrences: 1,
+        measurements: { ...(edge.measurements ?? {}) },
+        ...(edge.confidence !== undefined ? { confidence: edge.confidence } : {}),
+      };
+      this.open.set(key, incident);
+      this.emit({ kind: 'incident.opened', incident: { ...incident } });
+      return incident;
+    }
+    if (!current) return undefined;
+    this.open.delete(key);
+    current.state = 'closed';
+    current.end = Math.max(current.start, edge.mediaTime);
+    current.closedAt = new Date(Math.max(Date.parse(current.openedAt), edge.wallTime)).toISOString();
+    current.measurements = { ...current.measurements, ...(edge.measurements ?? {}) };
+    this.emit({ kind: 'incident.closed', incident: { ...current } });
+    return current;
+  }
+
+  /** Close everything open for a stream (stream removed, input ended). */
+  closeStream(streamId: string, mediaTime: number, wallTime = Date.now()): void {
+    for (const inc of [...this.open.values()]) {
+      if (inc.streamId !== streamId) continue;
+      const edge: IntervalEdge = {
+        streamId,
+        type: inc.type,
+        phase: 'close',
+        mediaTime: Math.max(inc.start, mediaTime),
+        wallTime,
+        ...(inc.channel !== undefined ? { channel: inc.channel } : {}),
+      };
+      this.handle(edge);
+    }
+  }
+
+  openIncidents(streamId?: string): Incident[] {
+    return [...this.open.values()].filter((i) => !streamId || i.streamId === streamId).map((i) => ({ ...i }));
+  }
+
+  private emit(event: IncidentEvent): void {
+    try {
+      this.opts.onEvent(event);
+    } catch {
+      // A failing listener must never break incident bookkeeping.
+    }
+  }
+}
