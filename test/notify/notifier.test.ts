@@ -136,10 +136,14 @@ describe('isolation', () => {
       createWebhookSink({ url: ok.url, name: 'ok' }),
       createConsoleSink({ stream: out, color: false }),
     ]);
-    const t0 = performance.now();
-    for (let i = 0; i < 20; i++) n.publish(makeEvent(i % 2 ? 'incident.closed' : 'incident.opened'));
-    const publishMs = performance.now() - t0;
-    expect(publishMs).toBeLessThan(5);
+    let slowest = 0;
+    for (let i = 0; i < 20; i++) {
+      const ev = makeEvent(i % 2 ? 'incident.closed' : 'incident.opened');
+      const t0 = performance.now();
+      n.publish(ev);
+      slowest = Math.max(slowest, performance.now() - t0);
+    }
+    expect(slowest).toBeLessThan(5);
 
     await waitFor(() => n.stats().ok?.delivered === 20, 2000, 'healthy sink');
     expect(out.text.trim().split('\n')).toHaveLength(20);
@@ -219,19 +223,24 @@ describe('outbox and stop', () => {
         return Promise.reject(new Error('nope'));
       },
     };
-    const n = new Notifier({ sinks: [failing], logger: captureLogger().logger, retry: { baseMs: 50, capMs: 50 } });
+    // The first retry is due 100 ms after the first failure; stop() gives up after 10 ms.
+    const n = new Notifier({
+      sinks: [failing],
+      logger: captureLogger().logger,
+      retry: { baseMs: 200, capMs: 200 },
+      random: () => 0.5,
+    });
     n.publish(makeEvent());
     await waitFor(() => calls === 1);
     await n.stop({ drainMs: 10 });
-    const after = calls;
-    await new Promise((res) => setTimeout(res, 150));
-    expect(calls).toBe(after);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(calls).toBe(1);
     expect(n.stats().failing).toMatchObject({ queued: 0, failed: 1 });
 
     const idle = new Notifier({ sinks: [failing], logger: captureLogger().logger });
     const t0 = performance.now();
     await idle.stop();
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(200);
   });
 
   it('uses exponential backoff with full jitter, capped', () => {
