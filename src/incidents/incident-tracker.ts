@@ -36,6 +36,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export class IncidentTracker {
   private readonly open = new Map<string, Mutable<Incident>>();
+  /** Wall time (ms) at which each open incident was last confirmed by an open edge. */
+  private readonly confirmed = new Map<string, number>();
 
   constructor(private readonly opts: IncidentTrackerOptions) {}
 
@@ -44,7 +46,8 @@ export class IncidentTracker {
     const current = this.open.get(key);
     if (edge.phase === 'open') {
       if (current) {
-        current.occurrences++;
+        // A detector restarted (worker restart, reconnect) and saw the same defect again.
+        this.confirmed.set(key, Date.now());
         return undefined;
       }
       const info = this.opts.streamInfo?.(edge.streamId);
@@ -64,11 +67,13 @@ export class IncidentTracker {
         ...(edge.confidence !== undefined ? { confidence: edge.confidence } : {}),
       };
       this.open.set(key, incident);
+      this.confirmed.set(key, Date.now());
       this.emit({ kind: 'incident.opened', incident: { ...incident } });
       return incident;
     }
     if (!current) return undefined;
     this.open.delete(key);
+    this.confirmed.delete(key);
     current.state = 'closed';
     current.end = Math.max(current.start, edge.mediaTime);
     current.closedAt = new Date(Math.max(Date.parse(current.openedAt), edge.wallTime)).toISOString();
@@ -90,6 +95,25 @@ export class IncidentTracker {
         ...(inc.channel !== undefined ? { channel: inc.channel } : {}),
       };
       this.handle(edge);
+    }
+  }
+
+  /**
+   * After a stream's detectors restarted (its worker died), close the incidents that the
+   * fresh detectors did not see again since `sinceWall`: the defect ended while nobody watched.
+   */
+  closeUnconfirmed(streamId: string, sinceWall: number, mediaTime: number): void {
+    for (const [key, inc] of [...this.open]) {
+      if (inc.streamId !== streamId || (this.confirmed.get(key) ?? 0) >= sinceWall) continue;
+      this.handle({
+        streamId,
+        type: inc.type,
+        phase: 'close',
+        mediaTime: Math.max(inc.start, mediaTime),
+        wallTime: Date.now(),
+        ...(inc.channel !== undefined ? { channel: inc.channel } : {}),
+        measurements: { closedBy: 'detector restart' },
+      });
     }
   }
 

@@ -1,0 +1,144 @@
+import { availableParallelism } from 'node:os';
+import type { StreamConfig, VigilConfig } from './config/index.ts';
+import type { DetectorOverrides } from './detect/index.ts';
+import type { StreamAssignment } from './engine/index.ts';
+import { WorkerPool } from './engine/index.ts';
+import { IncidentTracker } from './incidents/index.ts';
+import type { SourceStatus } from './ingest/index.ts';
+import { Notifier, createSinks } from './notify/index.ts';
+import { EventBus, createLogger, type Incident, type IncidentEvent, type Logger } from './shared/index.ts';
+
+export interface StreamState {
+  readonly id: string;
+  readonly name: string;
+  readonly url: string;
+  readonly tags: readonly string[];
+  readonly status: SourceStatus | undefined;
+  readonly gauges: Readonly<Record<string, number>>;
+  readonly openIncidents: readonly Incident[];
+}
+
+export interface AppEvents extends Record<string, unknown> {
+  incident: IncidentEvent;
+  status: { id: string; status: SourceStatus; gauges: Record<string, number> };
+}
+
+export interface BuildAppOptions {
+  readonly logger?: Logger;
+  /** Where the console sink prints (default stdout). */
+  readonly consoleStream?: NodeJS.WritableStream;
+  /** Worker count override (tests). */
+  readonly workers?: number;
+}
+
+export interface VigilApp {
+  readonly events: EventBus<AppEvents>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  addStream(stream: StreamConfig): void;
+  removeStream(id: string): void;
+  streams(): StreamState[];
+  openIncidents(streamId?: string): Incident[];
+  /** Worker placement: which process runs which streams. */
+  placement(): { slot: number; pid: number | undefined; streams: string[] }[];
+}
+
+/**
+ * The composition root as a function, so tests build the same app main.ts does:
+ * worker pool (ingest + detect per stream) → incident tracker → notifier.
+ */
+export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): VigilApp {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const events = new EventBus<AppEvents>((event, err) => logger.error({ event, err }, 'event listener failed'));
+  const streams = new Map<string, StreamConfig>();
+  const statuses = new Map<string, { status: SourceStatus; gauges: Record<string, number> }>();
+  const notifier = new Notifier({
+    sinks: createSinks(config.notify, { logger, ...(opts.consoleStream ? { consoleStream: opts.consoleStream } : {}) }),
+    logger,
+  });
+  const tracker = new IncidentTracker({
+    streamInfo: (id) => {
+      const s = streams.get(id);
+      return s ? { name: s.name ?? s.id, tags: s.tags } : undefined;
+    },
+    onEvent: (e) => {
+      notifier.publish(e);
+      events.emit('incident', e);
+    },
+  });
+  const size = opts.workers ?? (config.workers === 'auto' ? availableParallelism() : config.workers);
+  const pool = new WorkerPool({
+    size,
+    logger,
+    env: { VIGIL_LOG_LEVEL: config.logLevel },
+    onEdge: (edge) => {
+      if (streams.has(edge.streamId)) tracker.handle(edge);
+    },
+    onStatus: (id, status, gauges) => {
+      statuses.set(id, { status, gauges });
+      events.emit('status', { id, status, gauges });
+    },
+    onWorkerRestart: ({ streams: affected }) => {
+      const since = Date.now();
+      // Give restarted detectors time to see a defect that is still there before closing it.
+      const grace = 15_000;
+      setTimeout(() => {
+        for (const id of affected) tracker.closeUnconfirmed(id, since, statuses.get(id)?.status.mediaTime ?? 0);
+      }, grace).unref();
+    },
+  });
+
+  function assignment(s: StreamConfig): StreamAssignment {
+    return {
+      id: s.id,
+      url: s.url,
+      detectors: [config.detectors as DetectorOverrides, s.detectors as DetectorOverrides | undefined],
+      signalLossAfter: s.ingest?.signalLossAfter ?? config.ingest.signalLossAfter,
+      signalRecovery: s.ingest?.signalRecovery ?? config.ingest.signalRecovery,
+      reconnectMaxDelay: s.ingest?.reconnectMaxDelay ?? config.ingest.reconnectMaxDelay,
+    };
+  }
+
+  let started = false;
+  const app: VigilApp = {
+    events,
+    start() {
+      if (started) return Promise.resolve();
+      started = true;
+      pool.start();
+      for (const s of config.streams) app.addStream(s);
+      return Promise.resolve();
+    },
+    async stop() {
+      await pool.stop();
+      for (const id of streams.keys()) tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);
+      await notifier.stop({ drainMs: 2000 });
+    },
+    addStream(s) {
+      if (streams.has(s.id)) throw new Error(`stream ${s.id} already exists`);
+      streams.set(s.id, s);
+      pool.add(assignment(s));
+    },
+    removeStream(id) {
+      if (!streams.has(id)) return;
+      pool.remove(id);
+      tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);
+      streams.delete(id);
+      statuses.delete(id);
+    },
+    streams() {
+      return [...streams.values()].map((s) => ({
+        id: s.id,
+        name: s.name ?? s.id,
+        url: s.url,
+        tags: s.tags,
+        status: statuses.get(s.id)?.status,
+        gauges: statuses.get(s.id)?.gauges ?? {},
+        openIncidents: tracker.openIncidents(s.id),
+      }));
+    },
+    openIncidents: (id) => tracker.openIncidents(id),
+    placement: () => pool.placement(),
+  };
+  return app;
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { detectorsSchema } from '../detect/index.ts';
+import { notifyConfigSchema } from '../notify/index.ts';
+
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Signal-loss settings (ingest's own health check of each source). */
+const ingestSchema = z.strictObject({
+  signalLossAfter: z
+    .number()
+    .min(0.5, { error: 'expected at least 0.5 s' })
+    .max(600, { error: 'expected at most 600 s' })
+    .default(3)
+    .describe('Seconds without fresh media (s) before a signal_loss incident opens.'),
+  signalRecovery: z
+    .number()
+    .min(0, { error: 'expected at least 0 s' })
+    .max(600, { error: 'expected at most 600 s' })
+    .default(2)
+    .describe('Seconds (s) media must flow again before signal_loss closes; bridges reconnect storms.'),
+  reconnectMaxDelay: z
+    .number()
+    .min(0.5)
+    .max(300)
+    .default(10)
+    .describe('Longest wait (s) between reconnect attempts; waits double from 0.5 s with jitter.'),
+});
+
+export const streamSchema = z.strictObject({
+  id: z
+    .string({ error: 'expected a string id' })
+    .regex(idPattern, { error: 'expected 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit' })
+    .describe('Unique stream id, used in incidents, metrics and the API.'),
+  url: z
+    .string({ error: 'expected a URL or file path FFmpeg can open' })
+    .min(1, { error: 'expected a URL or file path FFmpeg can open' })
+    .describe('Any input FFmpeg opens: file path, http(s) HLS, udp://, srt://, rtmp://, rtsp://.'),
+  name: z.string().optional().describe('Human-readable name (defaults to the id).'),
+  tags: z.array(z.string()).default([]).describe('Free-form tags for filtering and alert routing.'),
+  detectors: detectorsSchema().optional().describe('Per-stream detector overrides, same shape as the top-level detectors.'),
+  ingest: ingestSchema.partial().optional().describe('Per-stream ingest overrides.'),
+});
+
+export const configSchema = z.strictObject({
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1).max(256)], { error: 'expected "auto" or a whole number 1-256' })
+    .default('auto')
+    .describe('Worker processes that decode and detect; "auto" uses one per CPU core.'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn').describe('Log level for structured logs on stderr.'),
+  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, reconnectMaxDelay: 10 }),
+  detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
+  notify: notifyConfigSchema.default({ console: true }),
+  streams: z.array(streamSchema).default([]).describe('The streams to monitor.'),
+});
+
+export type VigilConfig = z.infer<typeof configSchema>;
+export type VigilConfigInput = z.input<typeof configSchema>;
+export type StreamConfig = z.infer<typeof streamSchema>;

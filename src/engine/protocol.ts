@@ -1,0 +1,31 @@
+import type { DetectorOverrides } from '../detect/index.ts';
+import type { SourceStatus } from '../ingest/index.ts';
+import type { IntervalEdge } from '../shared/index.ts';
+
+/** What a worker needs to run one stream. Plain data: it crosses the process boundary. */
+export interface StreamAssignment {
+  readonly id: string;
+  readonly url: string;
+  /** Override layers, later wins: global config, then the stream's own. */
+  readonly detectors: readonly (DetectorOverrides | undefined)[];
+  readonly signalLossAfter: number;
+  readonly signalRecovery: number;
+  readonly reconnectMaxDelay: number;
+}
+
+/** Supervisor → worker. */
+export type ToWorker =
+  | { readonly type: 'add'; readonly stream: StreamAssignment }
+  | { readonly type: 'remove'; readonly id: string }
+  | { readonly type: 'shutdown' };
+
+/**
+ * Worker → supervisor. Only small reports cross: interval edges and status, never frames
+ * (frames stay in the worker that decoded them).
+ */
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'edge'; readonly edge: IntervalEdge }
+  | { readonly type: 'status'; readonly id: string; readonly status: SourceStatus; readonly gauges: Record<string, number> }
+  | { readonly type: 'removed'; readonly id: string }
+  | { readonly type: 'error'; readonly id: string; readonly message: string };
