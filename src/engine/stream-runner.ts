@@ -29,6 +29,8 @@ export class StreamRunner {
       {
         id: stream.id,
         url: stream.url,
+        // A monitored input is a channel: files loop at real time, network inputs reconnect.
+        live: true,
         signalLossAfter: stream.signalLossAfter,
         signalRecovery: stream.signalRecovery,
         reconnectDelay: { initial: 0.5, max: stream.reconnectMaxDelay },

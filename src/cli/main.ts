@@ -1,0 +1,203 @@
+import { parseArgs } from 'node:util';
+import { buildApp } from '../app.ts';
+import { loadConfigFile, parseConfig, type VigilConfig } from '../config/index.ts';
+import { DETECTORS, type DetectorOverrides } from '../detect/index.ts';
+import { analyze } from '../engine/index.ts';
+import { setMediaLogLevel } from '../ingest/index.ts';
+import { VigilError, createLogger, errorMessage } from '../shared/index.ts';
+import { demoScenario, loadScenarioFile, startSimulation } from '../simulate/index.ts';
+import { incidentJsonLine, incidentTextLine } from './format.ts';
+
+const HELP = `vigil: live audio/video quality monitor
+
+Usage:
+  vigil demo                                  simulated live streams + monitor (npm start)
+  vigil monitor --config vigil.yaml           watch the streams in a config file
+  vigil analyze <file-or-url> [--format jsonl|text] [--config vigil.yaml]
+                                              run the pipeline over one input as fast as it decodes
+  vigil simulate --scenario <file> [--truth truth.json] [--duration <s>]
+                                              serve live test streams with scripted defects
+  vigil config check <file>                   validate a config without starting anything
+  vigil detectors                             list detectors and their options
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  switch (command) {
+    case 'demo':
+      return demo();
+    case 'monitor':
+      return monitor(rest);
+    case 'analyze':
+      return analyzeCommand(rest);
+    case 'simulate':
+      return simulate(rest);
+    case 'config':
+      return configCommand(rest);
+    case 'detectors':
+      return detectorsCommand();
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      process.stderr.write(`vigil: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then stops everything in order. */
+function untilSignal(stop: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        process.stderr.write('vigil: forced exit\n');
+        process.exit(130);
+      }
+      stopping = true;
+      process.stderr.write(`\nvigil: ${sig}, stopping…\n`);
+      stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`vigil: error while stopping: ${errorMessage(err)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
+
+async function monitor(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  if (!values.config) throw new VigilError('VIGIL_ERR_CONFIG_UNREADABLE', 'monitor needs --config <file>');
+  const config = await loadConfigFile(values.config);
+  return runMonitor(config);
+}
+
+async function runMonitor(config: VigilConfig, before?: () => Promise<void>): Promise<number> {
+  const app = buildApp(config);
+  await app.start();
+  process.stderr.write(`vigil: monitoring ${config.streams.length} stream(s) on ${app.placement().length} worker process(es); Ctrl-C to stop\n`);
+  return untilSignal(async () => {
+    await app.stop();
+    await before?.();
+  });
+}
+
+async function demo(): Promise<number> {
+  const scenario = demoScenario();
+  const sim = await startSimulation(scenario, { logger: createLogger('warn', 'vigil-simulate') });
+  process.stderr.write('vigil demo: simulated live streams on loopback\n');
+  for (const s of sim.streams) process.stderr.write(`  ${s.id.padEnd(14)} ${s.output.padEnd(4)} ${s.url}\n`);
+  const config = parseConfig({
+    streams: sim.streams.map((s) => ({ id: s.id, url: s.url, name: scenario.streams.find((x) => x.id === s.id)?.name, tags: ['demo', s.output] })),
+  });
+  return runMonitor(config, () => sim.stop());
+}
+
+async function analyzeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { format: { type: 'string', short: 'f', default: 'text' }, config: { type: 'string', short: 'c' } },
+  });
+  const input = positionals[0];
+  if (!input) {
+    process.stderr.write('vigil analyze: missing <file-or-url>\n');
+    return 2;
+  }
+  if (values.format !== 'jsonl' && values.format !== 'text') {
+    process.stderr.write(`vigil analyze: --format must be jsonl or text, got "${values.format}"\n`);
+    return 2;
+  }
+  const detectors = values.config ? ((await loadConfigFile(values.config)).detectors as DetectorOverrides) : undefined;
+  setMediaLogLevel('quiet');
+  const jsonl = values.format === 'jsonl';
+  const color = !jsonl && process.stdout.isTTY === true;
+  const progress = process.stderr.isTTY === true;
+  const started = Date.now();
+  const result = await analyze({
+    input,
+    ...(detectors ? { detectors } : {}),
+    onIncident: (i) => {
+      if (progress) process.stderr.write('\r\x1b[K');
+      process.stdout.write(`${jsonl ? incidentJsonLine(i) : incidentTextLine(i, color)}\n`);
+    },
+    ...(progress
+      ? {
+          onProgress: (t: number) => {
+            const speed = t / Math.max(0.001, (Date.now() - started) / 1000);
+            process.stderr.write(`\r\x1b[Kanalyzing ${input}: ${t.toFixed(1)} s decoded (${speed.toFixed(1)}x real time)`);
+          },
+        }
+      : {}),
+  });
+  if (progress) process.stderr.write('\r\x1b[K');
+  if (!jsonl) {
+    process.stderr.write(`${result.incidents.length} incident(s) in ${result.duration.toFixed(2)} s of media (${result.videoFrames} video frames)\n`);
+  }
+  return 0;
+}
+
+async function simulate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { scenario: { type: 'string', short: 's' }, truth: { type: 'string' }, duration: { type: 'string' } },
+  });
+  const scenario = values.scenario ? await loadScenarioFile(values.scenario) : demoScenario();
+  const sim = await startSimulation(scenario, {
+    ...(values.truth ? { truthPath: values.truth } : {}),
+    logger: createLogger('warn', 'vigil-simulate'),
+  });
+  for (const s of sim.streams) process.stdout.write(`${s.id}\t${s.output}\t${s.url}\n`);
+  if (values.truth) process.stderr.write(`ground truth → ${values.truth}\n`);
+  if (values.duration) {
+    const secs = Number(values.duration);
+    if (!Number.isFinite(secs) || secs <= 0) throw new VigilError('VIGIL_ERR_SCENARIO_INVALID', `--duration must be a positive number of seconds, got "${values.duration}"`);
+    await new Promise((r) => setTimeout(r, secs * 1000));
+    await sim.stop();
+    return 0;
+  }
+  return untilSignal(() => sim.stop());
+}
+
+async function configCommand(args: string[]): Promise<number> {
+  const [sub, file] = args;
+  if (sub !== 'check' || !file) {
+    process.stderr.write('usage: vigil config check <file>\n');
+    return 2;
+  }
+  const config = await loadConfigFile(file);
+  process.stdout.write(`${file}: valid (${config.streams.length} stream(s))\n`);
+  return 0;
+}
+
+function detectorsCommand(): number {
+  for (const d of DETECTORS) {
+    process.stdout.write(`${d.name}: ${d.description}\n`);
+    for (const [k, o] of Object.entries(d.options)) {
+      const range = o.type === 'number' ? ` [${o.min}..${o.max}] ${o.unit}` : '';
+      process.stdout.write(`  ${k.padEnd(16)} default ${String(o.default)}${range}  ${o.description}\n`);
+    }
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof VigilError) {
+      // One line per problem; the first line says what and where.
+      process.stderr.write(`vigil: ${err.message} [${err.code}]\n`);
+    } else {
+      process.stderr.write(`vigil: ${errorMessage(err)}\n`);
+    }
+    process.exitCode = err instanceof VigilError && err.code === 'VIGIL_ERR_CONFIG_INVALID' ? 2 : 1;
+  },
+);
