@@ -47,7 +47,7 @@ export const configSchema = z.strictObject({
     .default('auto')
     .describe('Worker processes that decode and detect; "auto" uses one per CPU core.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn').describe('Log level for structured logs on stderr.'),
-  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, reconnectMaxDelay: 10 }),
+  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, reconnectMaxDelay: 10 }).describe("How sources are watched and reconnected."),
   detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
   notify: notifyConfigSchema.default({ console: true }),
   streams: z.array(streamSchema).default([]).describe('The streams to monitor.'),

@@ -2,3 +2,4 @@
 export { configSchema, streamSchema } from './config-schema.ts';
 export type { VigilConfig, VigilConfigInput, StreamConfig } from './config-schema.ts';
 export { parseConfig, parseConfigText, loadConfigFile, formatPath } from './load-config.ts';
+export { configReferenceMarkdown } from './reference.ts';
