@@ -1,0 +1,76 @@
+/**
+ * Baseline 2: FFmpeg's own detectors through node-av's filter graph. Decode as in
+ * decode-only.ts, then video through `blackdetect,freezedetect` and audio through
+ * `silencedetect` (thresholds and minimum durations as Vigil's defaults: 2 s, -60 dB,
+ * 10 % pixel threshold), draining every output frame and reading the detectors' frame
+ * metadata for their events.
+ */
+import { measure } from './common.ts';
+import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
+import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
+import type { Frame } from 'node-av/lib';
+import { protocolOptions } from '../src/ingest/protocol-options.ts';
+
+export const VIDEO_CHAIN = 'blackdetect=d=2:pix_th=0.10,freezedetect=n=-60dB:d=2';
+export const AUDIO_CHAIN = 'silencedetect=n=-60dB:d=2';
+const EVENT_KEYS = ['lavfi.black_start', 'lavfi.freezedetect.freeze_start', 'lavfi.silence_start'];
+
+await measure('ffmpeg-chain', async (input) => {
+  const demuxer = await Demuxer.open(input, { options: protocolOptions(input) });
+  let videoFrames = 0;
+  let audioFrames = 0;
+  const events: string[] = [];
+  const drain = (frames: Frame[]): number => {
+    for (const f of frames) {
+      const md = f.getMetadata();
+      for (const k of EVENT_KEYS) {
+        const v = md.get(k);
+        if (v !== null && v !== undefined) events.push(`${k.replace(/^lavfi\.(freezedetect\.)?/, '')}=${v}`);
+      }
+      f.free();
+    }
+    return frames.length;
+  };
+  try {
+    const vs = demuxer.video();
+    const as = demuxer.audio();
+    const vdec = vs ? await Decoder.create(vs, { exitOnError: false, threadCount: 1 }) : undefined;
+    const adec = as
+      ? await Decoder.create(as, { exitOnError: false, threadCount: 1, resample: { sampleFormat: AV_SAMPLE_FMT_FLTP } })
+      : undefined;
+    const vf = vs ? FilterAPI.create(VIDEO_CHAIN, { threads: 1 }) : undefined;
+    const af = as ? FilterAPI.create(AUDIO_CHAIN, { threads: 1 }) : undefined;
+    try {
+      const onVideo = (frames: Frame[]): void => {
+        for (const f of frames) {
+          videoFrames += drain(vf!.processAllSync(f));
+          f.free();
+        }
+      };
+      const onAudio = (frames: Frame[]): void => {
+        for (const f of frames) {
+          audioFrames += drain(af!.processAllSync(f));
+          f.free();
+        }
+      };
+      for await (const pkt of demuxer.packets()) {
+        if (!pkt) break;
+        if (vs && vdec && pkt.streamIndex === vs.index) onVideo(vdec.decodeAllSync(pkt));
+        else if (as && adec && pkt.streamIndex === as.index) onAudio(adec.decodeAllSync(pkt));
+        pkt.free();
+      }
+      if (vdec) onVideo(vdec.decodeAllSync(null));
+      if (adec) onAudio(adec.decodeAllSync(null));
+      if (vf) videoFrames += drain([...vf.flushFramesSync()]);
+      if (af) audioFrames += drain([...af.flushFramesSync()]);
+    } finally {
+      vf?.close();
+      af?.close();
+      vdec?.close();
+      adec?.close();
+    }
+  } finally {
+    await demuxer.close();
+  }
+  return { videoFrames, audioFrames, events };
+});

@@ -1,0 +1,232 @@
+/**
+ * Vigil CPU/memory bench: `npm run bench [-- --quick] [-- --runs N]`.
+ *
+ * For each generated input (60 s 720p30 and 1080p30 H.264 + AAC in MPEG-TS; 10 s with
+ * --quick) it runs three configurations, each in a fresh child process
+ * (`node --import tsx bench/<config>.ts <input>`), N times (default 3, --quick 1), runs
+ * interleaved, and takes the median:
+ *   decode-only   node-av Demuxer + Decoder (threadCount 1, as Vigil), nothing else
+ *   ffmpeg-chain  the same decode, then blackdetect,freezedetect / silencedetect filter graphs
+ *   vigil         analyze({ input }) from src/engine/analyze.ts (ingest + detectors + incidents)
+ * CPU is user + system seconds of the child over the work (modules already loaded), per
+ * second of media; peak RSS is the child's maxRSS. Results go to stdout and to
+ * bench/out/results.md and bench/out/results.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { RESULT_TAG, type ChildResult } from './common.ts';
+import { ensureInput, segmentsFor, type InputSpec } from './gen.ts';
+
+const TARGET = 1.1;
+const here = dirname(fileURLToPath(import.meta.url));
+const root = dirname(here);
+const outDir = join(here, 'out');
+
+const CONFIGS = [
+  { id: 'decode-only', label: 'decode-only (node-av)', script: 'decode-only.ts' },
+  { id: 'ffmpeg-chain', label: 'FFmpeg chain (blackdetect,freezedetect + silencedetect)', script: 'ffmpeg-chain.ts' },
+  { id: 'vigil', label: 'Vigil analyze()', script: 'vigil.ts' },
+] as const;
+type ConfigId = (typeof CONFIGS)[number]['id'];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write('usage: npm run bench [-- --quick] [-- --runs N]\n');
+  process.exit(0);
+}
+const quick = args.quick;
+const runs = args.runs !== undefined ? Number(args.runs) : quick ? 1 : 3;
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, got ${args.runs}`);
+const seconds = quick ? 10 : 60;
+
+const INPUTS: InputSpec[] = [
+  { name: '720p30', width: 1280, height: 720, fps: 30, bitrate: 4_000_000, seconds },
+  { name: '1080p30', width: 1920, height: 1080, fps: 30, bitrate: 8_000_000, seconds },
+];
+const inputPath = (s: InputSpec): string => join(outDir, `${s.name}-${s.seconds}s.ts`);
+
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+function runChild(script: string, input: string): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), input], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_TAG));
+      if (code !== 0 || !line) {
+        reject(new Error(`${script} ${input} exited ${code}:\n${err.slice(-4000)}${out.slice(-2000)}`));
+        return;
+      }
+      resolve(JSON.parse(line.slice(RESULT_TAG.length)) as ChildResult);
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface Row {
+  readonly input: string;
+  readonly config: ConfigId;
+  readonly label: string;
+  readonly runs: number;
+  /** Median CPU seconds per second of media. */
+  readonly cpuPerSec: number;
+  readonly cpuPerSecRuns: number[];
+  /** Median whole-process CPU (startup included) per second of media. */
+  readonly cpuTotalPerSec: number;
+  readonly ratioToDecode: number;
+  readonly ratioToChain: number;
+  readonly peakRssMiB: number;
+  readonly peakRssMiBRuns: number[];
+  readonly rssRatioToDecode: number;
+  /** Median wall seconds of the work, and realtime factor (media s / wall s). */
+  readonly wallWork: number;
+  readonly speed: number;
+  readonly info: Record<string, unknown>;
+}
+
+const benchStart = performance.now();
+mkdirSync(outDir, { recursive: true });
+
+// 1. Inputs (one-time, not measured).
+const genStart = performance.now();
+let generated = 0;
+for (const spec of INPUTS) if (await ensureInput(inputPath(spec), spec, log)) generated++;
+const genSeconds = (performance.now() - genStart) / 1000;
+
+// 2. Measurements: for each input, `runs` rounds of the three configurations, interleaved so
+// drifting load on a shared machine hits every configuration alike.
+const rows: Row[] = [];
+const measureStart = performance.now();
+for (const spec of INPUTS) {
+  const input = relative(root, inputPath(spec));
+  const results = new Map<ConfigId, ChildResult[]>(CONFIGS.map((c) => [c.id, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const c of CONFIGS) {
+      const res = await runChild(c.script, input);
+      results.get(c.id)!.push(res);
+      log(
+        `${spec.name} run ${r + 1}/${runs} ${c.id.padEnd(12)} cpu ${res.cpuWork.toFixed(2)} s (process ${res.cpuTotal.toFixed(2)} s), ` +
+          `wall ${res.wallWork.toFixed(2)} s, peak RSS ${(res.maxRss / 2 ** 20).toFixed(0)} MiB`,
+      );
+    }
+  }
+  const base = new Map<ConfigId, { cpu: number; rss: number }>();
+  for (const c of CONFIGS) {
+    const rs = results.get(c.id)!;
+    base.set(c.id, { cpu: median(rs.map((x) => x.cpuWork)) / spec.seconds, rss: median(rs.map((x) => x.maxRss)) / 2 ** 20 });
+  }
+  const dec = base.get('decode-only')!;
+  const chain = base.get('ffmpeg-chain')!;
+  for (const c of CONFIGS) {
+    const rs = results.get(c.id)!;
+    const b = base.get(c.id)!;
+    const wall = median(rs.map((x) => x.wallWork));
+    rows.push({
+      input: spec.name,
+      config: c.id,
+      label: c.label,
+      runs: rs.length,
+      cpuPerSec: b.cpu,
+      cpuPerSecRuns: rs.map((x) => x.cpuWork / spec.seconds),
+      cpuTotalPerSec: median(rs.map((x) => x.cpuTotal)) / spec.seconds,
+      ratioToDecode: b.cpu / dec.cpu,
+      ratioToChain: b.cpu / chain.cpu,
+      peakRssMiB: b.rss,
+      peakRssMiBRuns: rs.map((x) => x.maxRss / 2 ** 20),
+      rssRatioToDecode: b.rss / dec.rss,
+      wallWork: wall,
+      speed: spec.seconds / wall,
+      info: rs[rs.length - 1]!.info,
+    });
+  }
+}
+const measureSeconds = (performance.now() - measureStart) / 1000;
+
+// 3. Report.
+const f2 = (x: number): string => x.toFixed(2);
+const f3 = (x: number): string => x.toFixed(3);
+const table = [
+  '| input | config | CPU s per stream-second | ratio to decode-only | ratio to FFmpeg chain | peak RSS MiB | RSS ratio to decode-only |',
+  '|---|---|--:|--:|--:|--:|--:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.input} | ${r.label} | ${f3(r.cpuPerSec)} | ${f2(r.ratioToDecode)}× | ${f2(r.ratioToChain)}× | ${r.peakRssMiB.toFixed(0)} | ${f2(r.rssRatioToDecode)}× |`,
+  ),
+].join('\n');
+const verdicts = INPUTS.map((s) => {
+  const v = rows.find((r) => r.input === s.name && r.config === 'vigil')!;
+  return { input: s.name, ratio: v.ratioToDecode, pass: v.ratioToDecode <= TARGET };
+});
+const targetLine =
+  `Target: Vigil ≤ ${TARGET.toFixed(2)}× decode-only: ` +
+  verdicts.map((v) => `${v.input} ${v.pass ? 'PASS' : 'FAIL'} (${f2(v.ratio)}×)`).join(', ');
+
+const nodeAv = (JSON.parse(readFileSync(join(root, 'node_modules/node-av/package.json'), 'utf8')) as { version: string }).version;
+const cpu = cpus();
+const env = {
+  node: process.version,
+  nodeAv,
+  cpu: `${cpu[0]?.model ?? 'unknown'} × ${cpu.length}`,
+  loadavgAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
+  date: new Date().toISOString(),
+};
+const seg = segmentsFor(seconds);
+const notes = [
+  `${runs} run(s) per configuration, median; each run a fresh \`node --import tsx bench/<config>.ts <input>\` process, runs interleaved.`,
+  'CPU: user + system seconds of the child process (all its threads) over the work, after modules are loaded, divided by media seconds. Peak RSS: the child\'s maxRSS (Node + tsx + node-av startup included).',
+  `Inputs: ${seconds} s H.264 (libx264 veryfast, GOP 2 s, 720p ~4 Mbit/s, 1080p ~8 Mbit/s) + AAC stereo 48 kHz in MPEG-TS from lavfi testsrc2 + temporal noise; ` +
+    `black ${seg.black[0]}-${seg.black[1]} s, freeze ${seg.freeze[0]}-${seg.freeze[1]} s, silence ${seg.silence[0]}-${seg.silence[1]} s.`,
+  'Decoding in every configuration: video Decoder threadCount 1, audio resampled to planar float, as src/ingest/stream-source.ts. Filter graphs threads 1.',
+  `Machine: ${env.cpu}, Node ${env.node}, node-av ${env.nodeAv}; load average at end ${env.loadavgAtEnd.join(' ')}.`,
+];
+const md = [
+  `## Vigil bench${quick ? ' (--quick)' : ''}`,
+  '',
+  table,
+  '',
+  targetLine,
+  '',
+  ...notes.map((n) => `- ${n}`),
+  '',
+].join('\n');
+const totalSeconds = (performance.now() - benchStart) / 1000;
+
+process.stdout.write(`\n${table}\n\n${targetLine}\n\n`);
+for (const r of rows)
+  process.stdout.write(`${r.input} ${r.config}: ${r.speed.toFixed(1)}× realtime, ${JSON.stringify(r.info)}\n`);
+process.stdout.write(
+  `\nbench took ${totalSeconds.toFixed(0)} s (input generation ${genSeconds.toFixed(0)} s for ${generated} new input(s), measurement ${measureSeconds.toFixed(0)} s)\n`,
+);
+
+writeFileSync(join(outDir, 'results.md'), md);
+writeFileSync(
+  join(outDir, 'results.json'),
+  JSON.stringify(
+    { quick, runs, seconds, target: { maxRatioToDecodeOnly: TARGET, verdicts }, env, timing: { totalSeconds, genSeconds, measureSeconds }, rows },
+    null,
+    2,
+  ) + '\n',
+);
+process.stdout.write(`wrote ${relative(root, join(outDir, 'results.md'))} and ${relative(root, join(outDir, 'results.json'))}\n`);
