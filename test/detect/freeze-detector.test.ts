@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { defaultOptions } from '../../src/detect/index.ts';
+import { freezeDetector as spec } from '../../src/detect/freeze/freeze-detector.ts';
+import type { VideoFrameView } from '../../src/shared/index.ts';
+import { collectingContext, intervals, noise, prng, texture, videoFrames, type FrameOptions, type LumaFn } from '../helpers/frames.ts';
+
+const FPS = 25;
+const W = 320;
+const H = 180;
+const opts: FrameOptions = { width: W, height: H, fps: FPS };
+const tex = texture(7);
+
+function run(frames: readonly VideoFrameView[], flushTwice = false) {
+  const ctx = collectingContext();
+  const det = spec.create(defaultOptions(spec.options), ctx);
+  for (const f of frames) det.process(f);
+  const last = frames[frames.length - 1]!;
+  det.flush(last.mediaTime + last.frameDuration, last.wallTime);
+  if (flushTwice) det.flush(last.mediaTime + last.frameDuration, last.wallTime);
+  return { edges: ctx.edges, found: intervals(ctx.edges) };
+}
+
+/** The texture panning 3 px per frame (camera move). */
+const pan: LumaFn = (x, y, i) => tex(x + 3 * i, y);
+/** The texture as it was at frame `at`, held. */
+const stillAt =
+  (at: number): LumaFn =>
+  (x, y) =>
+    tex(x + 3 * at, y);
+
+describe('freeze detector', () => {
+  it('a textured still picture held for 3 s gives one freeze starting within one frame of the onset', () => {
+    const onset = FPS; // frame 25 (1.0 s) is the last new picture
+    const frames = [
+      ...videoFrames(pan, 0, onset + 1, opts),
+      ...videoFrames(stillAt(onset), onset + 1, 3 * FPS - 1, opts),
+      ...videoFrames(pan, 4 * FPS, 2 * FPS, opts),
+    ];
+    const { edges, found } = run(frames);
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+    expect(found).toHaveLength(1);
+    expect(Math.abs(found[0]!.start - onset / FPS)).toBeLessThanOrEqual(1 / FPS + 1e-9);
+    expect(Math.abs(found[0]!.end - 4)).toBeLessThanOrEqual(1 / FPS + 1e-9);
+  });
+
+  it('a still picture under per-frame uniform grain of ±8 is still a freeze', () => {
+    const r = prng(11);
+    const grainy: LumaFn = (x, y) => tex(x, y) + noise(r, 8);
+    const { found } = run(videoFrames(grainy, 0, 3 * FPS, opts));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBeLessThanOrEqual(2 / FPS + 1e-9);
+  });
+
+  it('a still picture with a small clock region (< 3% of the area, in a corner) changing every frame is still a freeze', () => {
+    const r = prng(12);
+    // 40x24 px in the top-right corner: 1.7% of the picture; new "digits" every frame.
+    const clock: LumaFn = (x, y) => (x >= W - 44 && x < W - 4 && y >= 4 && y < 28 ? (r() < 0.5 ? 30 : 220) : tex(x, y));
+    const { found } = run(videoFrames(clock, 0, 3 * FPS, opts));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBeLessThanOrEqual(2 / FPS + 1e-9);
+  });
+
+  it('a still picture with a small object (3% of the area) moving across it is not a freeze', () => {
+    // A 56x32 px box (3.1% of 320x180) sweeping left to right and back, 4 px per frame.
+    const pointer: LumaFn = (x, y, i) => {
+      const travel = W - 56;
+      const p = (4 * i) % (2 * travel);
+      const bx = p < travel ? p : 2 * travel - p;
+      const by = 40 + Math.round(40 * Math.sin(i / 15));
+      return x >= bx && x < bx + 56 && y >= by && y < by + 32 ? 235 : tex(x, y);
+    };
+    expect(run(videoFrames(pointer, 0, 4 * FPS, opts)).edges).toEqual([]);
+  });
+
+  it('a static picture with weak white sensor noise (±1 on ~60% of pixels) is not a freeze (live camera)', () => {
+    const r = prng(13);
+    const sensor: LumaFn = (x, y) => tex(x, y) + (r() < 0.6 ? (r() < 0.5 ? -1 : 1) : 0);
+    expect(run(videoFrames(sensor, 0, 4 * FPS, opts)).edges).toEqual([]);
+  });
+
+  it('a panning texture is not a freeze', () => {
+    expect(run(videoFrames(pan, 0, 4 * FPS, opts)).edges).toEqual([]);
+  });
+
+  it('does not report the same interval twice', () => {
+    // Freeze running to the end of input: closed by flush, flushed again.
+    const a = run([...videoFrames(pan, 0, FPS, opts), ...videoFrames(stillAt(FPS), FPS, 3 * FPS, opts)], true);
+    expect(a.edges.map((e) => e.phase)).toEqual(['open', 'close']);
+    // Freeze that ends, long motion after it, two flushes.
+    const b = run([...videoFrames(stillAt(0), 0, 3 * FPS, opts), ...videoFrames(pan, 3 * FPS, 4 * FPS, opts)], true);
+    expect(b.edges.map((e) => e.phase)).toEqual(['open', 'close']);
+  });
+});
