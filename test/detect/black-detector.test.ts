@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { defaultOptions } from '../../src/detect/index.ts';
 import { blackDetector as spec } from '../../src/detect/black/black-detector.ts';
 import type { VideoFrameView } from '../../src/shared/index.ts';
-import { collectingContext, intervals, noise, prng, texture, videoFrames, type FrameOptions, type LumaFn } from '../helpers/frames.ts';
+import {
+  collectingContext,
+  intervals,
+  noise,
+  prng,
+  texture,
+  videoFrames,
+  type FrameOptions,
+  type LumaFn,
+} from '../helpers/frames.ts';
 
 const FPS = 25;
 const W = 320;
@@ -89,7 +98,10 @@ describe('black detector', () => {
   it('full-range black (fullRange: true, luma 0) is black', () => {
     const r = prng(6);
     const full: FrameOptions = { ...opts, fullRange: true };
-    const frames = [...videoFrames(() => Math.max(0, noise(r, 1)), 0, 3 * FPS, full), ...videoFrames(content, 3 * FPS, FPS, full)];
+    const frames = [
+      ...videoFrames(() => Math.max(0, noise(r, 1)), 0, 3 * FPS, full),
+      ...videoFrames(content, 3 * FPS, FPS, full),
+    ];
     const { found } = run(frames);
     expect(found).toHaveLength(1);
     expect(found[0]!.start).toBeCloseTo(0, 6);

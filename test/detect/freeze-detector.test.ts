@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { defaultOptions } from '../../src/detect/index.ts';
 import { freezeDetector as spec } from '../../src/detect/freeze/freeze-detector.ts';
 import type { VideoFrameView } from '../../src/shared/index.ts';
-import { collectingContext, intervals, noise, prng, texture, videoFrames, type FrameOptions, type LumaFn } from '../helpers/frames.ts';
+import {
+  collectingContext,
+  intervals,
+  noise,
+  prng,
+  texture,
+  videoFrames,
+  type FrameOptions,
+  type LumaFn,
+} from '../helpers/frames.ts';
 
 const FPS = 25;
 const W = 320;

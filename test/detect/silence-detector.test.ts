@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { defaultOptions } from '../../src/detect/index.ts';
 import { silenceDetector as spec } from '../../src/detect/silence/silence-detector.ts';
 import type { AudioChunk } from '../../src/shared/index.ts';
-import { collectingContext, intervals, perChannelChunks, silenceChunks, silent, sine, sineChunks } from '../helpers/frames.ts';
+import {
+  collectingContext,
+  intervals,
+  perChannelChunks,
+  silenceChunks,
+  silent,
+  sine,
+  sineChunks,
+} from '../helpers/frames.ts';
 
 function run(chunks: readonly AudioChunk[], flushTwice = false) {
   const ctx = collectingContext();

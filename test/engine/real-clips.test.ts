@@ -159,7 +159,9 @@ describe.skipIf(!HAVE_MEDIA)('real clips: no false alarms (../shared/media)', ()
       if (!o!.ok) throw o!.error;
       const { result } = o!;
       // Decoded duration matches SOURCES.md (a wrong time base once made this 1000x off).
-      expect(Math.abs(result.duration - clip.duration), `duration ${result.duration.toFixed(3)} s`).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(result.duration - clip.duration), `duration ${result.duration.toFixed(3)} s`).toBeLessThanOrEqual(
+        0.5,
+      );
       expect(result.videoFrames).toBeGreaterThan(0);
 
       const relevant = result.incidents.filter((i) => DETECTED.includes(i.type));
@@ -170,7 +172,10 @@ describe.skipIf(!HAVE_MEDIA)('real clips: no false alarms (../shared/media)', ()
         const hit = relevant.find(
           (i) => matches(want, i) && i.start <= want.from + SLACK && (i.end ?? i.start) >= want.to - SLACK,
         );
-        expect(hit, `expected ${want.type}${want.channel ? `[${want.channel}]` : ''} over ${want.from}–${want.to} s; got: ${relevant.map(show).join('; ') || 'nothing'}`).toBeDefined();
+        expect(
+          hit,
+          `expected ${want.type}${want.channel ? `[${want.channel}]` : ''} over ${want.from}–${want.to} s; got: ${relevant.map(show).join('; ') || 'nothing'}`,
+        ).toBeDefined();
       }
     });
   }

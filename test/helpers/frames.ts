@@ -158,7 +158,13 @@ export function sine(freq: number, dbfs: number): (n: number, sampleRate: number
 export const silent = (): number => 0;
 
 /** The same sine on every channel. */
-export function sineChunks(start: number, seconds: number, freq = 440, dbfs = -20, opts: AudioOptions = {}): AudioChunk[] {
+export function sineChunks(
+  start: number,
+  seconds: number,
+  freq = 440,
+  dbfs = -20,
+  opts: AudioOptions = {},
+): AudioChunk[] {
   const s = sine(freq, dbfs);
   return audioChunks((_c, n, sr) => s(n, sr), start, seconds, opts);
 }
@@ -196,14 +202,21 @@ export function collectingContext(streamId = 'test'): DetectorContext & {
 }
 
 /** Pairs open/close edges per (type, channel) into intervals; an unclosed open has end NaN. */
-export function intervals(edges: readonly IntervalEdge[]): { type: string; channel?: string; start: number; end: number }[] {
+export function intervals(
+  edges: readonly IntervalEdge[],
+): { type: string; channel?: string; start: number; end: number }[] {
   const out: { type: string; channel?: string; start: number; end: number }[] = [];
   const open = new Map<string, number>();
   for (const e of edges) {
     const key = `${e.type}/${e.channel ?? ''}`;
     if (e.phase === 'open') {
       open.set(key, out.length);
-      out.push({ type: e.type, ...(e.channel !== undefined ? { channel: e.channel } : {}), start: e.mediaTime, end: Number.NaN });
+      out.push({
+        type: e.type,
+        ...(e.channel !== undefined ? { channel: e.channel } : {}),
+        start: e.mediaTime,
+        end: Number.NaN,
+      });
     } else {
       const idx = open.get(key);
       if (idx !== undefined) out[idx]!.end = e.mediaTime;
