@@ -31,7 +31,7 @@ export class EdgeReporter {
     return this.tracker.isOpen;
   }
 
-  update(mediaTime: number, wallTime: number, duration: number, active: boolean, startHint = mediaTime): void {
+  update(mediaTime: number, wallTime: number, duration: number, active: boolean, startHint?: number): void {
     this.lastMedia = mediaTime + duration;
     this.lastWall = wallTime + duration * 1000;
     this.tracker.update(mediaTime, duration, active, startHint);

@@ -45,16 +45,17 @@ export class IntervalTracker {
    * @param startHint when a new interval begins here, the detector may know it really began
    *   earlier (a condition that needs a look-back window to confirm); never later than t.
    */
-  update(t: number, duration: number, active: boolean, startHint = t): void {
+  update(t: number, duration: number, active: boolean, startHint?: number): void {
     if (active) {
+      const begin = startHint === undefined ? t : Math.min(t, startHint);
       if (Number.isNaN(this.candidateStart)) {
-        this.candidateStart = Math.min(t, startHint);
+        this.candidateStart = begin;
       } else if (!this.open && t - this.lastActiveEnd >= this.opts.recovery) {
         // The earlier candidate died out before opening: start afresh.
-        this.candidateStart = Math.min(t, startHint);
-      } else if (!this.open && startHint > this.candidateStart) {
+        this.candidateStart = begin;
+      } else if (!this.open && startHint !== undefined && startHint > this.candidateStart) {
         // The detector knows the condition restarted (its own evidence was reset).
-        this.candidateStart = Math.min(t, startHint);
+        this.candidateStart = begin;
       }
       this.lastActiveEnd = t + duration;
       if (!this.open && this.lastActiveEnd - this.candidateStart >= this.opts.minDuration) {

@@ -8,8 +8,11 @@ import { defineDetector } from '../spec.ts';
  * channel is silent, so one dead channel of a stereo pair goes unnoticed. Here:
  * - every channel silent → one `silence` incident without a channel;
  * - some channels silent while others carry sound → one `silence` incident per dead
- *   channel, with its name (FL, FR, ...).
+ *   channel, with its name (FL, FR, ...). In multichannel layouts only the front channels
+ *   (FL, FR, FC) are checked one by one: LFE and surrounds are often legitimately silent.
  */
+const INDIVIDUALLY_CHECKED = new Set(['FL', 'FR', 'FC', 'ch0', 'ch1']);
+
 export const silenceDetector = defineDetector({
   name: 'silence',
   types: ['silence'],
@@ -94,6 +97,7 @@ export const silenceDetector = defineDetector({
         if (!o.perChannel || a.channels.length < 2) return;
         for (let c = 0; c < a.channels.length; c++) {
           const name = a.channelNames[c] ?? `ch${c}`;
+          if (a.channels.length > 2 && !INDIVIDUALLY_CHECKED.has(name)) continue;
           const silent = !allSilent && levels[c]! < limit;
           // Only track channels that have been silent at least once: most never are.
           if (!silent && !perChannel.has(name)) continue;
