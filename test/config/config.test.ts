@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configReferenceMarkdown, parseConfigText } from '../../src/config/index.ts';
+import { VigilError } from '../../src/shared/index.ts';
+
+function problems(yaml: string): string[] {
+  try {
+    parseConfigText(yaml, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(VigilError);
+    return [...(err as VigilError).details];
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config', () => {
+  it('applies defaults to a minimal config', () => {
+    const c = parseConfigText('streams: [{ id: a, url: "udp://127.0.0.1:5000" }]');
+    expect(c.workers).toBe('auto');
+    expect(c.ingest.signalLossAfter).toBe(3);
+    expect(c.notify.console).toBe(true);
+    expect(c.streams[0]).toMatchObject({ id: 'a', tags: [] });
+  });
+
+  it('reports one line per problem, each naming the field path and what was expected', () => {
+    const lines = problems(`
+workers: 0
+detectors:
+  black: { minDuration: -1, bogus: 1 }
+  nope: {}
+streams:
+  - { id: a, url: "udp://x", extra: 1 }
+  - { id: "bad id!", url: "" }
+  - { id: c, url: f.ts, detectors: { freeze: { noiseFactor: "x" } } }
+notify:
+  webhooks: [{ url: "ftp://x" }]
+`);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^workers: /),
+        'detectors.black.minDuration: expected at least 0.04 s',
+        'detectors.black.bogus: unknown key',
+        'detectors.nope: unknown key',
+        'streams[0].extra: unknown key',
+        expect.stringMatching(/^streams\[1\]\.id: expected 1-64 letters/),
+        'streams[1].url: expected a URL or file path FFmpeg can open',
+        'streams[2].detectors.freeze.noiseFactor: expected a number (ratio)',
+        expect.stringMatching(/^notify\.webhooks\[0\]\.url: must be an http/),
+      ]),
+    );
+    expect(lines).toHaveLength(9);
+  });
+
+  it('rejects duplicate stream ids naming both places', () => {
+    expect(problems('streams: [{ id: a, url: x.ts }, { id: a, url: y.ts }]')).toEqual([
+      'streams[1].id: duplicate id "a" (also streams[0].id)',
+    ]);
+  });
+
+  it('reports YAML syntax errors with a line number', () => {
+    expect(problems('streams: [\n  { id: a, url: x.ts\n')[0]).toMatch(/^line \d+, column \d+: /);
+  });
+
+  it('docs/configuration.md is up to date with the schema and option tables (run `npm run docs`)', () => {
+    const onDisk = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    expect(onDisk).toBe(configReferenceMarkdown());
+  });
+});
