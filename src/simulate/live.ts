@@ -1,0 +1,448 @@
+/**
+ * Live replay: every stream's cycle is encoded once at start (render.ts), then its packets
+ * are replayed in real time, looping, with timestamps shifted by cycle * loopIndex so the
+ * output is one continuous live stream. Replay only muxes (no decoding, no encoding).
+ *
+ * Outputs: MPEG-TS over UDP (FFmpeg's udp protocol through the muxer), or live HLS
+ * (MPEG-TS segments cut at keyframes, a sliding-window playlist served over node:http).
+ *
+ * Timing: one shared interval ticks every TICK_MS and sends every packet whose DTS
+ * (relative to the first packet) is due against the wall clock since start.
+ */
+import { createSocket } from 'node:dgram';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { AV_LOG_ERROR } from 'node-av/constants';
+import { Log } from 'node-av/lib';
+import { createLogger, type Logger } from '../shared/index.ts';
+import { PacketMuxer } from './mux.ts';
+import { renderCycle, round6, type EncodedCycle, type EncodedPacket } from './render.ts';
+import type { GroundTruthEntry, Scenario, ScenarioStream } from './scenario.ts';
+
+const TICK_MS = 20;
+
+export interface SimulationHandle {
+  streams: { id: string; url: string; output: 'udp' | 'hls' }[];
+  /** Ground truth so far: entries are added as playback reaches them. */
+  truth(): GroundTruthEntry[];
+  stop(): Promise<void>;
+}
+
+export interface SimulationOptions {
+  /** Keep a JSON array of the ground truth at this path (atomic rewrite, at least every second and on stop). */
+  truthPath?: string;
+  logger?: Logger;
+}
+
+/** Keep FFmpeg quiet unless something is wrong (x264/aac print stats at info level). */
+export function quietFfmpegLogs(): void {
+  if (Log.getLevel() > AV_LOG_ERROR) Log.setLevel(AV_LOG_ERROR);
+}
+
+interface Sink {
+  write(ep: EncodedPacket, shift: bigint, tAbs: number): void;
+  /** Playback entered a signal loss (nothing is sent until it ends). */
+  lossStarted(): void;
+  close(): void;
+}
+
+class UdpSink implements Sink {
+  private mux: PacketMuxer;
+  private failed = false;
+  constructor(
+    url: string,
+    enc: EncodedCycle,
+    private readonly log: Logger,
+  ) {
+    const tracks = enc.audio ? [enc.video, enc.audio] : [enc.video];
+    this.mux = new PacketMuxer(url, 'mpegts', tracks, { pes_payload_size: '0' }).open();
+  }
+  write(ep: EncodedPacket, shift: bigint): void {
+    try {
+      this.mux.write(ep, shift);
+    } catch (e) {
+      if (!this.failed) this.log.warn({ err: e }, 'udp write failed');
+      this.failed = true;
+    }
+  }
+  lossStarted(): void {}
+  close(): void {
+    try {
+      this.mux.close();
+    } catch {
+      /* closing: nothing to report */
+    }
+  }
+}
+
+interface Segment {
+  seq: number;
+  name: string;
+  duration: number;
+}
+
+class HlsSink implements Sink {
+  private segs: Segment[] = [];
+  private seq = 0;
+  private cur: { mux: PacketMuxer; seq: number; start: number; end: number; tmp: string } | null = null;
+  private waiters: (() => void)[] = [];
+  playlist = '';
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly enc: EncodedCycle,
+    private readonly segmentSeconds: number,
+    private readonly windowSize: number,
+    private readonly log: Logger,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  write(ep: EncodedPacket, shift: bigint, tAbs: number): void {
+    if (this.closed) return;
+    const isKey = ep.kind === 'video' && ep.key;
+    if (this.cur && isKey && tAbs - this.cur.start >= this.segmentSeconds - 1e-6) this.cut();
+    if (!this.cur) {
+      if (!isKey) return; // a segment starts on a keyframe
+      const seq = this.seq++;
+      const tmp = join(this.dir, `seg${seq}.ts.tmp`);
+      const tracks = this.enc.audio ? [this.enc.video, this.enc.audio] : [this.enc.video];
+      this.cur = { mux: new PacketMuxer(tmp, 'mpegts', tracks).open(), seq, start: tAbs, end: tAbs, tmp };
+    }
+    try {
+      this.cur.mux.write(ep, shift);
+    } catch (e) {
+      this.log.warn({ err: e }, 'hls segment write failed');
+    }
+    const track = ep.kind === 'video' ? this.enc.video : this.enc.audio!;
+    const end = tAbs + (Number(ep.duration) * track.timeBase.num) / track.timeBase.den;
+    if (ep.kind === 'video' && end > this.cur.end) this.cur.end = end;
+  }
+
+  lossStarted(): void {
+    if (this.cur) this.cut();
+  }
+
+  /** Finish the open segment, publish it, slide the window and delete old files. */
+  private cut(): void {
+    const c = this.cur;
+    if (!c) return;
+    this.cur = null;
+    try {
+      c.mux.close();
+      const name = `seg${c.seq}.ts`;
+      renameSync(c.tmp, join(this.dir, name));
+      this.segs.push({ seq: c.seq, name, duration: Math.max(0.04, c.end - c.start) });
+    } catch (e) {
+      this.log.warn({ err: e }, 'hls segment close failed');
+      return;
+    }
+    while (this.segs.length > this.windowSize) this.segs.shift();
+    // Keep two segments behind the window on disk for slow readers, delete older ones.
+    const old = c.seq - this.windowSize - 2;
+    if (old >= 0) {
+      try {
+        unlinkSync(join(this.dir, `seg${old}.ts`));
+      } catch {
+        /* already gone */
+      }
+    }
+    const target = Math.max(Math.ceil(this.segmentSeconds), ...this.segs.map((s) => Math.ceil(s.duration - 1e-3)));
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${this.segs[0]!.seq}`];
+    for (const s of this.segs) lines.push(`#EXTINF:${s.duration.toFixed(3)},`, s.name);
+    this.playlist = lines.join('\n') + '\n';
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Resolve once the playlist has a segment (or after `ms`). */
+  ready(ms: number): Promise<void> {
+    if (this.playlist) return Promise.resolve();
+    return new Promise((res) => {
+      const t = setTimeout(res, ms);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        res();
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.cur) {
+      try {
+        this.cur.mux.close();
+      } catch {
+        /* closing */
+      }
+      this.cur = null;
+    }
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+/** Ask the OS for a free UDP port on loopback. */
+async function freeUdpPort(host: string): Promise<number> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((res, rej) => {
+    sock.once('error', rej);
+    sock.bind(0, host === '127.0.0.1' || host === 'localhost' ? host : '127.0.0.1', () => res());
+  });
+  const port = (sock.address() as AddressInfo).port;
+  await new Promise<void>((res) => sock.close(() => res()));
+  return port;
+}
+
+class LiveStream {
+  private idx = 0;
+  private loop = 0;
+  private inLoss = false;
+  /** Media position (s since the first frame) of the last packet handled. */
+  private pos = -1;
+  private pendingTruth: { tpl: GroundTruthEntry; loop: number; entry?: GroundTruthEntry }[] = [];
+  readonly truth: GroundTruthEntry[] = [];
+  changed = false;
+
+  constructor(
+    readonly enc: EncodedCycle,
+    readonly sink: Sink,
+    readonly url: string,
+  ) {
+    this.queueLoop(0);
+  }
+
+  get id(): string {
+    return this.enc.stream.id;
+  }
+
+  private queueLoop(loop: number): void {
+    for (const tpl of this.enc.truth) this.pendingTruth.push({ tpl, loop });
+  }
+
+  /** Send everything due at `elapsed` seconds since start. */
+  tick(elapsed: number): void {
+    const { packets, cycleSeconds, video, audio } = this.enc;
+    if (packets.length === 0) return;
+    for (;;) {
+      if (this.idx >= packets.length) {
+        this.idx = 0;
+        this.loop++;
+        this.queueLoop(this.loop);
+      }
+      const p = packets[this.idx]!;
+      const tAbs = this.loop * cycleSeconds + p.t;
+      if (tAbs > elapsed) break;
+      this.idx++;
+      if (p.drop) {
+        if (!this.inLoss) {
+          this.inLoss = true;
+          this.sink.lossStarted();
+        }
+      } else {
+        this.inLoss = false;
+        const track = p.kind === 'video' ? video : audio!;
+        this.sink.write(p, track.cycleTicks * BigInt(this.loop), tAbs);
+      }
+      if (p.kind === 'video') this.pos = tAbs;
+    }
+    this.updateTruth();
+  }
+
+  private updateTruth(): void {
+    const cycle = this.enc.cycleSeconds;
+    const now = new Date().toISOString();
+    const rest: typeof this.pendingTruth = [];
+    for (const pt of this.pendingTruth) {
+      const start = round6(pt.loop * cycle + pt.tpl.start);
+      const end = round6(pt.loop * cycle + (pt.tpl.end ?? pt.tpl.start));
+      if (!pt.entry && this.pos >= start - 1e-6) {
+        const { end: _end, ...tpl } = pt.tpl;
+        void _end;
+        pt.entry = { ...tpl, start, loop: pt.loop, wallStart: now };
+        this.truth.push(pt.entry);
+        this.changed = true;
+      }
+      if (pt.entry && this.pos >= end - 1e-6) {
+        pt.entry.end = end;
+        pt.entry.wallEnd = now;
+        this.changed = true;
+        continue;
+      }
+      rest.push(pt);
+    }
+    this.pendingTruth = rest;
+  }
+}
+
+export async function startSimulation(scenario: Scenario, opts: SimulationOptions = {}): Promise<SimulationHandle> {
+  const log = (opts.logger ?? createLogger(undefined, 'vigil')).child({ module: 'simulate' });
+  quietFfmpegLogs();
+
+  const hlsStreams = scenario.streams.filter((s) => s.output.type === 'hls');
+  let tmpRoot: string | undefined;
+  let server: Server | undefined;
+  let httpPort = 0;
+  const hlsSinks = new Map<string, HlsSink>();
+
+  // Render every stream's cycle first (in parallel), so replay starts together.
+  const t0Render = performance.now();
+  const encoded: EncodedCycle[] = [];
+  try {
+    const results = await Promise.allSettled(scenario.streams.map((s) => renderCycle(s, { seed: scenario.seed, threads: 1 })));
+    for (const r of results) if (r.status === 'fulfilled') encoded.push(r.value);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+  } catch (e) {
+    for (const enc of encoded) enc.free();
+    throw e;
+  }
+  log.info({ ms: Math.round(performance.now() - t0Render), streams: encoded.length }, 'encoded cycles');
+
+  const lives: LiveStream[] = [];
+  const cleanup = async () => {
+    for (const l of lives) l.sink.close();
+    for (const enc of encoded) enc.free();
+    if (server) {
+      const s = server;
+      await new Promise<void>((res) => {
+        s.close(() => res());
+        s.closeAllConnections();
+      });
+    }
+    if (tmpRoot) await rm(tmpRoot, { recursive: true, force: true });
+  };
+
+  try {
+    if (hlsStreams.length) {
+      tmpRoot = await mkdtemp(join(tmpdir(), 'vigil-sim-'));
+      server = createServer((req, res) => void serveHls(req, res, hlsSinks));
+      const srv = server;
+      await new Promise<void>((res, rej) => {
+        srv.once('error', rej);
+        srv.listen(scenario.hlsPort, '127.0.0.1', () => res());
+      });
+      httpPort = (srv.address() as AddressInfo).port;
+    }
+    for (const enc of encoded) {
+      const s: ScenarioStream = enc.stream;
+      if (s.output.type === 'udp') {
+        const port = s.output.port || (await freeUdpPort(s.output.host));
+        const host = s.output.host;
+        const url = `udp://${host}:${port}`;
+        const sink = new UdpSink(`${url}?pkt_size=1316`, enc, log);
+        lives.push(new LiveStream(enc, sink, url));
+      } else {
+        const sink = new HlsSink(join(tmpRoot!, s.id), enc, s.output.segmentSeconds, s.output.windowSize, log);
+        hlsSinks.set(s.id, sink);
+        lives.push(new LiveStream(enc, sink, `http://127.0.0.1:${httpPort}/${s.id}/index.m3u8`));
+      }
+    }
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+
+  // Replay clock: all streams share one start instant, startDelay after we return.
+  const start = performance.now() + scenario.startDelay * 1000;
+  const tickAll = () => {
+    const elapsed = (performance.now() - start) / 1000;
+    if (elapsed < 0) return;
+    for (const l of lives) {
+      try {
+        l.tick(elapsed);
+      } catch (e) {
+        log.error({ err: e, stream: l.id }, 'replay tick failed');
+      }
+    }
+  };
+  tickAll();
+  const timer = setInterval(tickAll, TICK_MS);
+
+  const allTruth = () => lives.flatMap((l) => l.truth).sort((a, b) => (a.wallStart ?? '').localeCompare(b.wallStart ?? '') || a.start - b.start);
+
+  let writing: Promise<void> = Promise.resolve();
+  const writeTruth = (force: boolean) => {
+    const path = opts.truthPath;
+    if (!path) return writing;
+    if (!force && !lives.some((l) => l.changed)) return writing;
+    for (const l of lives) l.changed = false;
+    const json = JSON.stringify(allTruth(), null, 2) + '\n';
+    writing = writing.then(async () => {
+      const tmp = `${path}.${process.pid}.tmp`;
+      try {
+        await writeFile(tmp, json);
+        await rename(tmp, path);
+      } catch (e) {
+        log.warn({ err: e, path }, 'cannot write ground truth file');
+      }
+    });
+    return writing;
+  };
+  const truthTimer = opts.truthPath ? setInterval(() => void writeTruth(false), 1000) : undefined;
+  if (opts.truthPath) await writeTruth(true);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    streams: lives.map((l) => ({ id: l.id, url: l.url, output: l.enc.stream.output.type })),
+    truth: () => allTruth().map((e) => ({ ...e })),
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(timer);
+        if (truthTimer) clearInterval(truthTimer);
+        await writeTruth(true);
+        await cleanup();
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function serveHls(req: IncomingMessage, res: ServerResponse, sinks: Map<string, HlsSink>): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const m = /^\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_.-]+)$/.exec(url.pathname);
+  const sink = m ? sinks.get(m[1]!) : undefined;
+  if (!m || !sink || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    res.writeHead(404).end();
+    return;
+  }
+  const file = m[2]!;
+  if (file === 'index.m3u8') {
+    await sink.ready(10_000);
+    if (!sink.playlist) {
+      res.writeHead(503).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': 'no-cache' });
+    res.end(req.method === 'HEAD' ? undefined : sink.playlist);
+    return;
+  }
+  if (!/^seg\d+\.ts$/.test(file)) {
+    res.writeHead(404).end();
+    return;
+  }
+  const path = join(sink.dir, file);
+  if (!existsSync(path)) {
+    res.writeHead(404).end();
+    return;
+  }
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': size, 'cache-control': 'no-cache' });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const rs = createReadStream(path);
+  rs.on('error', () => res.destroy());
+  rs.pipe(res);
+}

@@ -1,0 +1,654 @@
+/**
+ * Render one cycle of a stream's content with its scripted defects and encode it once
+ * (libx264 + AAC) into in-memory packets. The live replayer and renderToFile both use it.
+ *
+ * Content comes from FFmpeg: lavfi sources (testsrc2, smptebars, sine, ...) through the
+ * lavfi input device, or a real clip decoded and scaled through a filter graph, looped
+ * to fill the cycle. Defects are applied in JS on the raw planes before encoding.
+ */
+import '../shared/polyfill.ts';
+import { Decoder, Demuxer, FilterAPI } from 'node-av';
+import {
+  AV_CHANNEL_ORDER_NATIVE,
+  AV_CODEC_FLAG_GLOBAL_HEADER,
+  AV_PIX_FMT_YUV420P,
+  AV_SAMPLE_FMT_FLT,
+  AV_SAMPLE_FMT_FLTP,
+  AVERROR_EAGAIN,
+  AVERROR_EOF,
+  AV_OPT_SEARCH_CHILDREN,
+} from 'node-av/constants';
+import { Codec, CodecContext, CodecParameters, FFmpegError, FormatContext, Frame, Option, Packet } from 'node-av/lib';
+import type { IRational } from 'node-av/lib';
+import { clockText, drawClock } from './clock.ts';
+import { channelNames, type GroundTruthEntry, type ScenarioStream, type ScheduleItem } from './scenario.ts';
+
+export type Kind = 'video' | 'audio';
+
+export interface EncodedPacket {
+  pkt: Packet;
+  kind: Kind;
+  /** Timestamps in the track's time base. */
+  pts: bigint;
+  dts: bigint;
+  duration: bigint;
+  key: boolean;
+  /** DTS in seconds from the start of the cycle. */
+  t: number;
+  /** Packet is inside a scripted signal loss: the replayer does not send it. */
+  drop: boolean;
+}
+
+export interface EncodedTrack {
+  kind: Kind;
+  par: CodecParameters;
+  timeBase: IRational;
+  /** Ticks (in timeBase) that one cycle lasts: the per-loop timestamp shift. */
+  cycleTicks: bigint;
+}
+
+export interface EncodedCycle {
+  stream: ScenarioStream;
+  cycleSeconds: number;
+  video: EncodedTrack;
+  audio?: EncodedTrack;
+  /** All packets of one cycle, in DTS order (video first on ties). */
+  packets: EncodedPacket[];
+  /** Ground truth for one cycle, media seconds relative to the cycle start. */
+  truth: GroundTruthEntry[];
+  free(): void;
+}
+
+const check = (ret: number, what: string): number => {
+  FFmpegError.throwIfError(ret, what);
+  return ret;
+};
+
+/** Deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+// ---------------------------------------------------------------- video sources
+
+/** Yields tightly packed yuv420p pictures (W*H*3/2 bytes), one per output frame. */
+interface VideoSource {
+  next(): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+function lavfiOptions(opts: Record<string, string | number> | undefined): string {
+  if (!opts) return '';
+  return Object.entries(opts)
+    .map(([k, v]) => `:${k}=${String(v)}`)
+    .join('');
+}
+
+async function lavfiVideo(stream: ScenarioStream, source: string, options?: Record<string, string | number>): Promise<VideoSource> {
+  const { width, height, fps } = stream.video;
+  const graph = `${source}=size=${width}x${height}:rate=${fps}${lavfiOptions(options)},format=yuv420p`;
+  const dmx = await Demuxer.open(graph, { format: 'lavfi' });
+  const vs = dmx.video()!;
+  // The lavfi device hands out wrapped AVFrames: a decoder unwraps them.
+  const dec = await Decoder.create(vs);
+  const it = dmx.packets(vs.index);
+  const queue: Uint8Array[] = [];
+  return {
+    async next() {
+      while (queue.length === 0) {
+        const r = await it.next();
+        if (r.done || !r.value) throw new Error(`lavfi source ${source} ended`);
+        const pkt = r.value;
+        const frames = await dec.decodeAll(pkt);
+        pkt.free();
+        for (const f of frames) {
+          queue.push(new Uint8Array(f.toBuffer()));
+          f.free();
+        }
+      }
+      return queue.shift()!;
+    },
+    async close() {
+      await it.return(undefined);
+      dec.close();
+      await dmx.close();
+    },
+  };
+}
+
+/** Decode a clip, scaled/padded to the configured size, looping forever; output is resampled to the fps by hold/drop. */
+async function clipVideo(stream: ScenarioStream, path: string): Promise<VideoSource> {
+  const { width, height, fps } = stream.video;
+  let dmx: Demuxer | undefined;
+  let dec: Decoder | undefined;
+  let pktIt: AsyncGenerator<Packet | null> | undefined;
+  const filter = FilterAPI.create(
+    `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:-1:-1:color=black,setsar=1,format=yuv420p`,
+    { threads: 1 },
+  );
+  let loopOffset = 0;
+  let lastT = 0;
+  let frameDur = 1 / 25;
+  let firstPts: bigint | undefined;
+  let loops = 0;
+  const pending: { t: number; buf: Uint8Array }[] = [];
+
+  const open = async () => {
+    dmx = await Demuxer.open(path);
+    const vs = dmx.video();
+    if (!vs) throw new Error(`clip ${path} has no video stream`);
+    dec = await Decoder.create(vs, { threads: 1 } as never);
+    const r = vs.avgFrameRate;
+    if (r.num > 0 && r.den > 0) frameDur = r.den / r.num;
+    pktIt = dmx.packets(vs.index);
+    firstPts = undefined;
+  };
+  const closeInput = async () => {
+    if (pktIt) await pktIt.return(undefined);
+    dec?.close();
+    if (dmx) await dmx.close();
+    pktIt = undefined;
+    dec = undefined;
+    dmx = undefined;
+  };
+
+  const take = async (frames: Frame[], tb: IRational) => {
+    for (const f of frames) {
+      const pts = f.pts;
+      if (firstPts === undefined) firstPts = pts;
+      const t = loopOffset + (Number(pts - firstPts) * tb.num) / tb.den;
+      const filtered = await filter.processAll(f);
+      f.free();
+      for (const g of filtered) {
+        pending.push({ t, buf: new Uint8Array(g.toBuffer()) });
+        g.free();
+      }
+      lastT = Math.max(lastT, t);
+    }
+  };
+
+  // Pull decoded pictures until we have one whose time is beyond `t`.
+  const fill = async (t: number) => {
+    while (pending.length < 2 || pending[pending.length - 1]!.t <= t) {
+      if (!pktIt) await open();
+      const r = await pktIt!.next();
+      const pkt = r.done ? null : r.value;
+      const tb = dmx!.video()!.timeBase;
+      if (pkt) {
+        await take(await dec!.decodeAll(pkt), tb);
+        pkt.free();
+      } else {
+        await take(await dec!.decodeAll(null), tb);
+        await closeInput();
+        loopOffset = lastT + frameDur;
+        if (++loops > 1000) throw new Error(`clip ${path} yields no pictures`);
+      }
+    }
+  };
+
+  let index = 0;
+  let current: Uint8Array | undefined;
+  return {
+    async next() {
+      const t = index++ / fps;
+      await fill(t);
+      while (pending.length > 1 && pending[1]!.t <= t + 1e-6) pending.shift();
+      current = pending[0]!.buf;
+      return current.slice();
+    },
+    async close() {
+      await closeInput();
+      filter.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- audio sources
+
+/** Yields interleaved float32 samples at the configured rate/channels. */
+interface AudioSource {
+  read(n: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+function layoutOf(channels: number): string {
+  return channels === 1 ? 'mono' : 'stereo';
+}
+
+function chunkedAudio(channels: number, pull: () => Promise<Float32Array | null>, closeFn: () => Promise<void>): AudioSource {
+  let buf = new Float32Array(0);
+  return {
+    async read(n) {
+      while (buf.length < n * channels) {
+        const more = await pull();
+        if (!more) throw new Error('audio source ended');
+        const merged = new Float32Array(buf.length + more.length);
+        merged.set(buf);
+        merged.set(more, buf.length);
+        buf = merged;
+      }
+      const out = buf.slice(0, n * channels);
+      buf = buf.slice(n * channels);
+      return out;
+    },
+    close: closeFn,
+  };
+}
+
+function floatsOf(data: Buffer, bytes: number): Float32Array {
+  const copy = new Float32Array(bytes / 4);
+  new Uint8Array(copy.buffer).set(data.subarray(0, bytes));
+  return copy;
+}
+
+async function lavfiAudio(sampleRate: number, channels: number, toneHz: number): Promise<AudioSource> {
+  const graph = `sine=frequency=${toneHz}:sample_rate=${sampleRate}:samples_per_frame=1024,volume=0.5,aformat=sample_fmts=flt:channel_layouts=${layoutOf(channels)}`;
+  const dmx = await Demuxer.open(graph, { format: 'lavfi' });
+  const it = dmx.packets();
+  return chunkedAudio(
+    channels,
+    async () => {
+      for (;;) {
+        const r = await it.next();
+        if (r.done || !r.value) return null;
+        const pkt = r.value;
+        const data = pkt.data;
+        const out = data && data.length > 0 ? floatsOf(data, data.length - (data.length % (4 * channels))) : null;
+        pkt.free();
+        if (out && out.length) return out;
+      }
+    },
+    async () => {
+      await it.return(undefined);
+      await dmx.close();
+    },
+  );
+}
+
+async function clipAudio(path: string, sampleRate: number, channels: number): Promise<AudioSource | null> {
+  const probe = await Demuxer.open(path);
+  const has = !!probe.audio();
+  await probe.close();
+  if (!has) return null;
+  let dmx: Demuxer | undefined;
+  let dec: Decoder | undefined;
+  let it: AsyncGenerator<Packet | null> | undefined;
+  let loops = 0;
+  const filter = FilterAPI.create(
+    `aresample=${sampleRate},aformat=sample_fmts=flt:sample_rates=${sampleRate}:channel_layouts=${layoutOf(channels)}`,
+    { threads: 1 },
+  );
+  const queue: Float32Array[] = [];
+  const closeInput = async () => {
+    if (it) await it.return(undefined);
+    dec?.close();
+    if (dmx) await dmx.close();
+    it = undefined;
+    dec = undefined;
+    dmx = undefined;
+  };
+  const push = async (frames: Frame[]) => {
+    for (const f of frames) {
+      const out = await filter.processAll(f);
+      f.free();
+      for (const g of out) {
+        const d = g.data?.[0];
+        if (d) queue.push(floatsOf(d, g.nbSamples * channels * 4));
+        g.free();
+      }
+    }
+  };
+  return chunkedAudio(
+    channels,
+    async () => {
+      while (queue.length === 0) {
+        if (!it) {
+          dmx = await Demuxer.open(path);
+          const as = dmx.audio()!;
+          dec = await Decoder.create(as);
+          it = dmx.packets(as.index);
+        }
+        const r = await it.next();
+        const pkt = r.done ? null : r.value;
+        if (pkt) {
+          await push(await dec!.decodeAll(pkt));
+          pkt.free();
+        } else {
+          await push(await dec!.decodeAll(null));
+          await closeInput();
+          if (++loops > 1000) return null;
+        }
+      }
+      return queue.shift()!;
+    },
+    async () => {
+      await closeInput();
+      filter.close();
+    },
+  );
+}
+
+// ---------------------------------------------------------------- encoders
+
+/** Set an AVOption on a context or its private data (codec/muxer options). */
+export function setOpt(obj: CodecContext | FormatContext, name: string, value: string): void {
+  check(Option.set(obj.getNative() as unknown as Parameters<typeof Option.set>[0], name, value, AV_OPT_SEARCH_CHILDREN), `option ${name}=${value}`);
+}
+
+interface Enc {
+  ctx: CodecContext;
+  timeBase: IRational;
+  out: Packet[];
+}
+
+function openVideoEncoder(stream: ScenarioStream, globalHeader: boolean, threads: number): Enc {
+  const { width, height, fps, bitrateKbps, preset } = stream.video;
+  const codec = Codec.findEncoderByName('libx264');
+  if (!codec) throw new Error('libx264 encoder not available in this FFmpeg build');
+  const ctx = new CodecContext();
+  ctx.allocContext3(codec);
+  ctx.width = width;
+  ctx.height = height;
+  ctx.pixelFormat = AV_PIX_FMT_YUV420P;
+  const timeBase = { num: 1, den: fps };
+  ctx.timeBase = timeBase;
+  ctx.framerate = { num: fps, den: 1 };
+  ctx.gopSize = fps;
+  ctx.maxBFrames = 0;
+  ctx.bitRate = BigInt(bitrateKbps * 1000);
+  ctx.rcMaxRate = BigInt(Math.round(bitrateKbps * 1500));
+  ctx.rcBufferSize = bitrateKbps * 1000;
+  ctx.threadCount = threads;
+  if (globalHeader) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
+  // Private options through AVOptions: passing a Dictionary to open2 double-frees on GC in node-av 6.1.
+  setOpt(ctx, 'preset', preset);
+  setOpt(ctx, 'x264-params', `keyint=${fps}:min-keyint=${fps}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0`);
+  check(ctx.open2Sync(codec, null), 'open libx264');
+
+  return { ctx, timeBase, out: [] };
+}
+
+function openAudioEncoder(sampleRate: number, channels: number, bitrateKbps: number, globalHeader: boolean): Enc {
+  const codec = Codec.findEncoderByName('aac');
+  if (!codec) throw new Error('aac encoder not available');
+  const ctx = new CodecContext();
+  ctx.allocContext3(codec);
+  ctx.sampleRate = sampleRate;
+  ctx.sampleFormat = AV_SAMPLE_FMT_FLTP;
+  ctx.channelLayout = { nbChannels: channels, order: AV_CHANNEL_ORDER_NATIVE, mask: channels === 1 ? 4n : 3n };
+  const timeBase = { num: 1, den: sampleRate };
+  ctx.timeBase = timeBase;
+  ctx.bitRate = BigInt(bitrateKbps * 1000);
+  if (globalHeader) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
+  check(ctx.open2Sync(codec, null), 'open aac');
+  return { ctx, timeBase, out: [] };
+}
+
+async function drain(enc: Enc): Promise<void> {
+  for (;;) {
+    const pkt = new Packet();
+    pkt.alloc();
+    const ret = await enc.ctx.receivePacket(pkt);
+    if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) {
+      pkt.free();
+      return;
+    }
+    check(ret, 'receivePacket');
+    enc.out.push(pkt);
+  }
+}
+
+async function encode(enc: Enc, frame: Frame | null): Promise<void> {
+  check(await enc.ctx.sendFrame(frame), "sendFrame");
+  await drain(enc);
+}
+
+// ---------------------------------------------------------------- defects
+
+const frameSpan = (item: ScheduleItem, fps: number) => ({
+  first: Math.ceil(item.at * fps - 1e-6),
+  end: Math.ceil((item.at + item.duration) * fps - 1e-6),
+});
+
+/** Video-affecting schedule item active at frame index i, if any. */
+function videoItemAt(schedule: readonly ScheduleItem[], fps: number, i: number): ScheduleItem | undefined {
+  for (const it of schedule) {
+    if (it.type === 'silence' || it.type === 'signal_loss') continue;
+    if (it.type === 'clean' && it.variant === 'normal') continue;
+    const { first, end } = frameSpan(it, fps);
+    if (i >= first && i < end) return it;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- render
+
+export interface RenderOptions {
+  /** Seed for noise and pointer motion. */
+  seed?: number;
+  /** Set GLOBAL_HEADER on encoders (MP4/MKV outputs). */
+  globalHeader?: boolean;
+  /** Encoder threads (default 1: many streams render side by side). */
+  threads?: number;
+  /** Stop after this many seconds (renderToFile with duration < cycle). Default: one cycle. */
+  seconds?: number;
+}
+
+/** Render and encode one cycle (or `seconds`, which may span several cycles of the schedule). */
+export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = {}): Promise<EncodedCycle> {
+  const { width, height, fps } = stream.video;
+  const cycle = stream.cycle;
+  const seconds = opts.seconds ?? cycle;
+  const nFrames = Math.round(seconds * fps);
+  const threads = opts.threads ?? 1;
+  const rand = prng((opts.seed ?? 1) ^ hashString(stream.id));
+  const schedule = stream.schedule;
+
+  const content = stream.content;
+  let video: VideoSource;
+  let audio: AudioSource | null = null;
+  const audioCfg = stream.audio === false ? null : stream.audio;
+  if (content.source === 'clip') {
+    video = await clipVideo(stream, content.path);
+    if (audioCfg) audio = await clipAudio(content.path, audioCfg.sampleRate, audioCfg.channels);
+  } else {
+    video = await lavfiVideo(stream, content.source, 'options' in content ? content.options : undefined);
+  }
+  if (audioCfg && !audio) audio = await lavfiAudio(audioCfg.sampleRate, audioCfg.channels, audioCfg.toneHz);
+
+  const venc = openVideoEncoder(stream, !!opts.globalHeader, threads);
+  const aenc = audioCfg ? openAudioEncoder(audioCfg.sampleRate, audioCfg.channels, audioCfg.bitrateKbps, !!opts.globalHeader) : null;
+  const frameSize = aenc ? aenc.ctx.frameSize || 1024 : 1024;
+
+  const ySize = width * height;
+  const cSize = ySize / 4;
+  let snapshot: Uint8Array | undefined;
+  let snapshotItem: ScheduleItem | undefined;
+  let audioPos = 0; // samples produced
+  const sr = audioCfg?.sampleRate ?? 48000;
+  const ch = audioCfg?.channels ?? 2;
+  const totalSamples = Math.round(seconds * sr);
+  const names = channelNames(ch);
+
+  try {
+    for (let i = 0; i < nFrames; i++) {
+      const ci = i % Math.round(cycle * fps); // frame index inside the cycle
+      let pic = await video.next();
+      const item = videoItemAt(schedule, fps, ci);
+      if (item && (item.type === 'freeze' || (item.type === 'clean' && item.variant === 'static'))) {
+        if (snapshotItem !== item || ci === frameSpan(item, fps).first) {
+          snapshot = pic.slice();
+          snapshotItem = item;
+        }
+        pic = snapshot!.slice();
+        if (item.type === 'freeze' && item.grain) {
+          const g = item.grain;
+          for (let p = 0; p < ySize; p++) {
+            const v = pic[p]! + Math.round((rand() * 2 - 1) * g);
+            pic[p] = v < 0 ? 0 : v > 255 ? 255 : v;
+          }
+        }
+        if (item.type === 'clean') {
+          // A small pointer moving along a circle: localized motion on a still picture.
+          const s = Math.max(2, Math.floor(height / 60));
+          const k = ci - frameSpan(item, fps).first;
+          const cx = Math.round(width / 2 + (width / 5) * Math.cos(k / 10));
+          const cy = Math.round(height / 2 + (height / 5) * Math.sin(k / 10));
+          for (let y = Math.max(0, cy - s); y < Math.min(height, cy + s); y++) {
+            for (let x = Math.max(0, cx - s); x < Math.min(width, cx + s); x++) pic[y * width + x] = 235;
+          }
+        }
+      } else {
+        snapshotItem = undefined;
+      }
+      if (item?.type === 'black') {
+        pic.fill(16, 0, ySize);
+        pic.fill(128, ySize, ySize + 2 * cSize);
+      } else if (item?.type === 'clean' && item.variant === 'dark') {
+        const k = item.level ?? 0.15;
+        for (let p = 0; p < ySize; p++) pic[p] = 16 + Math.round(Math.max(0, pic[p]! - 16) * k);
+        for (let p = ySize; p < ySize + 2 * cSize; p++) pic[p] = 128 + Math.round((pic[p]! - 128) * k);
+      }
+      if (stream.clock) drawClock(pic, width, height, clockText(ci, fps));
+
+      const frame = Frame.fromVideoBuffer(Buffer.from(pic.buffer, pic.byteOffset, pic.byteLength), {
+        width,
+        height,
+        format: AV_PIX_FMT_YUV420P,
+        timeBase: venc.timeBase,
+      });
+      frame.pts = BigInt(i);
+      await encode(venc, frame);
+      frame.free();
+
+      // Audio up to the end of this video frame.
+      if (aenc && audio) {
+        const until = Math.min(totalSamples + frameSize, Math.round(((i + 1) / fps) * sr));
+        while (audioPos + frameSize <= until || (i === nFrames - 1 && audioPos < totalSamples)) {
+          const inter = await audio.read(frameSize);
+          const planar = new Float32Array(frameSize * ch);
+          for (let s = 0; s < frameSize; s++) {
+            const n = audioPos + s;
+            const tc = (n % Math.round(cycle * sr)) / sr;
+            let mute = 0; // bitmask of muted channels
+            for (const it of schedule) {
+              if (it.type !== 'silence' || tc < it.at || tc >= it.at + it.duration) continue;
+              if (it.channel === undefined) mute = ~0;
+              else mute |= 1 << (typeof it.channel === 'number' ? it.channel : names.indexOf(it.channel));
+            }
+            for (let c = 0; c < ch; c++) planar[c * frameSize + s] = mute & (1 << c) ? 0 : inter[s * ch + c]!;
+          }
+          const af = Frame.fromAudioBuffer(Buffer.from(planar.buffer), {
+            nbSamples: frameSize,
+            format: AV_SAMPLE_FMT_FLTP,
+            sampleRate: sr,
+            channelLayout: { nbChannels: ch, order: AV_CHANNEL_ORDER_NATIVE, mask: ch === 1 ? 4n : 3n },
+            timeBase: aenc.timeBase,
+          });
+          af.pts = BigInt(audioPos);
+          await encode(aenc, af);
+          af.free();
+          audioPos += frameSize;
+        }
+      }
+    }
+    await encode(venc, null);
+    if (aenc) await encode(aenc, null);
+  } finally {
+    await video.close();
+    if (audio) await audio.close();
+  }
+
+  // Codec parameters for muxers.
+  const vpar = new CodecParameters();
+  vpar.alloc();
+  check(vpar.fromContext(venc.ctx), 'video parameters');
+  const vTrack: EncodedTrack = { kind: 'video', par: vpar, timeBase: venc.timeBase, cycleTicks: BigInt(Math.round(cycle * fps)) };
+  let aTrack: EncodedTrack | undefined;
+  if (aenc) {
+    const apar = new CodecParameters();
+    apar.alloc();
+    check(apar.fromContext(aenc.ctx), 'audio parameters');
+    aTrack = { kind: 'audio', par: apar, timeBase: aenc.timeBase, cycleTicks: BigInt(Math.round(cycle * sr)) };
+  }
+
+  const packets: EncodedPacket[] = [];
+  const secs = (v: bigint, tb: IRational) => (Number(v) * tb.num) / tb.den;
+  for (const p of venc.out) {
+    packets.push({ pkt: p, kind: 'video', pts: p.pts, dts: p.dts, duration: p.duration || 1n, key: p.isKeyframe, t: secs(p.dts, venc.timeBase), drop: false });
+  }
+  if (aenc) {
+    for (const p of aenc.out) {
+      const dur = p.duration || BigInt(frameSize);
+      // Drop encoder priming (negative pts) and the packet that would straddle the end.
+      if (p.pts < 0n || Number(p.pts + dur) > totalSamples) {
+        p.free();
+        continue;
+      }
+      packets.push({ pkt: p, kind: 'audio', pts: p.pts, dts: p.dts, duration: dur, key: true, t: secs(p.dts, aenc.timeBase), drop: false });
+    }
+  }
+  packets.sort((a, b) => a.t - b.t || (a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1));
+  venc.ctx.freeContext();
+  aenc?.ctx.freeContext();
+
+  // Signal loss: mark packets that are not sent; resume at the first video keyframe at/after the end.
+  const truth: GroundTruthEntry[] = [];
+  const keyTimes = packets.filter((p) => p.kind === 'video' && p.key).map((p) => p.t % cycle);
+  for (const it of schedule) {
+    let start = it.at;
+    let end = it.at + it.duration;
+    if (it.type !== 'silence' && it.type !== 'signal_loss') {
+      const { first, end: e } = frameSpan(it, fps);
+      start = first / fps;
+      end = e / fps;
+    }
+    if (it.type === 'signal_loss') {
+      const resume = keyTimes.find((k) => k >= end - 1e-6) ?? cycle;
+      end = resume;
+      for (const p of packets) {
+        const tc = p.t % cycle;
+        if (tc >= start - 1e-6 && tc < end - 1e-6) p.drop = true;
+      }
+    }
+    const entry: GroundTruthEntry = { streamId: stream.id, type: it.type, start: round6(start), end: round6(end) };
+    if (it.type === 'silence' && it.channel !== undefined) {
+      entry.channel = typeof it.channel === 'number' ? names[it.channel] : it.channel;
+    }
+    if (it.type === 'clean') entry.variant = it.variant;
+    truth.push(entry);
+  }
+  truth.sort((a, b) => a.start - b.start);
+
+  return {
+    stream,
+    cycleSeconds: cycle,
+    video: vTrack,
+    audio: aTrack,
+    packets,
+    truth,
+    free() {
+      for (const p of packets) p.pkt.free();
+      packets.length = 0;
+      vpar.free();
+      aTrack?.par.free();
+    },
+  };
+}
+
+export function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
