@@ -255,7 +255,7 @@ function floatsOf(data: Buffer, bytes: number): Float32Array {
 }
 
 async function lavfiAudio(sampleRate: number, channels: number, toneHz: number): Promise<AudioSource> {
-  const graph = `sine=frequency=${toneHz}:sample_rate=${sampleRate}:samples_per_frame=1024,volume=0.5,aformat=sample_fmts=flt:channel_layouts=${layoutOf(channels)}`;
+  const graph = `sine=frequency=${toneHz}:sample_rate=${sampleRate}:samples_per_frame=1024,aformat=sample_fmts=flt:channel_layouts=${layoutOf(channels)}`;
   const dmx = await Demuxer.open(graph, { format: 'lavfi' });
   const it = dmx.packets();
   return chunkedAudio(
@@ -582,6 +582,8 @@ export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = 
     const apar = new CodecParameters();
     apar.alloc();
     check(apar.fromContext(aenc.ctx), 'audio parameters');
+    // The priming packet (pts < 0) is dropped below, so no decoder delay must be skipped either.
+    apar.initialPadding = 0;
     aTrack = { kind: 'audio', par: apar, timeBase: aenc.timeBase, cycleTicks: BigInt(Math.round(cycle * sr)) };
   }
 

@@ -1,0 +1,134 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCodes, VigilError } from '../../src/shared/index.ts';
+import { demoScenario, loadScenarioFile, parseScenario, scenarioSchema } from '../../src/simulate/index.ts';
+
+function detailsOf(input: unknown): string[] {
+  try {
+    parseScenario(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(VigilError);
+    expect((e as VigilError).code).toBe(ErrorCodes.SCENARIO_INVALID);
+    return [...(e as VigilError).details];
+  }
+  throw new Error('expected parseScenario to throw');
+}
+
+describe('parseScenario', () => {
+  it('fills defaults for a minimal scenario', () => {
+    const sc = parseScenario({ streams: [{ id: 'a', output: { type: 'udp' } }] });
+    const s = sc.streams[0]!;
+    expect(s.content).toEqual({ source: 'testsrc2' });
+    expect(s.video).toMatchObject({ width: 640, height: 360, fps: 25, codec: 'h264' });
+    expect(s.audio).toMatchObject({ sampleRate: 48000, channels: 2 });
+    expect(s.output).toEqual({ type: 'udp', port: 0, host: '127.0.0.1' });
+    expect(s.cycle).toBe(60);
+    expect(scenarioSchema.safeParse(sc).success).toBe(true);
+  });
+
+  it('names the field path and what was expected', () => {
+    const d = detailsOf({
+      streams: [
+        {
+          id: 'a',
+          output: { type: 'udp', port: 'x' },
+          bogus: 1,
+          schedule: [
+            { at: 1, type: 'black', duration: 2 },
+            { at: 5, type: 'blak', duration: 2 },
+            { at: 8, type: 'freeze', duration: 1, grainz: 3 },
+          ],
+        },
+      ],
+    });
+    expect(d).toContain('streams[0].schedule[1].type: expected one of black|freeze|silence|signal_loss|clean');
+    expect(d).toContain('streams[0].bogus: unknown key');
+    expect(d).toContain('streams[0].schedule[2].grainz: unknown key');
+    expect(d.some((l) => l.startsWith('streams[0].output.port: expected number'))).toBe(true);
+  });
+
+  it('rejects unknown output types, top-level keys and a missing streams list', () => {
+    expect(detailsOf({ streams: [{ id: 'a', output: { type: 'rtmp' } }], extra: true })).toEqual([
+      'streams[0].output.type: expected one of udp|hls',
+      'extra: unknown key',
+    ]);
+    expect(detailsOf({})[0]).toMatch(/^streams: expected array/);
+  });
+
+  it('checks schedule consistency: within the cycle, no overlapping video defects, valid channel', () => {
+    const d = detailsOf({
+      streams: [
+        {
+          id: 'a',
+          output: { type: 'hls' },
+          cycle: 20,
+          audio: { channels: 2 },
+          schedule: [
+            { at: 18, type: 'black', duration: 4 },
+            { at: 1, type: 'freeze', duration: 4 },
+            { at: 3, type: 'clean', duration: 4, variant: 'dark' },
+            { at: 8, type: 'silence', duration: 1, channel: 2 },
+            { at: 9, type: 'silence', duration: 1, channel: 'XX' },
+          ],
+        },
+        { id: 'a', output: { type: 'udp' } },
+      ],
+    });
+    expect(d).toContain('streams[0].schedule[0].duration: expected at + duration <= cycle (20)');
+    expect(d).toContain('streams[0].schedule[2].at: expected no overlap with schedule[1] (freeze)');
+    expect(d).toContain('streams[0].schedule[3].channel: expected a channel index < 2');
+    expect(d).toContain('streams[0].schedule[4].channel: expected one of FL|FR');
+    expect(d).toContain('streams[1].id: expected a unique id (also streams[0])');
+  });
+});
+
+describe('loadScenarioFile', () => {
+  let dir: string;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads YAML and JSON, resolving clip paths against the file', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-scn-'));
+    const yamlPath = join(dir, 's.yaml');
+    await writeFile(
+      yamlPath,
+      [
+        'seed: 3',
+        'streams:',
+        '  - id: clip1',
+        '    output: { type: hls, segmentSeconds: 2 }',
+        '    content: { source: clip, path: media/x.mp4 }',
+        '    schedule:',
+        '      - { at: 10, type: black, duration: 4 }',
+        '      - { at: 36, type: silence, duration: 4, channel: 1 }',
+      ].join('\n'),
+    );
+    const sc = await loadScenarioFile(yamlPath);
+    expect(sc.seed).toBe(3);
+    expect(sc.streams[0]!.content).toEqual({ source: 'clip', path: join(dir, 'media/x.mp4') });
+    const jsonPath = join(dir, 's.json');
+    await writeFile(jsonPath, JSON.stringify({ streams: [{ id: 'j', output: { type: 'udp', port: 5000 } }] }));
+    expect((await loadScenarioFile(jsonPath)).streams[0]!.output).toMatchObject({ port: 5000 });
+    await writeFile(jsonPath, '{ nope');
+    await expect(loadScenarioFile(jsonPath)).rejects.toMatchObject({ code: ErrorCodes.SCENARIO_INVALID });
+  });
+});
+
+describe('demoScenario', () => {
+  it('has three loopback streams (UDP and HLS) with every defect type within 60 s', () => {
+    const sc = demoScenario();
+    expect(sc.streams).toHaveLength(3);
+    const outputs = sc.streams.map((s) => s.output.type);
+    expect(outputs).toContain('udp');
+    expect(outputs).toContain('hls');
+    const types = new Set(sc.streams.flatMap((s) => s.schedule.filter((i) => i.at + i.duration <= 60).map((i) => i.type)));
+    for (const t of ['black', 'freeze', 'silence', 'signal_loss', 'clean']) expect(types).toContain(t);
+    for (const s of sc.streams) {
+      const t = new Set(s.schedule.map((i) => i.type));
+      for (const need of ['black', 'freeze', 'silence']) expect(t).toContain(need);
+    }
+  });
+});
