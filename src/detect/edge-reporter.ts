@@ -50,7 +50,8 @@ export class EdgeReporter {
       mediaTime,
       wallTime,
       ...(this.channel !== undefined ? { channel: this.channel } : {}),
-      measurements: this.measurements(),
+      // What the detector saw when it decided; at close the defect is gone, so nothing to add.
+      ...(phase === 'open' ? { measurements: this.measurements() } : {}),
     };
     this.ctx.report(edge);
   }

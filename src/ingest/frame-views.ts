@@ -1,53 +1,67 @@
-import type { Frame } from 'node-av/lib';
+import { AV_PIX_FMT_GRAY8, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-av/constants';
+import { Frame, SoftwareScaleContext } from 'node-av/lib';
 import type { AudioChunk, PreviewPlane, VideoFrameView } from '../shared/index.ts';
 
 /** Preview target width: about 200 luma samples across, whatever the input size. */
 const PREVIEW_TARGET_WIDTH = 192;
 
-/** A VideoFrameView whose fields ingest rewrites in place for every frame (no per-frame objects). */
 type MutableVideoView = {
   -readonly [K in keyof VideoFrameView]: VideoFrameView[K];
 };
 
 /**
  * Builds the one read-only view of each decoded video frame that every detector shares.
+ *
+ * Why the preview is made natively: node-av's `Frame.data` copies every plane into a new
+ * Buffer (about 1.4 MB a frame at 720p), which cost more CPU than decoding itself. So the
+ * preview is scaled by libswscale straight from the decoder's frame (a 2x2-neighbourhood
+ * fast bilinear sample), and only that ~20 KB plane crosses into JS. The full-resolution
+ * luma plane is materialized lazily, on first access, for the detectors that need it.
  * Buffers are allocated when the resolution changes, never per frame.
  */
 export class VideoViewBuilder {
-  private previewData = new Uint8Array(0);
-  private preview: { data: Uint8Array; width: number; height: number } = { data: this.previewData, width: 0, height: 0 };
-  private step = 2;
-  private readonly view: MutableVideoView = {
-    kind: 'video',
-    mediaTime: 0,
-    wallTime: 0,
-    width: 0,
-    height: 0,
-    luma: new Uint8Array(0),
-    lumaStride: 0,
-    preview: this.preview,
-    frameDuration: 1 / 25,
-    fullRange: false,
-    decodeError: false,
-    keyFrame: false,
-  };
+  private preview: { data: Uint8Array; width: number; height: number } = { data: new Uint8Array(0), width: 0, height: 0 };
+  private scaler: SoftwareScaleContext | undefined;
+  private readonly scaled = new Frame();
+  private srcFormat = -1;
+  private current: Frame | undefined;
+  private lumaCache: Uint8Array | undefined;
+  private readonly view: MutableVideoView;
 
-  constructor(private readonly fullRange: (frame: Frame) => boolean) {}
+  constructor(private readonly fullRange: (frame: Frame) => boolean) {
+    const self = this;
+    this.view = {
+      kind: 'video',
+      mediaTime: 0,
+      wallTime: 0,
+      width: 0,
+      height: 0,
+      get luma(): Uint8Array {
+        return self.luma();
+      },
+      lumaStride: 0,
+      preview: this.preview,
+      frameDuration: 1 / 25,
+      fullRange: false,
+      decodeError: false,
+      keyFrame: false,
+    };
+  }
 
   build(frame: Frame, mediaTime: number, wallTime: number, frameDuration: number): VideoFrameView | null {
-    const planes = frame.data;
-    const luma = planes?.[0];
-    if (!luma) return null;
     const width = frame.width;
     const height = frame.height;
-    const stride = frame.linesize[0] ?? width;
-    if (width !== this.view.width || height !== this.view.height) this.resize(width, height);
-    computePreview(luma, stride, this.step, this.preview);
+    if (width < 2 || height < 2) return null;
+    if (width !== this.view.width || height !== this.view.height || frame.format !== this.srcFormat) {
+      this.resize(width, height, frame.format as AVPixelFormat);
+    }
+    if (!this.scalePreview(frame)) return null;
+    this.current = frame;
+    this.lumaCache = undefined;
     const v = this.view;
     v.mediaTime = mediaTime;
     v.wallTime = wallTime;
-    v.luma = luma;
-    v.lumaStride = stride;
+    v.lumaStride = frame.linesize[0] ?? width;
     v.frameDuration = frameDuration;
     v.fullRange = this.fullRange(frame);
     v.decodeError = frame.decodeErrorFlags !== 0;
@@ -55,20 +69,59 @@ export class VideoViewBuilder {
     return v;
   }
 
-  private resize(width: number, height: number): void {
-    this.step = Math.max(2, Math.floor(width / PREVIEW_TARGET_WIDTH));
-    const pw = Math.max(1, Math.floor((width - 1) / this.step));
-    const ph = Math.max(1, Math.floor((height - 1) / this.step));
-    this.previewData = new Uint8Array(pw * ph);
-    this.preview.data = this.previewData;
+  /** Called once the frame's detectors have run: the view must not reach the frame any more. */
+  release(): void {
+    this.current = undefined;
+    this.lumaCache = undefined;
+  }
+
+  close(): void {
+    this.scaler?.freeContext();
+    this.scaler = undefined;
+    this.scaled.free();
+  }
+
+  private luma(): Uint8Array {
+    if (!this.lumaCache) this.lumaCache = this.current?.data?.[0] ?? new Uint8Array(0);
+    return this.lumaCache;
+  }
+
+  private scalePreview(frame: Frame): boolean {
+    if (!this.scaler || this.scaler.scaleFrameSync(this.scaled, frame) < 0) return false;
+    const plane = this.scaled.data?.[0];
+    if (!plane) return false;
+    const { data, width, height } = this.preview;
+    const stride = this.scaled.linesize[0] ?? width;
+    if (stride === width) data.set(plane.subarray(0, width * height));
+    else for (let y = 0; y < height; y++) data.set(plane.subarray(y * stride, y * stride + width), y * width);
+    return true;
+  }
+
+  private resize(width: number, height: number, format: AVPixelFormat): void {
+    const pw = Math.max(2, Math.min(width, PREVIEW_TARGET_WIDTH) & ~1);
+    const ph = Math.max(2, Math.round((height * pw) / width) & ~1);
+    this.scaler?.freeContext();
+    this.scaler = new SoftwareScaleContext();
+    this.scaler.getContext(width, height, format, pw, ph, AV_PIX_FMT_GRAY8, SWS_FAST_BILINEAR);
+    this.scaled.free();
+    this.scaled.alloc();
+    this.scaled.width = pw;
+    this.scaled.height = ph;
+    this.scaled.format = AV_PIX_FMT_GRAY8;
+    this.scaled.allocBuffer();
+    this.preview.data = new Uint8Array(pw * ph);
     this.preview.width = pw;
     this.preview.height = ph;
     this.view.width = width;
     this.view.height = height;
+    this.srcFormat = format;
   }
 }
 
-/** Each preview pixel is the mean of the 2x2 luma block at (x*step, y*step). */
+/**
+ * Reference preview in plain JS (each pixel the mean of the 2x2 block at (x*step, y*step)).
+ * Ingest uses libswscale instead; tests use this to build views without a decoder.
+ */
 export function computePreview(luma: Uint8Array, stride: number, step: number, out: PreviewPlane): void {
   const { data, width, height } = out;
   for (let py = 0; py < height; py++) {

@@ -237,6 +237,7 @@ export class StreamSource {
       this.pace = undefined;
     }
     if (this.watchdog) clearInterval(this.watchdog);
+    this.videoViews.close();
     if (!this.live) {
       this.sink.discontinuity(this.timeline.now, Date.now());
       this.setState('ended');
@@ -317,7 +318,13 @@ export class StreamSource {
       this.onFresh(media, wall);
       this.frameCount++;
       const view = this.videoViews.build(frame, media, wall, dur);
-      if (view) this.sink.video(view);
+      if (view) {
+        try {
+          this.sink.video(view);
+        } finally {
+          this.videoViews.release();
+        }
+      }
     } finally {
       frame.free();
     }

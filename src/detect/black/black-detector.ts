@@ -65,7 +65,6 @@ export const blackDetector = defineDetector({
   },
   create(o, ctx) {
     const reporter = new EdgeReporter(ctx, 'black', { minDuration: o.minDuration, recovery: o.recovery });
-    const hist = new Uint32Array(256);
     let meanLuma = 0;
     let darkRatio = 0;
     let deviation = 0;
@@ -81,25 +80,37 @@ export const blackDetector = defineDetector({
         const { data, width, height } = f.preview;
         const n = width * height;
         if (n === 0) return;
-        hist.fill(0);
-        for (let i = 0; i < n; i++) hist[data[i]!]!++;
         const black = f.fullRange ? 0 : 16;
         const range = f.fullRange ? 255 : 219;
         const thr = black + o.pixelThreshold * range;
-        let dark = 0;
+        // Most frames are not black: stop counting as soon as too many pixels are bright.
+        const allowed = Math.floor((1 - o.pictureRatio) * n);
+        let bright = 0;
+        for (let i = 0; i < n; i++) {
+          if (data[i]! > thr && ++bright > allowed) break;
+        }
+        if (bright > allowed) {
+          let sparse = 0;
+          let count = 0;
+          for (let i = 0; i < n; i += 7) {
+            sparse += data[i]!;
+            count++;
+          }
+          ctx.gauge('luma_mean', sparse / count);
+          reporter.update(f.mediaTime, f.wallTime, f.frameDuration, false);
+          return;
+        }
         let sum = 0;
         let sumSq = 0;
-        for (let v = 0; v < 256; v++) {
-          const c = hist[v]!;
-          if (c === 0) continue;
-          if (v <= thr) dark += c;
-          sum += c * v;
-          sumSq += c * v * v;
+        for (let i = 0; i < n; i++) {
+          const v = data[i]!;
+          sum += v;
+          sumSq += v * v;
         }
         meanLuma = sum / n;
-        darkRatio = dark / n;
+        darkRatio = (n - bright) / n;
         deviation = Math.sqrt(Math.max(0, sumSq / n - meanLuma * meanLuma));
-        const isBlack = darkRatio >= o.pictureRatio && deviation <= o.maxDeviation;
+        const isBlack = deviation <= o.maxDeviation;
         ctx.gauge('luma_mean', meanLuma);
         reporter.update(f.mediaTime, f.wallTime, f.frameDuration, isBlack);
       },

@@ -20,7 +20,8 @@ const REGIONS = GRID * GRID;
  *   so keeps restarting the count.
  * - a picture whose median region changes by more than `noiseCeiling` is moving as a whole;
  * - weak change spread over most of the picture (a live camera's sensor noise, or the
- *   refresh at each keyframe of a static shot) is evidence of a live source. Uniform change
+ *   change between keyframes) is evidence of a live source; the refresh at a keyframe is not,
+ *   since a frozen picture re-encoded is refreshed at every keyframe too. Uniform change
  *   at or above `grainLevel` is treated as grain on a still picture instead. This is a
  *   level heuristic: a very noisy live camera (night, high gain) needs a higher grainLevel.
  */
@@ -103,7 +104,7 @@ export const freezeDetector = defineDetector({
   create(o, ctx) {
     const reporter = new EdgeReporter(ctx, 'freeze', { minDuration: o.minDuration, recovery: o.recovery });
     let prev = new Uint8Array(0);
-    let colRegion = new Uint16Array(0);
+    const colStart = new Uint32Array(GRID + 1);
     let rowRegion = new Uint16Array(0);
     let havePrev = false;
     let w = 0;
@@ -127,12 +128,11 @@ export const freezeDetector = defineDetector({
       w = width;
       h = height;
       prev = new Uint8Array(w * h);
-      colRegion = new Uint16Array(w);
       rowRegion = new Uint16Array(h);
-      for (let x = 0; x < w; x++) colRegion[x] = Math.min(GRID - 1, Math.floor((x * GRID) / w));
+      for (let rx = 0; rx <= GRID; rx++) colStart[rx] = Math.floor((rx * w) / GRID);
       for (let y = 0; y < h; y++) rowRegion[y] = Math.min(GRID - 1, Math.floor((y * GRID) / h)) * GRID;
       counts.fill(0);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) counts[rowRegion[y]! + colRegion[x]!]!++;
+      for (let y = 0; y < h; y++) for (let rx = 0; rx < GRID; rx++) counts[rowRegion[y]! + rx]! += colStart[rx + 1]! - colStart[rx]!;
       havePrev = false;
     }
 
@@ -151,16 +151,24 @@ export const freezeDetector = defineDetector({
         sums.fill(0);
         let total = 0;
         let nonzero = 0;
+        // Row by row, one span per region column: no per-pixel table lookups on the hot path.
         for (let y = 0; y < h; y++) {
           const row = y * w;
           const rr = rowRegion[y]!;
-          for (let x = 0; x < w; x++) {
-            const i = row + x;
-            const d = cur[i]! - prev[i]!;
-            const a = d < 0 ? -d : d;
-            sums[rr + colRegion[x]!]! += a;
-            total += a;
-            if (a !== 0) nonzero++;
+          for (let rx = 0; rx < GRID; rx++) {
+            const x1 = row + colStart[rx + 1]!;
+            let acc = 0;
+            let nz = 0;
+            for (let i = row + colStart[rx]!; i < x1; i++) {
+              const d = cur[i]! - prev[i]!;
+              if (d !== 0) {
+                nz++;
+                acc += d < 0 ? -d : d;
+              }
+            }
+            sums[rr + rx]! += acc;
+            total += acc;
+            nonzero += nz;
           }
         }
         prev.set(cur.subarray(0, w * h));
@@ -169,7 +177,13 @@ export const freezeDetector = defineDetector({
         sorted.sort();
         median = (sorted[REGIONS / 2 - 1]! + sorted[REGIONS / 2]!) / 2;
         const t = f.mediaTime;
-        const liveSensor = median < o.grainLevel && nonzero >= o.liveNoiseArea * w * h;
+        // A keyframe re-encodes the whole picture, frozen or not, so its refresh is no evidence of a live source.
+        const liveSensor = !f.keyFrame && median < o.grainLevel && nonzero >= o.liveNoiseArea * w * h;
+        if (f.keyFrame && median < o.grainLevel && !(median > o.noiseCeiling)) {
+          ctx.gauge('motion', total / (w * h));
+          reporter.update(f.mediaTime, f.wallTime, f.frameDuration, reporter.isOpen || !Number.isNaN(quietSince), Number.isNaN(quietSince) ? f.mediaTime : quietSince);
+          return;
+        }
         const globalMotion = median > o.noiseCeiling || liveSensor;
         const limit = Math.max(o.changeThreshold, o.noiseFactor * median);
         let changedNow = 0;
