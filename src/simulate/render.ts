@@ -18,7 +18,7 @@ import {
   AVERROR_EOF,
   AV_OPT_SEARCH_CHILDREN,
 } from 'node-av/constants';
-import { Codec, CodecContext, CodecParameters, FFmpegError, FormatContext, Frame, Option, Packet } from 'node-av/lib';
+import { Codec, CodecContext, CodecParameters, FFmpegError, FormatContext, Frame, InputFormat, Option, Packet } from 'node-av/lib';
 import type { IRational } from 'node-av/lib';
 import { clockText, drawClock } from './clock.ts';
 import { channelNames, type GroundTruthEntry, type ScenarioStream, type ScheduleItem } from './scenario.ts';
@@ -82,6 +82,16 @@ function hashString(s: string): number {
   return h >>> 0;
 }
 
+const NOISE_LEN = 65521; // prime, so windows do not line up with rows
+let noise: Float32Array | undefined;
+function noiseTable(rand: () => number): Float32Array {
+  if (!noise) {
+    noise = new Float32Array(NOISE_LEN);
+    for (let i = 0; i < NOISE_LEN; i++) noise[i] = rand() * 2 - 1;
+  }
+  return noise;
+}
+
 // ---------------------------------------------------------------- video sources
 
 /** Yields tightly packed yuv420p pictures (W*H*3/2 bytes), one per output frame. */
@@ -97,36 +107,73 @@ function lavfiOptions(opts: Record<string, string | number> | undefined): string
     .join('');
 }
 
+/**
+ * Low-level reader over FFmpeg's lavfi input device. The high-level Demuxer reads up to
+ * 100 packets ahead in the background, which for an infinite raw-video source means
+ * ~35 MB per stream and generating frames that are never used.
+ */
+class LavfiReader {
+  private fmt: FormatContext | null = new FormatContext();
+  private pkt = new Packet();
+  private frame = new Frame();
+  private dec: CodecContext | null = null;
+  constructor(private readonly graph: string) {
+    this.pkt.alloc();
+    this.frame.alloc();
+  }
+  async open(video: boolean): Promise<this> {
+    const lavfi = InputFormat.findInputFormat('lavfi');
+    if (!lavfi) throw new Error('lavfi input device not available');
+    check(await this.fmt!.openInput(this.graph, lavfi, null), `lavfi ${this.graph}`);
+    if (video) {
+      // Video comes as wrapped AVFrames: a (trivial) decoder unwraps them.
+      const st = this.fmt!.streams[0]!;
+      const codec = Codec.findDecoder(st.codecpar.codecId);
+      if (!codec) throw new Error('no decoder for lavfi video');
+      this.dec = new CodecContext();
+      this.dec.allocContext3(codec);
+      check(this.dec.parametersToContext(st.codecpar), 'lavfi decoder parameters');
+      check(this.dec.open2Sync(codec, null), 'lavfi decoder');
+    }
+    return this;
+  }
+  /** Next packet payload (audio: raw PCM), or a copy of the next decoded picture (video). */
+  async next(): Promise<Buffer> {
+    for (;;) {
+      const ret = await this.fmt!.readFrame(this.pkt);
+      if (ret === AVERROR_EAGAIN) continue;
+      check(ret, `read ${this.graph}`);
+      if (!this.dec) {
+        const out = Buffer.from(this.pkt.data ?? Buffer.alloc(0));
+        this.pkt.unref();
+        return out;
+      }
+      check(this.dec.sendPacketSync(this.pkt), 'unwrap frame');
+      this.pkt.unref();
+      const r = this.dec.receiveFrameSync(this.frame);
+      if (r === AVERROR_EAGAIN) continue;
+      check(r, 'unwrap frame');
+      const out = this.frame.toBuffer();
+      this.frame.unref();
+      return out;
+    }
+  }
+  async close(): Promise<void> {
+    const fmt = this.fmt;
+    if (!fmt) return;
+    this.fmt = null;
+    this.dec?.freeContext();
+    this.pkt.free();
+    this.frame.free();
+    await fmt.closeInput();
+  }
+}
+
 async function lavfiVideo(stream: ScenarioStream, source: string, options?: Record<string, string | number>): Promise<VideoSource> {
   const { width, height, fps } = stream.video;
   const graph = `${source}=size=${width}x${height}:rate=${fps}${lavfiOptions(options)},format=yuv420p`;
-  const dmx = await Demuxer.open(graph, { format: 'lavfi' });
-  const vs = dmx.video()!;
-  // The lavfi device hands out wrapped AVFrames: a decoder unwraps them.
-  const dec = await Decoder.create(vs);
-  const it = dmx.packets(vs.index);
-  const queue: Uint8Array[] = [];
-  return {
-    async next() {
-      while (queue.length === 0) {
-        const r = await it.next();
-        if (r.done || !r.value) throw new Error(`lavfi source ${source} ended`);
-        const pkt = r.value;
-        const frames = await dec.decodeAll(pkt);
-        pkt.free();
-        for (const f of frames) {
-          queue.push(new Uint8Array(f.toBuffer()));
-          f.free();
-        }
-      }
-      return queue.shift()!;
-    },
-    async close() {
-      await it.return(undefined);
-      dec.close();
-      await dmx.close();
-    },
-  };
+  const reader = await new LavfiReader(graph).open(true);
+  return { next: () => reader.next(), close: () => reader.close() };
 }
 
 /** Decode a clip, scaled/padded to the configured size, looping forever; output is resampled to the fps by hold/drop. */
@@ -256,25 +303,14 @@ function floatsOf(data: Buffer, bytes: number): Float32Array {
 
 async function lavfiAudio(sampleRate: number, channels: number, toneHz: number): Promise<AudioSource> {
   const graph = `sine=frequency=${toneHz}:sample_rate=${sampleRate}:samples_per_frame=1024,aformat=sample_fmts=flt:channel_layouts=${layoutOf(channels)}`;
-  const dmx = await Demuxer.open(graph, { format: 'lavfi' });
-  const it = dmx.packets();
+  const reader = await new LavfiReader(graph).open(false);
   return chunkedAudio(
     channels,
     async () => {
-      for (;;) {
-        const r = await it.next();
-        if (r.done || !r.value) return null;
-        const pkt = r.value;
-        const data = pkt.data;
-        const out = data && data.length > 0 ? floatsOf(data, data.length - (data.length % (4 * channels))) : null;
-        pkt.free();
-        if (out && out.length) return out;
-      }
+      const data = await reader.next();
+      return floatsOf(data, data.length - (data.length % (4 * channels)));
     },
-    async () => {
-      await it.return(undefined);
-      await dmx.close();
-    },
+    () => reader.close(),
   );
 }
 
@@ -393,6 +429,7 @@ function openAudioEncoder(sampleRate: number, channels: number, bitrateKbps: num
   ctx.timeBase = timeBase;
   ctx.bitRate = BigInt(bitrateKbps * 1000);
   if (globalHeader) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
+  setOpt(ctx, 'aac_coder', 'fast');
   check(ctx.open2Sync(codec, null), 'open aac');
   return { ctx, timeBase, out: [] };
 }
@@ -495,10 +532,14 @@ export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = 
         }
         pic = snapshot!.slice();
         if (item.type === 'freeze' && item.grain) {
+          // Per-frame noise: a random window into a precomputed noise table (cheap, still varies per frame).
           const g = item.grain;
+          const table = noiseTable(rand);
+          let off = Math.floor(rand() * NOISE_LEN);
           for (let p = 0; p < ySize; p++) {
-            const v = pic[p]! + Math.round((rand() * 2 - 1) * g);
+            const v = pic[p]! + Math.round(table[off]! * g);
             pic[p] = v < 0 ? 0 : v > 255 ? 255 : v;
+            if (++off === NOISE_LEN) off = 0;
           }
         }
         if (item.type === 'clean') {
@@ -540,16 +581,22 @@ export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = 
         while (audioPos + frameSize <= until || (i === nFrames - 1 && audioPos < totalSamples)) {
           const inter = await audio.read(frameSize);
           const planar = new Float32Array(frameSize * ch);
-          for (let s = 0; s < frameSize; s++) {
-            const n = audioPos + s;
-            const tc = (n % Math.round(cycle * sr)) / sr;
-            let mute = 0; // bitmask of muted channels
-            for (const it of schedule) {
-              if (it.type !== 'silence' || tc < it.at || tc >= it.at + it.duration) continue;
-              if (it.channel === undefined) mute = ~0;
-              else mute |= 1 << (typeof it.channel === 'number' ? it.channel : names.indexOf(it.channel));
-            }
-            for (let c = 0; c < ch; c++) planar[c * frameSize + s] = mute & (1 << c) ? 0 : inter[s * ch + c]!;
+          const cycleSamples = Math.round(cycle * sr);
+          const base = audioPos % cycleSamples;
+          // Silence items overlapping this frame, as sample ranges relative to the frame.
+          const mutes: { a: number; b: number; mask: number }[] = [];
+          for (const it of schedule) {
+            if (it.type !== 'silence') continue;
+            const a = Math.round(it.at * sr) - base;
+            const b = Math.round((it.at + it.duration) * sr) - base;
+            if (b <= 0 || a >= frameSize) continue;
+            const mask = it.channel === undefined ? ~0 : 1 << (typeof it.channel === 'number' ? it.channel : names.indexOf(it.channel));
+            mutes.push({ a: Math.max(0, a), b: Math.min(frameSize, b), mask });
+          }
+          for (let c = 0; c < ch; c++) {
+            const o = c * frameSize;
+            for (let s = 0; s < frameSize; s++) planar[o + s] = inter[s * ch + c]!;
+            for (const m of mutes) if (m.mask & (1 << c)) planar.fill(0, o + m.a, o + m.b);
           }
           const af = Frame.fromAudioBuffer(Buffer.from(planar.buffer), {
             nbSamples: frameSize,
