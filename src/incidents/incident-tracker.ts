@@ -30,12 +30,22 @@ const SEVERITY: Record<IncidentType, Severity> = {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
+ * A defect that another open defect on the same stream already explains: a black picture
+ * is also a still one, so a freeze during black is not news.
+ */
+const IMPLIED_BY: Partial<Record<IncidentType, readonly IncidentType[]>> = {
+  freeze: ['black'],
+};
+
+/**
  * Turns interval edges into incidents that open once and close once. Keyed by stream,
  * type and channel: a second open for a key that is already open counts an occurrence
  * instead of opening a duplicate; a close with nothing open is ignored.
  */
 export class IncidentTracker {
   private readonly open = new Map<string, Mutable<Incident>>();
+  /** Interval keys whose open edge was suppressed as implied by another incident. */
+  private readonly suppressed = new Set<string>();
   /** Wall time (ms) at which each open incident was last confirmed by an open edge. */
   private readonly confirmed = new Map<string, number>();
 
@@ -44,7 +54,16 @@ export class IncidentTracker {
   handle(edge: IntervalEdge): Incident | undefined {
     const key = `${edge.streamId}\u0000${edge.type}\u0000${edge.channel ?? ''}`;
     const current = this.open.get(key);
+    if (this.suppressed.has(key)) {
+      if (edge.phase === 'close') this.suppressed.delete(key);
+      return undefined;
+    }
     if (edge.phase === 'open') {
+      const causes = IMPLIED_BY[edge.type];
+      if (!current && causes?.some((t) => this.isOpen(edge.streamId, t))) {
+        this.suppressed.add(key);
+        return undefined;
+      }
       if (current) {
         // A detector restarted (worker restart, reconnect) and saw the same defect again.
         this.confirmed.set(key, Date.now());
@@ -84,6 +103,7 @@ export class IncidentTracker {
 
   /** Close everything open for a stream (stream removed, input ended). */
   closeStream(streamId: string, mediaTime: number, wallTime = Date.now()): void {
+    for (const key of [...this.suppressed]) if (key.startsWith(`${streamId}\u0000`)) this.suppressed.delete(key);
     for (const inc of [...this.open.values()]) {
       if (inc.streamId !== streamId) continue;
       const edge: IntervalEdge = {
@@ -115,6 +135,11 @@ export class IncidentTracker {
         measurements: { closedBy: 'detector restart' },
       });
     }
+  }
+
+  private isOpen(streamId: string, type: IncidentType): boolean {
+    for (const inc of this.open.values()) if (inc.streamId === streamId && inc.type === type) return true;
+    return false;
   }
 
   openIncidents(streamId?: string): Incident[] {

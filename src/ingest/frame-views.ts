@@ -1,4 +1,4 @@
-import { AV_PIX_FMT_GRAY8, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-av/constants';
+import { AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-av/constants';
 import { Frame, SoftwareScaleContext } from 'node-av/lib';
 import type { AudioChunk, PreviewPlane, VideoFrameView } from '../shared/index.ts';
 
@@ -102,12 +102,13 @@ export class VideoViewBuilder {
     const ph = Math.max(2, Math.round((height * pw) / width) & ~1);
     this.scaler?.freeContext();
     this.scaler = new SoftwareScaleContext();
-    this.scaler.getContext(width, height, format, pw, ph, AV_PIX_FMT_GRAY8, SWS_FAST_BILINEAR);
+    // YUV420P rather than GRAY8: libswscale would expand limited-range luma to full range for gray.
+    this.scaler.getContext(width, height, format, pw, ph, AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR);
     this.scaled.free();
     this.scaled.alloc();
     this.scaled.width = pw;
     this.scaled.height = ph;
-    this.scaled.format = AV_PIX_FMT_GRAY8;
+    this.scaled.format = AV_PIX_FMT_YUV420P;
     this.scaled.allocBuffer();
     this.preview.data = new Uint8Array(pw * ph);
     this.preview.width = pw;

@@ -205,3 +205,39 @@ describe('renderToFile containers', () => {
     }
   }, 60_000);
 });
+
+describe('renderToFile with a real clip', () => {
+  const media = join(__dirname, '../../../shared/media');
+  it('decodes, scales and loops a clip (with its own audio, or a tone when it has none)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-clip-'));
+    try {
+      for (const [file, hasOwnAudio] of [
+        ['static_water_stream_480x360.mp4', true],
+        ['bear_vp9_320x240_noaudio.webm', false],
+      ] as const) {
+        const s = parseScenario({
+          streams: [
+            {
+              id: 'clip',
+              output: { type: 'udp' },
+              content: { source: 'clip', path: join(media, file) },
+              clock: false,
+              video: { width: 320, height: 180, fps: 25 },
+              cycle: 5, // longer than both clips: they loop
+              schedule: [{ at: 4, type: 'black', duration: 1 }],
+            },
+          ],
+        }).streams[0]!;
+        await renderToFile(s, join(dir, 'clip.mkv'), { duration: 5 });
+        const d = await decodeFile(join(dir, 'clip.mkv'));
+        expect(d.frames).toHaveLength(125);
+        expect(d.hasAudio).toBe(true);
+        for (const f of d.frames.filter((f) => f.t < 3.9)) expect(f.mean).toBeGreaterThan(40);
+        for (const f of d.frames.filter((f) => f.t >= 4)) expect(f.mean).toBeLessThan(20);
+        expect(peak(d, 0, 0.5, 3.5)).toBeGreaterThan(hasOwnAudio ? 0.001 : 0.05);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

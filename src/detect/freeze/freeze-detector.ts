@@ -91,6 +91,13 @@ export const freezeDetector = defineDetector({
       max: 1,
       unit: 'ratio',
     },
+    keyframeIsLive: {
+      type: 'boolean',
+      description: 'Count the refresh at each keyframe as a sign of a live source',
+      default: false,
+      guidance:
+        'Off by default, so a frozen source re-encoded with short GOPs is still caught. Turn on for fixed cameras on still scenes (CCTV, studio wides) that are otherwise reported as frozen; then freezes shorter than the GOP only are caught.',
+    },
     maxMovingArea: {
       type: 'number',
       description: 'Largest fraction of the picture that may keep changing (clock, ticker, logo animation) in a frozen picture',
@@ -178,8 +185,9 @@ export const freezeDetector = defineDetector({
         median = (sorted[REGIONS / 2 - 1]! + sorted[REGIONS / 2]!) / 2;
         const t = f.mediaTime;
         // A keyframe re-encodes the whole picture, frozen or not, so its refresh is no evidence of a live source.
-        const liveSensor = !f.keyFrame && median < o.grainLevel && nonzero >= o.liveNoiseArea * w * h;
-        if (f.keyFrame && median < o.grainLevel && !(median > o.noiseCeiling)) {
+        const keyframeRefresh = f.keyFrame && !o.keyframeIsLive;
+        const liveSensor = !keyframeRefresh && median < o.grainLevel && nonzero >= o.liveNoiseArea * w * h;
+        if (keyframeRefresh && median < o.grainLevel) {
           ctx.gauge('motion', total / (w * h));
           reporter.update(f.mediaTime, f.wallTime, f.frameDuration, reporter.isOpen || !Number.isNaN(quietSince), Number.isNaN(quietSince) ? f.mediaTime : quietSince);
           return;

@@ -1,0 +1,10 @@
+import { renderCycle } from './render.ts';
+import { parseScenario } from './scenario.ts';
+import { quietFfmpegLogs } from './live.ts';
+quietFfmpegLogs();
+const src = process.argv[2] ?? 'testsrc2';
+const s = parseScenario({ streams: [{ id: 'a', output: { type: 'udp' }, content: { source: src }, cycle: 20, schedule: [{ at: 2, type: 'freeze', duration: 5, grain: 4 }] }] }).streams[0]!;
+const t0 = Date.now(); const c0 = process.cpuUsage();
+const enc = await renderCycle(s, { threads: 1 });
+const c = process.cpuUsage(c0);
+console.log(src, `${Date.now() - t0} ms wall, cpu ${(c.user + c.system) / 1000} ms, packets ${enc.packets.length}, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB, heap ${Math.round(process.memoryUsage().heapUsed / 1e6)}`);

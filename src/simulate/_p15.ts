@@ -1,0 +1,11 @@
+import { demoScenario, startSimulation } from './index.ts';
+const t0 = Date.now(); const c0 = process.cpuUsage();
+const sim = await startSimulation(demoScenario(), { truthPath: '/tmp/simproto/demo-truth.json' });
+const c = process.cpuUsage(c0);
+console.log('demo started in', Date.now() - t0, 'ms, cpu', (c.user + c.system) / 1000, sim.streams);
+const c2 = process.cpuUsage(); const w = Date.now();
+await new Promise((r) => setTimeout(r, Number(process.argv[2] ?? 10) * 1000));
+const c3 = process.cpuUsage(c2);
+console.log('replay cpu', ((c3.user + c3.system) / 10 / (Date.now() - w)).toFixed(1), '% of a core');
+console.log(sim.truth().map((e) => `${e.streamId} ${e.type} ${e.start}-${e.end ?? '…'} ${e.channel ?? ''}${e.variant ?? ''}`).join('\n'));
+await sim.stop();
