@@ -21,7 +21,7 @@ import { AV_LOG_ERROR } from 'node-av/constants';
 import { Log } from 'node-av/lib';
 import { createLogger, type Logger } from '../shared/index.ts';
 import { PacketMuxer } from './mux.ts';
-import { renderCycle, round6, type EncodedCycle, type EncodedPacket } from './render.ts';
+import { round6, startRender, type EncodedCycle, type EncodedPacket, type ProgressiveRender } from './render.ts';
 import type { GroundTruthEntry, Scenario, ScenarioStream } from './scenario.ts';
 
 const TICK_MS = 20;
@@ -207,9 +207,11 @@ class LiveStream {
   private pendingTruth: { tpl: GroundTruthEntry; loop: number; entry?: GroundTruthEntry }[] = [];
   readonly truth: GroundTruthEntry[] = [];
   changed = false;
+  stalled = false;
+  onStall?: (id: string, at: number) => void;
 
   constructor(
-    readonly enc: EncodedCycle,
+    readonly enc: EncodedCycle & { complete: boolean },
     readonly sink: Sink,
     readonly url: string,
   ) {
@@ -227,9 +229,16 @@ class LiveStream {
   /** Send everything due at `elapsed` seconds since start. */
   tick(elapsed: number): void {
     const { packets, cycleSeconds, video, audio } = this.enc;
-    if (packets.length === 0) return;
     for (;;) {
       if (this.idx >= packets.length) {
+        if (!this.enc.complete || packets.length === 0) {
+          // The encoder fell behind the replay (should not happen: see waitForLead).
+          if (!this.stalled) {
+            this.stalled = true;
+            this.onStall?.(this.id, elapsed);
+          }
+          break;
+        }
         this.idx = 0;
         this.loop++;
         this.queueLoop(this.loop);
@@ -289,23 +298,41 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   let httpPort = 0;
   const hlsSinks = new Map<string, HlsSink>();
 
-  // Render every stream's cycle first (in parallel), so replay starts together.
+  // Encode every stream's cycle in the background (in parallel). Replay starts, for all
+  // streams together, once the encoders are far enough ahead never to be caught up.
   const t0Render = performance.now();
-  const encoded: EncodedCycle[] = [];
+  const renders: ProgressiveRender[] = [];
   try {
-    const results = await Promise.allSettled(scenario.streams.map((s) => renderCycle(s, { seed: scenario.seed, threads: 1 })));
-    for (const r of results) if (r.status === 'fulfilled') encoded.push(r.value);
-    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failed) throw failed.reason;
+    for (const s of scenario.streams) renders.push(await startRender(s, { seed: scenario.seed, threads: 1 }));
   } catch (e) {
-    for (const enc of encoded) enc.free();
+    for (const r of renders) r.abort();
+    await Promise.allSettled(renders.map((r) => r.done));
+    for (const r of renders) r.enc.free();
     throw e;
   }
-  log.info({ ms: Math.round(performance.now() - t0Render), streams: encoded.length }, 'encoded cycles');
+  let renderError: unknown;
+  for (const r of renders) {
+    r.done.catch((e: unknown) => {
+      renderError ??= e;
+      log.error({ err: e, stream: r.enc.stream.id }, 'encoding failed');
+    });
+  }
+  const encoded: EncodedCycle[] = renders.map((r) => r.enc);
+  try {
+    await waitForLead(renders, () => renderError);
+  } catch (e) {
+    for (const r of renders) r.abort();
+    await Promise.allSettled(renders.map((r) => r.done));
+    for (const r of renders) r.enc.free();
+    throw e;
+  }
+  log.info({ ms: Math.round(performance.now() - t0Render), streams: encoded.length }, 'encoders ahead; starting replay');
 
   const lives: LiveStream[] = [];
   const cleanup = async () => {
     for (const l of lives) l.sink.close();
+    for (const r of renders) r.abort();
+    await Promise.allSettled(renders.map((r) => r.done));
     for (const enc of encoded) enc.free();
     if (server) {
       const s = server;
@@ -335,11 +362,11 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
         const host = s.output.host;
         const url = `udp://${host}:${port}`;
         const sink = new UdpSink(`${url}?pkt_size=1316`, enc, log);
-        lives.push(new LiveStream(enc, sink, url));
+        lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, url));
       } else {
         const sink = new HlsSink(join(tmpRoot!, s.id), enc, s.output.segmentSeconds, s.output.windowSize, log);
         hlsSinks.set(s.id, sink);
-        lives.push(new LiveStream(enc, sink, `http://127.0.0.1:${httpPort}/${s.id}/index.m3u8`));
+        lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, `http://127.0.0.1:${httpPort}/${s.id}/index.m3u8`));
       }
     }
   } catch (e) {
@@ -347,6 +374,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
     throw e;
   }
 
+  for (const l of lives) l.onStall = (id, at) => log.warn({ stream: id, at }, 'replay caught up with the encoder: output stalls');
   // Replay clock: all streams share one start instant, startDelay after we return.
   const start = performance.now() + scenario.startDelay * 1000;
   const tickAll = () => {
@@ -400,6 +428,31 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
       return stopped;
     },
   };
+}
+
+/**
+ * Wait until replay can start without catching up with any encoder. With an encoder at
+ * `r` media seconds per wall second, a cycle finishes at cycle/r; replay started at wall
+ * time W reaches the end at W + cycle, so W >= cycle/r - cycle (with margin) suffices.
+ */
+async function waitForLead(renders: ProgressiveRender[], failed: () => unknown): Promise<void> {
+  const t0 = performance.now();
+  for (;;) {
+    const err = failed();
+    if (err) throw err;
+    const e = (performance.now() - t0) / 1000;
+    const ready = renders.every(({ enc }) => {
+      if (enc.complete) return true;
+      const lead = Math.min(enc.cycleSeconds, 2);
+      if (enc.encodedSeconds < lead || e < 1) return false;
+      const rate = enc.encodedSeconds / e;
+      const remaining = (enc.cycleSeconds - enc.encodedSeconds) / rate; // wall seconds to finish
+      // Replay needs cycle - encodedSeconds media seconds more before it would reach the end.
+      return remaining * 1.3 + 0.5 < enc.cycleSeconds - 0.5;
+    });
+    if (ready) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function serveHls(req: IncomingMessage, res: ServerResponse, sinks: Map<string, HlsSink>): Promise<void> {

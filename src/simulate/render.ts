@@ -486,6 +486,29 @@ export interface RenderOptions {
 
 /** Render and encode one cycle (or `seconds`, which may span several cycles of the schedule). */
 export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = {}): Promise<EncodedCycle> {
+  const r = await startRender(stream, opts);
+  try {
+    await r.done;
+  } catch (e) {
+    r.enc.free();
+    throw e;
+  }
+  return r.enc;
+}
+
+export interface ProgressiveRender {
+  /** Packets are appended (in DTS order) while encoding runs; `complete` turns true at the end. */
+  enc: EncodedCycle & { complete: boolean; encodedSeconds: number };
+  done: Promise<void>;
+  /** Ask the encoder loop to stop early (stop() during startup). */
+  abort(): void;
+}
+
+/**
+ * Open sources and encoders, then encode in the background: packets become available
+ * progressively, so a live replay can start before the whole cycle is encoded.
+ */
+export async function startRender(stream: ScenarioStream, opts: RenderOptions = {}): Promise<ProgressiveRender> {
   const { width, height, fps } = stream.video;
   const cycle = stream.cycle;
   const seconds = opts.seconds ?? cycle;
@@ -510,6 +533,106 @@ export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = 
   const aenc = audioCfg ? openAudioEncoder(audioCfg.sampleRate, audioCfg.channels, audioCfg.bitrateKbps, !!opts.globalHeader) : null;
   const frameSize = aenc ? aenc.ctx.frameSize || 1024 : 1024;
 
+  // Codec parameters for muxers (available once the encoders are open).
+  const vpar = new CodecParameters();
+  vpar.alloc();
+  check(vpar.fromContext(venc.ctx), 'video parameters');
+  const vTrack: EncodedTrack = { kind: 'video', par: vpar, timeBase: venc.timeBase, cycleTicks: BigInt(Math.round(cycle * fps)) };
+  let aTrack: EncodedTrack | undefined;
+  if (aenc) {
+    const apar = new CodecParameters();
+    apar.alloc();
+    check(apar.fromContext(aenc.ctx), 'audio parameters');
+    // The priming packet (pts < 0) is dropped below, so no decoder delay must be skipped either.
+    apar.initialPadding = 0;
+    aTrack = { kind: 'audio', par: apar, timeBase: aenc.timeBase, cycleTicks: BigInt(Math.round(cycle * (audioCfg?.sampleRate ?? 48000))) };
+  }
+
+  // Ground truth and signal-loss ranges follow from the schedule: keyframes are every
+  // second exactly (keyint = fps, no scenecut), so a loss resumes at the next whole second.
+  const truth: GroundTruthEntry[] = [];
+  const losses: { start: number; end: number }[] = [];
+  const chNames = channelNames(audioCfg?.channels ?? 2);
+  for (const it of schedule) {
+    let start = it.at;
+    let end = it.at + it.duration;
+    if (it.type !== 'silence' && it.type !== 'signal_loss') {
+      const { first, end: e } = frameSpan(it, fps);
+      start = first / fps;
+      end = e / fps;
+    }
+    if (it.type === 'signal_loss') {
+      end = Math.min(cycle, Math.ceil(end - 1e-6));
+      losses.push({ start, end });
+    }
+    const entry: GroundTruthEntry = { streamId: stream.id, type: it.type, start: round6(start), end: round6(end) };
+    if (it.type === 'silence' && it.channel !== undefined) {
+      entry.channel = typeof it.channel === 'number' ? chNames[it.channel] : it.channel;
+    }
+    if (it.type === 'clean') entry.variant = it.variant;
+    truth.push(entry);
+  }
+  truth.sort((a, b) => a.start - b.start);
+
+  const packets: EncodedPacket[] = [];
+  let freed = false;
+  let aborted = false;
+  const enc: ProgressiveRender['enc'] = {
+    stream,
+    cycleSeconds: cycle,
+    video: vTrack,
+    audio: aTrack,
+    packets,
+    truth,
+    complete: false,
+    encodedSeconds: 0,
+    free() {
+      if (freed) return;
+      freed = true;
+      aborted = true;
+      for (const p of packets) p.pkt.free();
+      packets.length = 0;
+      vpar.free();
+      aTrack?.par.free();
+    },
+  };
+
+  const secs = (v: bigint, tb: IRational) => (Number(v) * tb.num) / tb.den;
+  const pending: EncodedPacket[] = [];
+  let lastV = -1;
+  let lastA = aenc ? -1 : Infinity;
+  /** Move encoder output to `pending`, then publish everything that can no longer be preceded. */
+  const commit = (final: boolean) => {
+    for (const p of venc.out.splice(0)) {
+      const t = secs(p.dts, venc.timeBase);
+      lastV = Math.max(lastV, t);
+      pending.push({ pkt: p, kind: 'video', pts: p.pts, dts: p.dts, duration: p.duration || 1n, key: p.isKeyframe, t, drop: false });
+    }
+    if (aenc) {
+      for (const p of aenc.out.splice(0)) {
+        const dur = p.duration || BigInt(frameSize);
+        // Drop encoder priming (negative pts) and the packet that would straddle the end.
+        if (p.pts < 0n || Number(p.pts + dur) > totalSamples) {
+          p.free();
+          continue;
+        }
+        const t = secs(p.dts, aenc.timeBase);
+        lastA = Math.max(lastA, t);
+        pending.push({ pkt: p, kind: 'audio', pts: p.pts, dts: p.dts, duration: dur, key: true, t, drop: false });
+      }
+    }
+    const safe = final ? Infinity : Math.min(lastV, lastA);
+    pending.sort((a, b) => a.t - b.t || (a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1));
+    let n = 0;
+    while (n < pending.length && pending[n]!.t <= safe) n++;
+    for (const p of pending.splice(0, n)) {
+      const tc = p.t % cycle;
+      p.drop = losses.some((l) => tc >= l.start - 1e-6 && tc < l.end - 1e-6);
+      packets.push(p);
+      enc.encodedSeconds = p.t;
+    }
+  };
+
   const ySize = width * height;
   const cSize = ySize / 4;
   let snapshot: Uint8Array | undefined;
@@ -520,8 +643,10 @@ export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = 
   const totalSamples = Math.round(seconds * sr);
   const names = channelNames(ch);
 
+  const run = async () => {
   try {
     for (let i = 0; i < nFrames; i++) {
+      if (aborted) throw new Error('render aborted');
       const ci = i % Math.round(cycle * fps); // frame index inside the cycle
       let pic = await video.next();
       const item = videoItemAt(schedule, fps, ci);
@@ -611,91 +736,22 @@ export async function renderCycle(stream: ScenarioStream, opts: RenderOptions = 
           audioPos += frameSize;
         }
       }
+      commit(false);
     }
     await encode(venc, null);
     if (aenc) await encode(aenc, null);
+    commit(true);
+    enc.complete = true;
+    enc.encodedSeconds = seconds;
   } finally {
+    venc.ctx.freeContext();
+    aenc?.ctx.freeContext();
+    for (const p of [...venc.out, ...(aenc?.out ?? []), ...pending]) ('pkt' in p ? p.pkt : p).free();
     await video.close();
     if (audio) await audio.close();
   }
-
-  // Codec parameters for muxers.
-  const vpar = new CodecParameters();
-  vpar.alloc();
-  check(vpar.fromContext(venc.ctx), 'video parameters');
-  const vTrack: EncodedTrack = { kind: 'video', par: vpar, timeBase: venc.timeBase, cycleTicks: BigInt(Math.round(cycle * fps)) };
-  let aTrack: EncodedTrack | undefined;
-  if (aenc) {
-    const apar = new CodecParameters();
-    apar.alloc();
-    check(apar.fromContext(aenc.ctx), 'audio parameters');
-    // The priming packet (pts < 0) is dropped below, so no decoder delay must be skipped either.
-    apar.initialPadding = 0;
-    aTrack = { kind: 'audio', par: apar, timeBase: aenc.timeBase, cycleTicks: BigInt(Math.round(cycle * sr)) };
-  }
-
-  const packets: EncodedPacket[] = [];
-  const secs = (v: bigint, tb: IRational) => (Number(v) * tb.num) / tb.den;
-  for (const p of venc.out) {
-    packets.push({ pkt: p, kind: 'video', pts: p.pts, dts: p.dts, duration: p.duration || 1n, key: p.isKeyframe, t: secs(p.dts, venc.timeBase), drop: false });
-  }
-  if (aenc) {
-    for (const p of aenc.out) {
-      const dur = p.duration || BigInt(frameSize);
-      // Drop encoder priming (negative pts) and the packet that would straddle the end.
-      if (p.pts < 0n || Number(p.pts + dur) > totalSamples) {
-        p.free();
-        continue;
-      }
-      packets.push({ pkt: p, kind: 'audio', pts: p.pts, dts: p.dts, duration: dur, key: true, t: secs(p.dts, aenc.timeBase), drop: false });
-    }
-  }
-  packets.sort((a, b) => a.t - b.t || (a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1));
-  venc.ctx.freeContext();
-  aenc?.ctx.freeContext();
-
-  // Signal loss: mark packets that are not sent; resume at the first video keyframe at/after the end.
-  const truth: GroundTruthEntry[] = [];
-  const keyTimes = packets.filter((p) => p.kind === 'video' && p.key).map((p) => p.t % cycle);
-  for (const it of schedule) {
-    let start = it.at;
-    let end = it.at + it.duration;
-    if (it.type !== 'silence' && it.type !== 'signal_loss') {
-      const { first, end: e } = frameSpan(it, fps);
-      start = first / fps;
-      end = e / fps;
-    }
-    if (it.type === 'signal_loss') {
-      const resume = keyTimes.find((k) => k >= end - 1e-6) ?? cycle;
-      end = resume;
-      for (const p of packets) {
-        const tc = p.t % cycle;
-        if (tc >= start - 1e-6 && tc < end - 1e-6) p.drop = true;
-      }
-    }
-    const entry: GroundTruthEntry = { streamId: stream.id, type: it.type, start: round6(start), end: round6(end) };
-    if (it.type === 'silence' && it.channel !== undefined) {
-      entry.channel = typeof it.channel === 'number' ? names[it.channel] : it.channel;
-    }
-    if (it.type === 'clean') entry.variant = it.variant;
-    truth.push(entry);
-  }
-  truth.sort((a, b) => a.start - b.start);
-
-  return {
-    stream,
-    cycleSeconds: cycle,
-    video: vTrack,
-    audio: aTrack,
-    packets,
-    truth,
-    free() {
-      for (const p of packets) p.pkt.free();
-      packets.length = 0;
-      vpar.free();
-      aTrack?.par.free();
-    },
   };
+  return { enc, done: run(), abort: () => void (aborted = true) };
 }
 
 export function round6(x: number): number {
