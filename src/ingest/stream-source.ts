@@ -143,7 +143,7 @@ export class StreamSource {
   private state: SourceState = 'connecting';
   private watchdog: NodeJS.Timeout | undefined;
   private lastFresh = 0;
-  private lost: { since: number } | undefined;
+  private lost: { since: number; media: number } | undefined;
   private resumedAt: { media: number; wall: number } | undefined;
   private lastPts = new Map<number, number>();
   private reconnects = 0;
@@ -378,7 +378,7 @@ export class StreamSource {
     if (!this.lost) {
       const since = this.lastFresh;
       if (since > 0 && now - since >= this.lossAfter * 1000) {
-        this.lost = { since };
+        this.lost = { since, media: this.timeline.now };
         this.resumedAt = undefined;
         this.setState('lost');
         this.sink.discontinuity(this.timeline.now, now);
@@ -400,7 +400,8 @@ export class StreamSource {
           streamId: this.opts.id,
           type: 'signal_loss',
           phase: 'close',
-          mediaTime: this.resumedAt.media,
+          // Sources that resume with unbroken timestamps hide the gap in media time: wall time knows it.
+          mediaTime: Math.max(this.resumedAt.media, this.lost.media + lostFor),
           wallTime: this.resumedAt.wall,
           measurements: { lostForSeconds: Math.round(lostFor * 10) / 10 },
         });

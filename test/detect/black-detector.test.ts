@@ -120,4 +120,18 @@ describe('black detector', () => {
     const frames2 = [...videoFrames(black(), 0, 3 * FPS, opts), ...videoFrames(content, 3 * FPS, 5 * FPS, opts)];
     expect(run(frames2, true).edges.map((e) => e.phase)).toEqual(['open', 'close']);
   });
+  it('black with a channel clock in the corner is still black (overlay margin)', () => {
+    const base = black(5);
+    // A white clock box in the top-left corner, ~1% of the picture, changing every frame.
+    const withClock: LumaFn = (x, y, i) => (x >= 6 && x < 38 && y >= 4 && y < 14 ? ((x + i) % 4 < 2 ? 235 : 40) : base(x, y, i));
+    const frames = [...videoFrames(withClock, 0, 3 * FPS, opts), ...videoFrames(content, 3 * FPS, FPS, opts)];
+    const { found } = run(frames);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBeCloseTo(0, 1);
+  });
+
+  it('the same clock with content around it is not black', () => {
+    const clock: LumaFn = (x, y, i) => (x >= 6 && x < 38 && y >= 4 && y < 14 ? ((x + i) % 4 < 2 ? 235 : 40) : content(x, y, i));
+    expect(run(videoFrames(clock, 0, 3 * FPS, opts)).found).toHaveLength(0);
+  });
 });

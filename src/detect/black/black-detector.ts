@@ -11,6 +11,8 @@ import { round } from '../round.ts';
  * (a) nearly every preview pixel is below the threshold AND (b) the picture has no visible
  * structure: its luma standard deviation is tiny. Text on black, a dim room or a pillarbox
  * all have structure; an encoded black frame has a deviation well under one level.
+ * A border of the picture (`overlayMargin` on each side) is left out, because channel
+ * logos, clocks and tickers sit there and stay on screen when the programme goes black.
  */
 export const blackDetector = defineDetector({
   name: 'black',
@@ -53,6 +55,15 @@ export const blackDetector = defineDetector({
       unit: 'ratio',
       guidance: 'FFmpeg uses 0.98, which flags title cards with small text. Keep at 0.99 or above.',
     },
+    overlayMargin: {
+      type: 'number',
+      description: 'Border of the picture, on each side, left out of the decision (where logos, clocks and tickers sit)',
+      default: 0.1,
+      min: 0,
+      max: 0.3,
+      unit: 'ratio',
+      guidance: 'Broadcast graphics stay inside the outer 10% (title-safe area). Use 0 for sources without graphics.',
+    },
     maxDeviation: {
       type: 'number',
       description: 'Largest luma standard deviation a black picture may have',
@@ -78,21 +89,30 @@ export const blackDetector = defineDetector({
         if (input.kind !== 'video') return;
         const f: VideoFrameView = input;
         const { data, width, height } = f.preview;
-        const n = width * height;
-        if (n === 0) return;
+        const mx = Math.floor(width * o.overlayMargin);
+        const my = Math.floor(height * o.overlayMargin);
+        const x0 = mx;
+        const x1 = width - mx;
+        const y0 = my;
+        const y1 = height - my;
+        const n = (x1 - x0) * (y1 - y0);
+        if (n <= 0) return;
         const black = f.fullRange ? 0 : 16;
         const range = f.fullRange ? 255 : 219;
         const thr = black + o.pixelThreshold * range;
         // Most frames are not black: stop counting as soon as too many pixels are bright.
         const allowed = Math.floor((1 - o.pictureRatio) * n);
         let bright = 0;
-        for (let i = 0; i < n; i++) {
-          if (data[i]! > thr && ++bright > allowed) break;
+        scan: for (let y = y0; y < y1; y++) {
+          const row = y * width;
+          for (let i = row + x0; i < row + x1; i++) {
+            if (data[i]! > thr && ++bright > allowed) break scan;
+          }
         }
         if (bright > allowed) {
           let sparse = 0;
           let count = 0;
-          for (let i = 0; i < n; i += 7) {
+          for (let i = 0; i < width * height; i += 7) {
             sparse += data[i]!;
             count++;
           }
@@ -102,10 +122,13 @@ export const blackDetector = defineDetector({
         }
         let sum = 0;
         let sumSq = 0;
-        for (let i = 0; i < n; i++) {
-          const v = data[i]!;
-          sum += v;
-          sumSq += v * v;
+        for (let y = y0; y < y1; y++) {
+          const row = y * width;
+          for (let i = row + x0; i < row + x1; i++) {
+            const v = data[i]!;
+            sum += v;
+            sumSq += v * v;
+          }
         }
         meanLuma = sum / n;
         darkRatio = (n - bright) / n;

@@ -81,7 +81,8 @@ export const freezeDetector = defineDetector({
       min: 0.1,
       max: 64,
       unit: 'luma levels',
-      guidance: 'Live cameras on still scenes show 0.1-1.5; synthetic or film grain on a frozen picture 2 and up.',
+      guidance:
+        'Live cameras on still scenes show 0.1-1.3 between keyframes. Grain of amplitude 8 or more on a frozen picture gives 2 and up; weaker grain looks like a live sensor and is not caught. Raise it for noisy cameras (night, high gain).',
     },
     liveNoiseArea: {
       type: 'number',
