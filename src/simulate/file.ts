@@ -9,14 +9,23 @@ import type { GroundTruthEntry, ScenarioStream } from './scenario.ts';
 
 const FORMATS: Record<string, string> = { '.ts': 'mpegts', '.mp4': 'mp4', '.mkv': 'matroska', '.mov': 'mov' };
 
-export async function renderToFile(stream: ScenarioStream, outPath: string, opts: { duration: number; seed?: number }): Promise<GroundTruthEntry[]> {
+export async function renderToFile(
+  stream: ScenarioStream,
+  outPath: string,
+  opts: { duration: number; seed?: number },
+): Promise<GroundTruthEntry[]> {
   const format = FORMATS[extname(outPath).toLowerCase()];
   if (!format) throw new Error(`renderToFile: unsupported extension ${extname(outPath)} (use .ts, .mp4, .mkv)`);
   if (!(opts.duration > 0)) throw new Error('renderToFile: duration must be > 0');
   const globalHeader = format !== 'mpegts';
   const enc = await renderCycle(stream, { seconds: opts.duration, globalHeader, threads: 2, seed: opts.seed });
   const tracks = enc.audio ? [enc.video, enc.audio] : [enc.video];
-  const mux = new PacketMuxer(outPath, format, tracks, format === 'mp4' || format === 'mov' ? { movflags: '+faststart' } : {});
+  const mux = new PacketMuxer(
+    outPath,
+    format,
+    tracks,
+    format === 'mp4' || format === 'mov' ? { movflags: '+faststart' } : {},
+  );
   try {
     mux.open();
     for (const p of enc.packets) if (!p.drop) mux.write(p, 0n);

@@ -45,7 +45,11 @@ export type { SimulationHandle, SimulationOptions } from './live.ts';
  * (container by extension: .ts, .mp4, .mkv). Signal loss becomes a gap in the timestamps.
  * Returns the ground truth for the file (media seconds from the first frame; no wall fields).
  */
-export function renderToFile(stream: ScenarioStream, outPath: string, opts: { duration: number }): Promise<GroundTruthEntry[]> {
+export function renderToFile(
+  stream: ScenarioStream,
+  outPath: string,
+  opts: { duration: number },
+): Promise<GroundTruthEntry[]> {
   quietFfmpegLogs();
   return renderToFileImpl(stream, outPath, opts);
 }

@@ -154,7 +154,12 @@ class HlsSink implements Sink {
       }
     }
     const target = Math.max(Math.ceil(this.segmentSeconds), ...this.segs.map((s) => Math.ceil(s.duration - 1e-3)));
-    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${this.segs[0]!.seq}`];
+    const lines = [
+      '#EXTM3U',
+      '#EXT-X-VERSION:3',
+      `#EXT-X-TARGETDURATION:${target}`,
+      `#EXT-X-MEDIA-SEQUENCE:${this.segs[0]!.seq}`,
+    ];
     for (const s of this.segs) lines.push(`#EXTINF:${s.duration.toFixed(3)},`, s.name);
     this.playlist = lines.join('\n') + '\n';
     for (const w of this.waiters.splice(0)) w();
@@ -193,7 +198,7 @@ async function freeUdpPort(host: string): Promise<number> {
     sock.once('error', rej);
     sock.bind(0, host === '127.0.0.1' || host === 'localhost' ? host : '127.0.0.1', () => res());
   });
-  const port = (sock.address() as AddressInfo).port;
+  const port = sock.address().port;
   await new Promise<void>((res) => sock.close(() => res()));
   return port;
 }
@@ -326,7 +331,10 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
     for (const r of renders) r.enc.free();
     throw e;
   }
-  log.info({ ms: Math.round(performance.now() - t0Render), streams: encoded.length }, 'encoders ahead; starting replay');
+  log.info(
+    { ms: Math.round(performance.now() - t0Render), streams: encoded.length },
+    'encoders ahead; starting replay',
+  );
 
   const lives: LiveStream[] = [];
   const cleanup = async () => {
@@ -366,7 +374,9 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
       } else {
         const sink = new HlsSink(join(tmpRoot!, s.id), enc, s.output.segmentSeconds, s.output.windowSize, log);
         hlsSinks.set(s.id, sink);
-        lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, `http://127.0.0.1:${httpPort}/${s.id}/index.m3u8`));
+        lives.push(
+          new LiveStream(enc as ProgressiveRender['enc'], sink, `http://127.0.0.1:${httpPort}/${s.id}/index.m3u8`),
+        );
       }
     }
   } catch (e) {
@@ -374,7 +384,8 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
     throw e;
   }
 
-  for (const l of lives) l.onStall = (id, at) => log.warn({ stream: id, at }, 'replay caught up with the encoder: output stalls');
+  for (const l of lives)
+    l.onStall = (id, at) => log.warn({ stream: id, at }, 'replay caught up with the encoder: output stalls');
   // Replay clock: all streams share one start instant, startDelay after we return.
   const start = performance.now() + scenario.startDelay * 1000;
   const tickAll = () => {
@@ -391,7 +402,10 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   tickAll();
   const timer = setInterval(tickAll, TICK_MS);
 
-  const allTruth = () => lives.flatMap((l) => l.truth).sort((a, b) => (a.wallStart ?? '').localeCompare(b.wallStart ?? '') || a.start - b.start);
+  const allTruth = () =>
+    lives
+      .flatMap((l) => l.truth)
+      .sort((a, b) => (a.wallStart ?? '').localeCompare(b.wallStart ?? '') || a.start - b.start);
 
   let writing: Promise<void> = Promise.resolve();
   const writeTruth = (force: boolean) => {
@@ -439,7 +453,7 @@ async function waitForLead(renders: ProgressiveRender[], failed: () => unknown):
   const t0 = performance.now();
   for (;;) {
     const err = failed();
-    if (err) throw err;
+    if (err) throw err instanceof Error ? err : new Error('encoding failed', { cause: err });
     const e = (performance.now() - t0) / 1000;
     const ready = renders.every(({ enc }) => {
       if (enc.complete) return true;

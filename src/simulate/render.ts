@@ -12,13 +12,22 @@ import {
   AV_CHANNEL_ORDER_NATIVE,
   AV_CODEC_FLAG_GLOBAL_HEADER,
   AV_PIX_FMT_YUV420P,
-  AV_SAMPLE_FMT_FLT,
   AV_SAMPLE_FMT_FLTP,
   AVERROR_EAGAIN,
   AVERROR_EOF,
   AV_OPT_SEARCH_CHILDREN,
 } from 'node-av/constants';
-import { Codec, CodecContext, CodecParameters, FFmpegError, FormatContext, Frame, InputFormat, Option, Packet } from 'node-av/lib';
+import {
+  Codec,
+  CodecContext,
+  CodecParameters,
+  FFmpegError,
+  FormatContext,
+  Frame,
+  InputFormat,
+  Option,
+  Packet,
+} from 'node-av/lib';
 import type { IRational } from 'node-av/lib';
 import { clockText, drawClock } from './clock.ts';
 import { channelNames, type GroundTruthEntry, type ScenarioStream, type ScheduleItem } from './scenario.ts';
@@ -169,7 +178,11 @@ class LavfiReader {
   }
 }
 
-async function lavfiVideo(stream: ScenarioStream, source: string, options?: Record<string, string | number>): Promise<VideoSource> {
+async function lavfiVideo(
+  stream: ScenarioStream,
+  source: string,
+  options?: Record<string, string | number>,
+): Promise<VideoSource> {
   const { width, height, fps } = stream.video;
   const graph = `${source}=size=${width}x${height}:rate=${fps}${lavfiOptions(options)},format=yuv420p`;
   const reader = await new LavfiReader(graph).open(true);
@@ -275,7 +288,11 @@ function layoutOf(channels: number): string {
   return channels === 1 ? 'mono' : 'stereo';
 }
 
-function chunkedAudio(channels: number, pull: () => Promise<Float32Array | null>, closeFn: () => Promise<void>): AudioSource {
+function chunkedAudio(
+  channels: number,
+  pull: () => Promise<Float32Array | null>,
+  closeFn: () => Promise<void>,
+): AudioSource {
   let buf = new Float32Array(0);
   return {
     async read(n) {
@@ -381,7 +398,7 @@ async function clipAudio(path: string, sampleRate: number, channels: number): Pr
 
 /** Set an AVOption on a context or its private data (codec/muxer options). */
 export function setOpt(obj: CodecContext | FormatContext, name: string, value: string): void {
-  check(Option.set(obj.getNative() as unknown as Parameters<typeof Option.set>[0], name, value, AV_OPT_SEARCH_CHILDREN), `option ${name}=${value}`);
+  check(Option.set(obj.getNative(), name, value, AV_OPT_SEARCH_CHILDREN), `option ${name}=${value}`);
 }
 
 interface Enc {
@@ -449,7 +466,7 @@ async function drain(enc: Enc): Promise<void> {
 }
 
 async function encode(enc: Enc, frame: Frame | null): Promise<void> {
-  check(await enc.ctx.sendFrame(frame), "sendFrame");
+  check(await enc.ctx.sendFrame(frame), 'sendFrame');
   await drain(enc);
 }
 
@@ -521,23 +538,31 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
   let video: VideoSource;
   let audio: AudioSource | null = null;
   const audioCfg = stream.audio === false ? null : stream.audio;
-  if (content.source === 'clip') {
-    video = await clipVideo(stream, content.path);
-    if (audioCfg) audio = await clipAudio(content.path, audioCfg.sampleRate, audioCfg.channels);
+  if ('path' in content) {
+    const path: string = content.path;
+    video = await clipVideo(stream, path);
+    if (audioCfg) audio = await clipAudio(path, audioCfg.sampleRate, audioCfg.channels);
   } else {
     video = await lavfiVideo(stream, content.source, 'options' in content ? content.options : undefined);
   }
   if (audioCfg && !audio) audio = await lavfiAudio(audioCfg.sampleRate, audioCfg.channels, audioCfg.toneHz);
 
   const venc = openVideoEncoder(stream, !!opts.globalHeader, threads);
-  const aenc = audioCfg ? openAudioEncoder(audioCfg.sampleRate, audioCfg.channels, audioCfg.bitrateKbps, !!opts.globalHeader) : null;
+  const aenc = audioCfg
+    ? openAudioEncoder(audioCfg.sampleRate, audioCfg.channels, audioCfg.bitrateKbps, !!opts.globalHeader)
+    : null;
   const frameSize = aenc ? aenc.ctx.frameSize || 1024 : 1024;
 
   // Codec parameters for muxers (available once the encoders are open).
   const vpar = new CodecParameters();
   vpar.alloc();
   check(vpar.fromContext(venc.ctx), 'video parameters');
-  const vTrack: EncodedTrack = { kind: 'video', par: vpar, timeBase: venc.timeBase, cycleTicks: BigInt(Math.round(cycle * fps)) };
+  const vTrack: EncodedTrack = {
+    kind: 'video',
+    par: vpar,
+    timeBase: venc.timeBase,
+    cycleTicks: BigInt(Math.round(cycle * fps)),
+  };
   let aTrack: EncodedTrack | undefined;
   if (aenc) {
     const apar = new CodecParameters();
@@ -545,7 +570,12 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
     check(apar.fromContext(aenc.ctx), 'audio parameters');
     // The priming packet (pts < 0) is dropped below, so no decoder delay must be skipped either.
     apar.initialPadding = 0;
-    aTrack = { kind: 'audio', par: apar, timeBase: aenc.timeBase, cycleTicks: BigInt(Math.round(cycle * (audioCfg?.sampleRate ?? 48000))) };
+    aTrack = {
+      kind: 'audio',
+      par: apar,
+      timeBase: aenc.timeBase,
+      cycleTicks: BigInt(Math.round(cycle * (audioCfg?.sampleRate ?? 48000))),
+    };
   }
 
   // Ground truth and signal-loss ranges follow from the schedule: keyframes are every
@@ -606,7 +636,16 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
     for (const p of venc.out.splice(0)) {
       const t = secs(p.dts, venc.timeBase);
       lastV = Math.max(lastV, t);
-      pending.push({ pkt: p, kind: 'video', pts: p.pts, dts: p.dts, duration: p.duration || 1n, key: p.isKeyframe, t, drop: false });
+      pending.push({
+        pkt: p,
+        kind: 'video',
+        pts: p.pts,
+        dts: p.dts,
+        duration: p.duration || 1n,
+        key: p.isKeyframe,
+        t,
+        drop: false,
+      });
     }
     if (aenc) {
       for (const p of aenc.out.splice(0)) {
@@ -644,112 +683,115 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
   const names = channelNames(ch);
 
   const run = async () => {
-  try {
-    for (let i = 0; i < nFrames; i++) {
-      if (aborted) throw new Error('render aborted');
-      const ci = i % Math.round(cycle * fps); // frame index inside the cycle
-      let pic = await video.next();
-      const item = videoItemAt(schedule, fps, ci);
-      if (item && (item.type === 'freeze' || (item.type === 'clean' && item.variant === 'static'))) {
-        if (snapshotItem !== item || ci === frameSpan(item, fps).first) {
-          snapshot = pic.slice();
-          snapshotItem = item;
-        }
-        pic = snapshot!.slice();
-        if (item.type === 'freeze' && item.grain) {
-          // Per-frame noise: a random window into a precomputed noise table (cheap, still varies per frame).
-          const g = item.grain;
-          const table = noiseTable(rand);
-          let off = Math.floor(rand() * NOISE_LEN);
-          for (let p = 0; p < ySize; p++) {
-            const v = pic[p]! + Math.round(table[off]! * g);
-            pic[p] = v < 0 ? 0 : v > 255 ? 255 : v;
-            if (++off === NOISE_LEN) off = 0;
+    try {
+      for (let i = 0; i < nFrames; i++) {
+        if (aborted) throw new Error('render aborted');
+        const ci = i % Math.round(cycle * fps); // frame index inside the cycle
+        let pic = await video.next();
+        const item = videoItemAt(schedule, fps, ci);
+        if (item && (item.type === 'freeze' || (item.type === 'clean' && item.variant === 'static'))) {
+          if (snapshotItem !== item || ci === frameSpan(item, fps).first) {
+            snapshot = pic.slice();
+            snapshotItem = item;
           }
-        }
-        if (item.type === 'clean') {
-          // A small pointer moving along a circle: localized motion on a still picture.
-          const s = Math.max(2, Math.floor(height / 60));
-          const k = ci - frameSpan(item, fps).first;
-          const cx = Math.round(width / 2 + (width / 5) * Math.cos(k / 10));
-          const cy = Math.round(height / 2 + (height / 5) * Math.sin(k / 10));
-          for (let y = Math.max(0, cy - s); y < Math.min(height, cy + s); y++) {
-            for (let x = Math.max(0, cx - s); x < Math.min(width, cx + s); x++) pic[y * width + x] = 235;
+          pic = snapshot!.slice();
+          if (item.type === 'freeze' && item.grain) {
+            // Per-frame noise: a random window into a precomputed noise table (cheap, still varies per frame).
+            const g = item.grain;
+            const table = noiseTable(rand);
+            let off = Math.floor(rand() * NOISE_LEN);
+            for (let p = 0; p < ySize; p++) {
+              const v = pic[p]! + Math.round(table[off]! * g);
+              pic[p] = v < 0 ? 0 : v > 255 ? 255 : v;
+              if (++off === NOISE_LEN) off = 0;
+            }
           }
+          if (item.type === 'clean') {
+            // A small pointer moving along a circle: localized motion on a still picture.
+            const s = Math.max(2, Math.floor(height / 60));
+            const k = ci - frameSpan(item, fps).first;
+            const cx = Math.round(width / 2 + (width / 5) * Math.cos(k / 10));
+            const cy = Math.round(height / 2 + (height / 5) * Math.sin(k / 10));
+            for (let y = Math.max(0, cy - s); y < Math.min(height, cy + s); y++) {
+              for (let x = Math.max(0, cx - s); x < Math.min(width, cx + s); x++) pic[y * width + x] = 235;
+            }
+          }
+        } else {
+          snapshotItem = undefined;
         }
-      } else {
-        snapshotItem = undefined;
-      }
-      if (item?.type === 'black') {
-        pic.fill(16, 0, ySize);
-        pic.fill(128, ySize, ySize + 2 * cSize);
-      } else if (item?.type === 'clean' && item.variant === 'dark') {
-        const k = item.level ?? 0.15;
-        for (let p = 0; p < ySize; p++) pic[p] = 16 + Math.round(Math.max(0, pic[p]! - 16) * k);
-        for (let p = ySize; p < ySize + 2 * cSize; p++) pic[p] = 128 + Math.round((pic[p]! - 128) * k);
-      }
-      if (stream.clock) drawClock(pic, width, height, clockText(ci, fps));
+        if (item?.type === 'black') {
+          pic.fill(16, 0, ySize);
+          pic.fill(128, ySize, ySize + 2 * cSize);
+        } else if (item?.type === 'clean' && item.variant === 'dark') {
+          const k = item.level ?? 0.15;
+          for (let p = 0; p < ySize; p++) pic[p] = 16 + Math.round(Math.max(0, pic[p]! - 16) * k);
+          for (let p = ySize; p < ySize + 2 * cSize; p++) pic[p] = 128 + Math.round((pic[p]! - 128) * k);
+        }
+        if (stream.clock) drawClock(pic, width, height, clockText(ci, fps));
 
-      const frame = Frame.fromVideoBuffer(Buffer.from(pic.buffer, pic.byteOffset, pic.byteLength), {
-        width,
-        height,
-        format: AV_PIX_FMT_YUV420P,
-        timeBase: venc.timeBase,
-      });
-      frame.pts = BigInt(i);
-      await encode(venc, frame);
-      frame.free();
+        const frame = Frame.fromVideoBuffer(Buffer.from(pic.buffer, pic.byteOffset, pic.byteLength), {
+          width,
+          height,
+          format: AV_PIX_FMT_YUV420P,
+          timeBase: venc.timeBase,
+        });
+        frame.pts = BigInt(i);
+        await encode(venc, frame);
+        frame.free();
 
-      // Audio up to the end of this video frame.
-      if (aenc && audio) {
-        const until = Math.min(totalSamples + frameSize, Math.round(((i + 1) / fps) * sr));
-        while (audioPos + frameSize <= until || (i === nFrames - 1 && audioPos < totalSamples)) {
-          const inter = await audio.read(frameSize);
-          const planar = new Float32Array(frameSize * ch);
-          const cycleSamples = Math.round(cycle * sr);
-          const base = audioPos % cycleSamples;
-          // Silence items overlapping this frame, as sample ranges relative to the frame.
-          const mutes: { a: number; b: number; mask: number }[] = [];
-          for (const it of schedule) {
-            if (it.type !== 'silence') continue;
-            const a = Math.round(it.at * sr) - base;
-            const b = Math.round((it.at + it.duration) * sr) - base;
-            if (b <= 0 || a >= frameSize) continue;
-            const mask = it.channel === undefined ? ~0 : 1 << (typeof it.channel === 'number' ? it.channel : names.indexOf(it.channel));
-            mutes.push({ a: Math.max(0, a), b: Math.min(frameSize, b), mask });
+        // Audio up to the end of this video frame.
+        if (aenc && audio) {
+          const until = Math.min(totalSamples + frameSize, Math.round(((i + 1) / fps) * sr));
+          while (audioPos + frameSize <= until || (i === nFrames - 1 && audioPos < totalSamples)) {
+            const inter = await audio.read(frameSize);
+            const planar = new Float32Array(frameSize * ch);
+            const cycleSamples = Math.round(cycle * sr);
+            const base = audioPos % cycleSamples;
+            // Silence items overlapping this frame, as sample ranges relative to the frame.
+            const mutes: { a: number; b: number; mask: number }[] = [];
+            for (const it of schedule) {
+              if (it.type !== 'silence') continue;
+              const a = Math.round(it.at * sr) - base;
+              const b = Math.round((it.at + it.duration) * sr) - base;
+              if (b <= 0 || a >= frameSize) continue;
+              const mask =
+                it.channel === undefined
+                  ? ~0
+                  : 1 << (typeof it.channel === 'number' ? it.channel : names.indexOf(it.channel));
+              mutes.push({ a: Math.max(0, a), b: Math.min(frameSize, b), mask });
+            }
+            for (let c = 0; c < ch; c++) {
+              const o = c * frameSize;
+              for (let s = 0; s < frameSize; s++) planar[o + s] = inter[s * ch + c]!;
+              for (const m of mutes) if (m.mask & (1 << c)) planar.fill(0, o + m.a, o + m.b);
+            }
+            const af = Frame.fromAudioBuffer(Buffer.from(planar.buffer), {
+              nbSamples: frameSize,
+              format: AV_SAMPLE_FMT_FLTP,
+              sampleRate: sr,
+              channelLayout: { nbChannels: ch, order: AV_CHANNEL_ORDER_NATIVE, mask: ch === 1 ? 4n : 3n },
+              timeBase: aenc.timeBase,
+            });
+            af.pts = BigInt(audioPos);
+            await encode(aenc, af);
+            af.free();
+            audioPos += frameSize;
           }
-          for (let c = 0; c < ch; c++) {
-            const o = c * frameSize;
-            for (let s = 0; s < frameSize; s++) planar[o + s] = inter[s * ch + c]!;
-            for (const m of mutes) if (m.mask & (1 << c)) planar.fill(0, o + m.a, o + m.b);
-          }
-          const af = Frame.fromAudioBuffer(Buffer.from(planar.buffer), {
-            nbSamples: frameSize,
-            format: AV_SAMPLE_FMT_FLTP,
-            sampleRate: sr,
-            channelLayout: { nbChannels: ch, order: AV_CHANNEL_ORDER_NATIVE, mask: ch === 1 ? 4n : 3n },
-            timeBase: aenc.timeBase,
-          });
-          af.pts = BigInt(audioPos);
-          await encode(aenc, af);
-          af.free();
-          audioPos += frameSize;
         }
+        commit(false);
       }
-      commit(false);
+      await encode(venc, null);
+      if (aenc) await encode(aenc, null);
+      commit(true);
+      enc.complete = true;
+      enc.encodedSeconds = seconds;
+    } finally {
+      venc.ctx.freeContext();
+      aenc?.ctx.freeContext();
+      for (const p of [...venc.out, ...(aenc?.out ?? []), ...pending]) ('pkt' in p ? p.pkt : p).free();
+      await video.close();
+      if (audio) await audio.close();
     }
-    await encode(venc, null);
-    if (aenc) await encode(aenc, null);
-    commit(true);
-    enc.complete = true;
-    enc.encodedSeconds = seconds;
-  } finally {
-    venc.ctx.freeContext();
-    aenc?.ctx.freeContext();
-    for (const p of [...venc.out, ...(aenc?.out ?? []), ...pending]) ('pkt' in p ? p.pkt : p).free();
-    await video.close();
-    if (audio) await audio.close();
-  }
   };
   return { enc, done: run(), abort: () => void (aborted = true) };
 }

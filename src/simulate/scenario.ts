@@ -3,7 +3,7 @@
  * show, and which defects to script into them. Validated with zod; unknown keys are errors.
  */
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ErrorCodes, VigilError } from '../shared/index.ts';
@@ -28,7 +28,9 @@ const silenceSchema = z.strictObject({
   type: z.literal('silence'),
   ...defectBase,
   /** One dead channel: 0-based index into the layout, or its name (FL, FR, FC, ...). All channels when absent. */
-  channel: z.union([z.number().int().min(0), z.string().min(1)], { error: 'expected a channel index or name' }).optional(),
+  channel: z
+    .union([z.number().int().min(0), z.string().min(1)], { error: 'expected a channel index or name' })
+    .optional(),
 });
 const signalLossSchema = z.strictObject({ type: z.literal('signal_loss'), ...defectBase });
 const cleanSchema = z.strictObject({
@@ -41,10 +43,13 @@ const cleanSchema = z.strictObject({
 
 const SCHEDULE_TYPES = ['black', 'freeze', 'silence', 'signal_loss', 'clean'] as const;
 
-const scheduleItemSchema = z.discriminatedUnion('type', [blackSchema, freezeSchema, silenceSchema, signalLossSchema, cleanSchema], {
-  error: (iss) =>
-    iss.code === 'invalid_union' ? `expected one of ${SCHEDULE_TYPES.join('|')}` : undefined,
-});
+const scheduleItemSchema = z.discriminatedUnion(
+  'type',
+  [blackSchema, freezeSchema, silenceSchema, signalLossSchema, cleanSchema],
+  {
+    error: (iss) => (iss.code === 'invalid_union' ? `expected one of ${SCHEDULE_TYPES.join('|')}` : undefined),
+  },
+);
 
 const udpOutput = z.strictObject({
   type: z.literal('udp'),
@@ -66,7 +71,10 @@ const outputSchema = z.discriminatedUnion('type', [udpOutput, hlsOutput], {
 
 const lavfiContent = z.strictObject({
   /** Any lavfi video source name: testsrc2, smptebars, mandelbrot, ... */
-  source: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a lavfi source name').refine((s) => s !== 'clip', 'clip needs a path'),
+  source: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, 'expected a lavfi source name')
+    .refine((s) => s !== 'clip', 'clip needs a path'),
   /** Extra source options, appended as `:key=value` (e.g. { decimals: 2 }). */
   options: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
@@ -75,7 +83,9 @@ const clipContent = z.strictObject({
   /** Path to a media file; relative paths resolve against the scenario file (or the cwd). */
   path: z.string().min(1),
 });
-const contentSchema = z.union([clipContent, lavfiContent], { error: 'expected { source: <lavfi name> } or { source: clip, path }' });
+const contentSchema = z.union([clipContent, lavfiContent], {
+  error: 'expected { source: <lavfi name> } or { source: clip, path }',
+});
 
 const videoSchema = z.strictObject({
   width: z.number().int().min(64).max(3840).multipleOf(2).default(640),
@@ -86,7 +96,9 @@ const videoSchema = z.strictObject({
   preset: z.enum(['ultrafast', 'superfast', 'veryfast']).default('ultrafast'),
 });
 const audioSchema = z.strictObject({
-  sampleRate: z.union([z.literal(44100), z.literal(48000), z.literal(32000)], { error: 'expected 32000|44100|48000' }).default(48000),
+  sampleRate: z
+    .union([z.literal(44100), z.literal(48000), z.literal(32000)], { error: 'expected 32000|44100|48000' })
+    .default(48000),
   channels: z.number().int().min(1).max(2).default(2),
   toneHz: z.number().min(20).max(20000).default(440),
   bitrateKbps: z.number().int().min(32).max(512).default(128),
@@ -108,18 +120,39 @@ export const streamSchema = z
   .superRefine((s, ctx) => {
     s.schedule.forEach((item, i) => {
       if (item.at + item.duration > s.cycle + 1e-9) {
-        ctx.addIssue({ code: 'custom', path: ['schedule', i, 'duration'], message: `expected at + duration <= cycle (${s.cycle})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule', i, 'duration'],
+          message: `expected at + duration <= cycle (${s.cycle})`,
+        });
       }
       if (item.type === 'silence' && s.audio === false) {
-        ctx.addIssue({ code: 'custom', path: ['schedule', i, 'type'], message: 'silence needs audio (audio is false)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule', i, 'type'],
+          message: 'silence needs audio (audio is false)',
+        });
       }
-      if (item.type === 'silence' && typeof item.channel === 'number' && s.audio !== false && item.channel >= s.audio.channels) {
-        ctx.addIssue({ code: 'custom', path: ['schedule', i, 'channel'], message: `expected a channel index < ${s.audio.channels}` });
+      if (
+        item.type === 'silence' &&
+        typeof item.channel === 'number' &&
+        s.audio !== false &&
+        item.channel >= s.audio.channels
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule', i, 'channel'],
+          message: `expected a channel index < ${s.audio.channels}`,
+        });
       }
       if (item.type === 'silence' && typeof item.channel === 'string' && s.audio !== false) {
         const names = channelNames(s.audio.channels);
         if (!names.includes(item.channel)) {
-          ctx.addIssue({ code: 'custom', path: ['schedule', i, 'channel'], message: `expected one of ${names.join('|')}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schedule', i, 'channel'],
+            message: `expected one of ${names.join('|')}`,
+          });
         }
       }
     });
@@ -157,7 +190,12 @@ export const scenarioSchema = z
   .superRefine((sc, ctx) => {
     const seen = new Map<string, number>();
     sc.streams.forEach((s, i) => {
-      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['streams', i, 'id'], message: `expected a unique id (also streams[${seen.get(s.id)}])` });
+      if (seen.has(s.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['streams', i, 'id'],
+          message: `expected a unique id (also streams[${seen.get(s.id)}])`,
+        });
       seen.set(s.id, i);
     });
   });
@@ -221,7 +259,11 @@ export function parseScenario(input: unknown): Scenario {
   const r = scenarioSchema.safeParse(input);
   if (!r.success) {
     const details = issueLines(r.error);
-    throw new VigilError(ErrorCodes.SCENARIO_INVALID, `invalid scenario: ${details[0] ?? 'unknown error'}${details.length > 1 ? ` (+${details.length - 1} more)` : ''}`, details);
+    throw new VigilError(
+      ErrorCodes.SCENARIO_INVALID,
+      `invalid scenario: ${details[0] ?? 'unknown error'}${details.length > 1 ? ` (+${details.length - 1} more)` : ''}`,
+      details,
+    );
   }
   return r.data;
 }
@@ -232,18 +274,31 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new VigilError(ErrorCodes.SCENARIO_INVALID, `cannot read scenario file ${path}`, [`${path}: ${(e as Error).message}`], { cause: e });
+    throw new VigilError(
+      ErrorCodes.SCENARIO_INVALID,
+      `cannot read scenario file ${path}`,
+      [`${path}: ${(e as Error).message}`],
+      { cause: e },
+    );
   }
   let raw: unknown;
   try {
     raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new VigilError(ErrorCodes.SCENARIO_INVALID, `cannot parse scenario file ${path}`, [`(root): ${(e as Error).message}`], { cause: e });
+    throw new VigilError(
+      ErrorCodes.SCENARIO_INVALID,
+      `cannot parse scenario file ${path}`,
+      [`(root): ${(e as Error).message}`],
+      { cause: e },
+    );
   }
   const sc = parseScenario(raw);
-  const { dirname, isAbsolute, resolve } = await import('node:path');
   for (const s of sc.streams) {
-    if (s.content.source === 'clip' && !isAbsolute(s.content.path)) s.content.path = resolve(dirname(path), s.content.path);
+    const c = s.content;
+    if ('path' in c) {
+      const clip: string = c.path;
+      if (!isAbsolute(clip)) c.path = resolve(dirname(path), clip);
+    }
   }
   return sc;
 }

@@ -23,7 +23,6 @@ async function decodeFile(path: string): Promise<Decoded> {
   const out: Decoded = { duration: dmx.duration, hasVideo: !!vs, hasAudio: !!as, frames: [], audio: [] };
   const vdec = vs ? await Decoder.create(vs) : undefined;
   const adec = as ? await Decoder.create(as) : undefined;
-  let first: number | undefined;
   const vframes: { t: number; mean: number; lower: Uint8Array }[] = [];
   const aframes: { t: number; sampleRate: number; channels: Float32Array[] }[] = [];
   const onFrames = (frames: import('node-av').Frame[], video: boolean) => {
@@ -64,9 +63,9 @@ async function decodeFile(path: string): Promise<Decoded> {
   adec?.close();
   await dmx.close();
   vframes.sort((a, b) => a.t - b.t);
-  first = vframes[0]?.t ?? 0;
-  out.frames = vframes.map((f) => ({ ...f, t: f.t - first! }));
-  out.audio = aframes.map((a) => ({ t0: a.t - first!, sampleRate: a.sampleRate, channels: a.channels }));
+  const first = vframes[0]?.t ?? 0;
+  out.frames = vframes.map((f) => ({ ...f, t: f.t - first }));
+  out.audio = aframes.map((a) => ({ t0: a.t - first, sampleRate: a.sampleRate, channels: a.channels }));
   return out;
 }
 
@@ -140,7 +139,8 @@ describe('renderToFile', () => {
     const inBlack = decoded.frames.filter((f) => f.t >= 2 && f.t < 4);
     expect(inBlack).toHaveLength(50);
     for (const f of inBlack) expect(f.mean).toBeLessThan(20);
-    for (const f of decoded.frames.filter((f) => f.t < 1.96 || (f.t >= 4 && f.t < 6))) expect(f.mean).toBeGreaterThan(40);
+    for (const f of decoded.frames.filter((f) => f.t < 1.96 || (f.t >= 4 && f.t < 6)))
+      expect(f.mean).toBeGreaterThan(40);
     // dark clean stretch: dim, but not black
     for (const f of decoded.frames.filter((f) => f.t >= 6 && f.t < 7)) {
       expect(f.mean).toBeGreaterThan(20);

@@ -124,7 +124,9 @@ describe('demoScenario', () => {
     const outputs = sc.streams.map((s) => s.output.type);
     expect(outputs).toContain('udp');
     expect(outputs).toContain('hls');
-    const types = new Set(sc.streams.flatMap((s) => s.schedule.filter((i) => i.at + i.duration <= 60).map((i) => i.type)));
+    const types = new Set(
+      sc.streams.flatMap((s) => s.schedule.filter((i) => i.at + i.duration <= 60).map((i) => i.type)),
+    );
     for (const t of ['black', 'freeze', 'silence', 'signal_loss', 'clean']) expect(types).toContain(t);
     for (const s of sc.streams) {
       const t = new Set(s.schedule.map((i) => i.type));
