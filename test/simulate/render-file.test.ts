@@ -98,6 +98,7 @@ const stream = parseScenario({
         { at: 4.5, type: 'freeze', duration: 1, grain: 0 }, // on the 25 fps grid: frames 113..137
         { at: 5, type: 'silence', duration: 1.5 },
         { at: 6, type: 'clean', duration: 1, variant: 'dark' },
+        { at: 7, type: 'clean', duration: 1, variant: 'static' },
       ],
     },
   ],
@@ -124,6 +125,7 @@ describe('renderToFile', () => {
       { streamId: 'file1', type: 'freeze', start: 4.52, end: 5.52 },
       { streamId: 'file1', type: 'silence', start: 5, end: 6.5 },
       { streamId: 'file1', type: 'clean', start: 6, end: 7, variant: 'dark' },
+      { streamId: 'file1', type: 'clean', start: 7, end: 8, variant: 'static' },
     ]);
   });
 
@@ -161,6 +163,20 @@ describe('renderToFile', () => {
     let diff = 0;
     for (let i = 0; i < ref.length; i++) diff += Math.abs(moving[0]!.lower[i]! - moving[5]!.lower[i]!);
     expect(diff / ref.length).toBeGreaterThan(1);
+  });
+
+  it('static clean stretch: a still picture with a small moving pointer', () => {
+    const still = decoded.frames.filter((f) => f.t >= 7 && f.t < 8);
+    expect(still).toHaveLength(25);
+    for (let k = 1; k < still.length; k++) {
+      let diff = 0;
+      const a = still[k - 1]!.lower;
+      const b = still[k]!.lower;
+      for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
+      const mean = diff / a.length;
+      expect(mean).toBeGreaterThan(0.005); // the pointer moved
+      expect(mean).toBeLessThan(0.5); // but the picture is otherwise still
+    }
   });
 
   it('silence is digital zero, on all channels or on the one dead channel', () => {
