@@ -316,8 +316,10 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
     throw e;
   }
   let renderError: unknown;
+  let stopping = false;
   for (const r of renders) {
     r.done.catch((e: unknown) => {
+      if (stopping) return; // aborted by stop()
       renderError ??= e;
       log.error({ err: e, stream: r.enc.stream.id }, 'encoding failed');
     });
@@ -326,6 +328,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   try {
     await waitForLead(renders, () => renderError);
   } catch (e) {
+    stopping = true;
     for (const r of renders) r.abort();
     await Promise.allSettled(renders.map((r) => r.done));
     for (const r of renders) r.enc.free();
@@ -338,6 +341,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
 
   const lives: LiveStream[] = [];
   const cleanup = async () => {
+    stopping = true;
     for (const l of lives) l.sink.close();
     for (const r of renders) r.abort();
     await Promise.allSettled(renders.map((r) => r.done));
