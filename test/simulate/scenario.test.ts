@@ -117,6 +117,19 @@ describe('loadScenarioFile', () => {
   });
 });
 
+describe('example fixture', () => {
+  it('parses, with clip paths resolved against the file', async () => {
+    const sc = await loadScenarioFile(join(__dirname, 'fixtures/example.yaml'));
+    expect(sc.streams.map((s) => s.id)).toEqual(['udp-bars', 'hls-clip']);
+    expect(sc.streams[0]!.schedule).toHaveLength(6);
+    expect(sc.streams[1]!.audio).toBe(false);
+    expect(sc.streams[1]!.content).toEqual({
+      source: 'clip',
+      path: join(__dirname, '../../../shared/media/static_water_stream_480x360.mp4'),
+    });
+  });
+});
+
 describe('demoScenario', () => {
   it('has three loopback streams (UDP and HLS) with every defect type within 60 s', () => {
     const sc = demoScenario();
