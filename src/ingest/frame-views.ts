@@ -29,7 +29,7 @@ export class VideoViewBuilder {
   private readonly view: MutableVideoView;
 
   constructor(private readonly fullRange: (frame: Frame) => boolean) {
-    const self = this;
+    const luma = (): Uint8Array => this.luma();
     this.view = {
       kind: 'video',
       mediaTime: 0,
@@ -37,7 +37,7 @@ export class VideoViewBuilder {
       width: 0,
       height: 0,
       get luma(): Uint8Array {
-        return self.luma();
+        return luma();
       },
       lumaStride: 0,
       preview: this.preview,

@@ -29,7 +29,7 @@
  * which is the ground-truth end); timestamps jump over the gap, and HLS closes the open
  * segment at loss onset, then publishes nothing until it resumes. Clean variants: normal,
  * dark (luma scaled to `level`, default 15%, around black level 16), static (onset frame
- * held with a small pointer circling).
+ * held with a small pointer sweeping across it).
  */
 import { renderToFile as renderToFileImpl } from './file.ts';
 import { quietFfmpegLogs } from './live.ts';

@@ -3,7 +3,7 @@
  * into a container (stream copy, no re-encoding), shifting timestamps per loop.
  */
 import { AVFMT_NOFILE } from 'node-av/constants';
-import { FFmpegError, FormatContext, Packet } from 'node-av/lib';
+import { FFmpegError, FormatContext, Packet, Rational } from 'node-av/lib';
 import type { IRational } from 'node-av/lib';
 import { setOpt, type EncodedPacket, type EncodedTrack } from './render.ts';
 
@@ -31,7 +31,7 @@ export class PacketMuxer {
       const st = ctx.newStream(null);
       FFmpegError.throwIfError(tr.par.copy(st.codecpar), 'copy codec parameters');
       st.codecpar.codecTag = 0;
-      st.timeBase = tr.timeBase;
+      st.timeBase = new Rational(tr.timeBase.num, tr.timeBase.den);
       this.trackIndex.set(tr.kind, { index: st.index, src: tr.timeBase, dst: tr.timeBase });
     }
     const of = ctx.oformat;

@@ -28,7 +28,8 @@ import {
   Option,
   Packet,
 } from 'node-av/lib';
-import type { IRational } from 'node-av/lib';
+import { Rational, type IRational } from 'node-av/lib';
+import { FF_ENCODER_AAC, FF_ENCODER_LIBX264 } from 'node-av/constants';
 import { clockText, drawClock } from './clock.ts';
 import { channelNames, type GroundTruthEntry, type ScenarioStream, type ScheduleItem } from './scenario.ts';
 
@@ -409,16 +410,16 @@ interface Enc {
 
 function openVideoEncoder(stream: ScenarioStream, globalHeader: boolean, threads: number): Enc {
   const { width, height, fps, bitrateKbps, preset } = stream.video;
-  const codec = Codec.findEncoderByName('libx264');
+  const codec = Codec.findEncoderByName(FF_ENCODER_LIBX264);
   if (!codec) throw new Error('libx264 encoder not available in this FFmpeg build');
   const ctx = new CodecContext();
   ctx.allocContext3(codec);
   ctx.width = width;
   ctx.height = height;
   ctx.pixelFormat = AV_PIX_FMT_YUV420P;
-  const timeBase = { num: 1, den: fps };
+  const timeBase = new Rational(1, fps);
   ctx.timeBase = timeBase;
-  ctx.framerate = { num: fps, den: 1 };
+  ctx.framerate = new Rational(fps, 1);
   ctx.gopSize = fps;
   ctx.maxBFrames = 0;
   ctx.bitRate = BigInt(bitrateKbps * 1000);
@@ -435,14 +436,14 @@ function openVideoEncoder(stream: ScenarioStream, globalHeader: boolean, threads
 }
 
 function openAudioEncoder(sampleRate: number, channels: number, bitrateKbps: number, globalHeader: boolean): Enc {
-  const codec = Codec.findEncoderByName('aac');
+  const codec = Codec.findEncoderByName(FF_ENCODER_AAC);
   if (!codec) throw new Error('aac encoder not available');
   const ctx = new CodecContext();
   ctx.allocContext3(codec);
   ctx.sampleRate = sampleRate;
   ctx.sampleFormat = AV_SAMPLE_FMT_FLTP;
   ctx.channelLayout = { nbChannels: channels, order: AV_CHANNEL_ORDER_NATIVE, mask: channels === 1 ? 4n : 3n };
-  const timeBase = { num: 1, den: sampleRate };
+  const timeBase = new Rational(1, sampleRate);
   ctx.timeBase = timeBase;
   ctx.bitRate = BigInt(bitrateKbps * 1000);
   if (globalHeader) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
@@ -707,11 +708,14 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
             }
           }
           if (item.type === 'clean') {
-            // A small pointer moving along a circle: localized motion on a still picture.
+            // A small pointer sweeping across a still slide, line by line like a presenter's:
+            // localized motion that keeps reaching new parts of the picture.
             const s = Math.max(2, Math.floor(height / 60));
             const k = ci - frameSpan(item, fps).first;
-            const cx = Math.round(width / 2 + (width / 5) * Math.cos(k / 10));
-            const cy = Math.round(height / 2 + (height / 5) * Math.sin(k / 10));
+            const sweepFrames = 2 * fps;
+            const line = Math.floor(k / sweepFrames);
+            const cx = Math.round(width * (0.1 + (0.8 * (k % sweepFrames)) / sweepFrames));
+            const cy = Math.round(height * (0.55 + 0.15 * (line % 3)));
             for (let y = Math.max(0, cy - s); y < Math.min(height, cy + s); y++) {
               for (let x = Math.max(0, cx - s); x < Math.min(width, cx + s); x++) pic[y * width + x] = 235;
             }

@@ -81,7 +81,7 @@ describe('black detector', () => {
 
   it('a pillarboxed picture (black side bars, content in the middle) is not black', () => {
     const r = prng(4);
-    const pillar: LumaFn = (x, y, i) => (x < 40 || x >= W - 40 ? 16 + noise(r, 1) : content(x + i, y));
+    const pillar: LumaFn = (x, y, i) => (x < 40 || x >= W - 40 ? 16 + noise(r, 1) : content(x + i, y, i));
     const { edges } = run(videoFrames(pillar, 0, 4 * FPS, opts));
     expect(edges).toEqual([]);
   });

@@ -77,12 +77,12 @@ export const freezeDetector = defineDetector({
     grainLevel: {
       type: 'number',
       description: 'Median region difference from which uniform change counts as grain on a frozen picture rather than a live sensor',
-      default: 2,
+      default: 1,
       min: 0.1,
       max: 64,
       unit: 'luma levels',
       guidance:
-        'Live cameras on still scenes show 0.1-1.3 between keyframes. Grain of amplitude 8 or more on a frozen picture gives 2 and up; weaker grain looks like a live sensor and is not caught. Raise it for noisy cameras (night, high gain).',
+        'Applies to noise-like change only (white, even across the picture). Live cameras on still scenes show 0.1-0.6; grain of amplitude 8-10 on a frozen picture, encoded, 1.1-3. Weaker grain looks like a live sensor and is not caught. Raise it for noisy cameras (night, high gain).',
     },
     liveNoiseArea: {
       type: 'number',
@@ -91,6 +91,15 @@ export const freezeDetector = defineDetector({
       min: 0,
       max: 1,
       unit: 'ratio',
+    },
+    overlaySettle: {
+      type: 'number',
+      description: 'Time after the picture goes quiet during which changing regions are learnt as overlay (clock, ticker); later change in new regions is live motion',
+      default: 1,
+      min: 0.1,
+      max: 10,
+      unit: 's',
+      guidance: 'A clock shows its seconds digit within 1 s. Raise it for overlays that animate less often.',
     },
     keyframeIsLive: {
       type: 'boolean',
@@ -112,6 +121,10 @@ export const freezeDetector = defineDetector({
   create(o, ctx) {
     const reporter = new EdgeReporter(ctx, 'freeze', { minDuration: o.minDuration, recovery: o.recovery });
     let prev = new Uint8Array(0);
+    let prev2 = new Uint8Array(0);
+    let noiseLevel = 0;
+    let lastGrainAt = -Infinity;
+    let lastKeyAt = -Infinity;
     const colStart = new Uint32Array(GRID + 1);
     let rowRegion = new Uint16Array(0);
     let havePrev = false;
@@ -136,6 +149,7 @@ export const freezeDetector = defineDetector({
       w = width;
       h = height;
       prev = new Uint8Array(w * h);
+      prev2 = new Uint8Array(w * h);
       rowRegion = new Uint16Array(h);
       for (let rx = 0; rx <= GRID; rx++) colStart[rx] = Math.floor((rx * w) / GRID);
       for (let y = 0; y < h; y++) rowRegion[y] = Math.min(GRID - 1, Math.floor((y * GRID) / h)) * GRID;
@@ -179,25 +193,66 @@ export const freezeDetector = defineDetector({
             nonzero += nz;
           }
         }
+        // prev2 keeps the previous frame for the whiteness pass below; prev takes the current one.
+        prev2.set(prev);
         prev.set(cur.subarray(0, w * h));
         for (let r = 0; r < REGIONS; r++) mads[r] = counts[r]! > 0 ? sums[r]! / counts[r]! : 0;
         sorted.set(mads);
         sorted.sort();
         median = (sorted[REGIONS / 2 - 1]! + sorted[REGIONS / 2]!) / 2;
+        const p90 = sorted[Math.floor(REGIONS * 0.9)]!;
         const t = f.mediaTime;
-        // A keyframe re-encodes the whole picture, frozen or not, so its refresh is no evidence of a live source.
-        const keyframeRefresh = f.keyFrame && !o.keyframeIsLive;
-        const liveSensor = !keyframeRefresh && median < o.grainLevel && nonzero >= o.liveNoiseArea * w * h;
-        if (keyframeRefresh && median < o.grainLevel) {
+        // Spatial character of the change, on every 4th row: white (grain, sensor noise: neighbouring
+        // differences independent, ratio near 1.4) or smooth (lighting, exposure, pans: well below 1).
+        let rough = 0;
+        let flat = 0;
+        for (let y = 0; y < h; y += 4) {
+          const row = y * w;
+          let dPrev = cur[row]! - prev2[row]!;
+          for (let i = row + 1; i < row + w; i++) {
+            const d = cur[i]! - prev2[i]!;
+            const dd = d - dPrev;
+            rough += dd < 0 ? -dd : dd;
+            flat += d < 0 ? -d : d;
+            dPrev = d;
+          }
+        }
+        const whiteness = flat > 0 ? rough / flat : 0;
+        const noisy = nonzero >= o.liveNoiseArea * w * h;
+        // Noise-like change: white, spread over most of the picture, about equal in every region.
+        const noiseLike = noisy && whiteness >= 1.1 && p90 <= 2 * median + 0.5;
+        if (f.keyFrame) lastKeyAt = t;
+        const refresh = f.keyFrame || t - lastKeyAt <= 3.5 * f.frameDuration;
+        if (refresh && !o.keyframeIsLive && (median < o.grainLevel || whiteness >= 1)) {
+          // A keyframe re-encodes the whole picture, frozen or not, and the encoder settles over the
+          // next few frames: that refresh is no evidence either way. (A scene cut at a keyframe is
+          // neither small nor white, and goes through below.)
           ctx.gauge('motion', total / (w * h));
-          reporter.update(f.mediaTime, f.wallTime, f.frameDuration, reporter.isOpen || !Number.isNaN(quietSince), Number.isNaN(quietSince) ? f.mediaTime : quietSince);
+          reporter.update(t, f.wallTime, f.frameDuration, reporter.isOpen || !Number.isNaN(quietSince), Number.isNaN(quietSince) ? t : quietSince);
           return;
         }
-        const globalMotion = median > o.noiseCeiling || liveSensor;
-        const limit = Math.max(o.changeThreshold, o.noiseFactor * median);
+        // Weak noise-like change is a live sensor; strong is grain on a still picture (see grainLevel).
+        // With keyframeIsLive, a keyframe's white refresh is a sign of life whatever its level.
+        const keyframeLife = f.keyFrame && o.keyframeIsLive && noisy && whiteness >= 1;
+        const grain = !keyframeLife && noiseLike && median >= o.grainLevel && median <= o.noiseCeiling;
+        if (grain) {
+          noiseLevel = median;
+          lastGrainAt = t;
+        }
+        const liveSensor = keyframeLife || (noiseLike && median < o.grainLevel);
+        // Change over the whole picture that is not white (pans, slow camera moves, lighting) is motion.
+        const smoothGlobalChange = noisy && whiteness < 1.1 && median >= o.changeThreshold / 2;
+        const globalMotion = median > o.noiseCeiling || liveSensor || smoothGlobalChange;
+        // Regions are judged against the noise floor: this frame's median, or, on frames the encoder
+        // mostly skipped during grain (grain comes and goes with the bit budget), the last grain level.
+        const floor = t - lastGrainAt <= 1 ? Math.max(median, noiseLevel) : median;
+        const limit = Math.max(o.changeThreshold, o.noiseFactor * floor);
         let changedNow = 0;
+        let firstTimers = 0;
+        const runStart = Number.isNaN(quietSince) ? Infinity : quietSince;
         for (let r = 0; r < REGIONS; r++) {
           if (globalMotion || mads[r]! > limit) {
+            if (lastChanged[r]! < runStart) firstTimers++;
             lastChanged[r] = t;
             changedNow++;
           }
@@ -206,6 +261,12 @@ export const freezeDetector = defineDetector({
         const quietNow = changedNow / REGIONS <= o.maxMovingArea;
         if (!quietNow) quietSince = Number.NaN;
         else if (Number.isNaN(quietSince)) quietSince = t;
+        else if (firstTimers > 0 && t - quietSince >= o.overlaySettle && t - lastGrainAt > 0.5) {
+          // An overlay (clock, ticker) keeps changing the same regions; change reaching regions it has
+          // not touched in this run, once the overlay had time to show itself, is live content moving.
+          // (Not under grain: its bursts after skipped frames light up random regions.)
+          quietSince = t;
+        }
         let recent = 0;
         if (quietNow) {
           for (let r = 0; r < REGIONS; r++) if (lastChanged[r]! >= quietSince) recent++;
@@ -223,6 +284,9 @@ export const freezeDetector = defineDetector({
       flush() {
         reporter.flush();
         havePrev = false;
+        noiseLevel = 0;
+        lastGrainAt = -Infinity;
+        lastKeyAt = -Infinity;
         quietSince = Number.NaN;
         lastChanged.fill(-Infinity);
       },
