@@ -324,7 +324,7 @@ export function demoScenario(): Scenario {
         schedule: [
           { at: 8, type: 'black', duration: 4 },
           { at: 14, type: 'clean', duration: 5, variant: 'dark' },
-          { at: 22, type: 'freeze', duration: 5, grain: 4 },
+          { at: 22, type: 'freeze', duration: 5, grain: 10 },
           { at: 30, type: 'silence', duration: 4 },
           { at: 36, type: 'silence', duration: 4, channel: 1 },
           { at: 44, type: 'signal_loss', duration: 5 },
@@ -335,7 +335,9 @@ export function demoScenario(): Scenario {
         id: 'udp-testsrc',
         name: 'UDP moving test card',
         output: { type: 'udp', port: 0 },
-        content: { source: 'testsrc' },
+        // testsrc (v1) is a still card with a small scrolling band: a freeze detector rightly
+        // treats it like a frozen picture under a ticker, so the demo uses testsrc2's motion.
+        content: { source: 'testsrc2', options: { alpha: 255 } },
         clock: true,
         video: { width: 640, height: 360, fps: 25, bitrateKbps: 700 },
         audio: { sampleRate: 48000, channels: 2, toneHz: 660 },
