@@ -59,7 +59,11 @@ export class DetectorChain {
   }
 
   flush(mediaTime: number, wallTime: number): void {
+    // A detector with both video and audio inputs sits in both lists: flush it once.
+    const seen = new Set<Detector>();
     for (const { name, det } of [...this.video, ...this.audio]) {
+      if (seen.has(det)) continue;
+      seen.add(det);
       try {
         det.flush(mediaTime, wallTime);
       } catch (err) {
