@@ -39,6 +39,11 @@ export interface VigilApp {
   removeStream(id: string): void;
   streams(): StreamState[];
   openIncidents(streamId?: string): Incident[];
+  /**
+   * Incident history, newest first: open ones and the most recently closed (bounded, in
+   * memory until the store lands). Each id appears once, in its latest state.
+   */
+  incidents(): Incident[];
   /** Worker placement: which process runs which streams. */
   placement(): { slot: number; pid: number | undefined; streams: string[] }[];
 }
@@ -56,12 +61,18 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     sinks: createSinks(config.notify, { logger, ...(opts.consoleStream ? { consoleStream: opts.consoleStream } : {}) }),
     logger,
   });
+  // Latest state of each incident, newest first by insertion; bounded so a flood cannot grow memory.
+  const history = new Map<string, Incident>();
+  const HISTORY_LIMIT = 10_000;
   const tracker = new IncidentTracker({
     streamInfo: (id) => {
       const s = streams.get(id);
       return s ? { name: s.name ?? s.id, tags: s.tags } : undefined;
     },
     onEvent: (e) => {
+      history.delete(e.incident.id);
+      history.set(e.incident.id, e.incident);
+      if (history.size > HISTORY_LIMIT) history.delete(history.keys().next().value as string);
       notifier.publish(e);
       events.emit('incident', e);
     },
@@ -138,6 +149,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       }));
     },
     openIncidents: (id) => tracker.openIncidents(id),
+    incidents: () => [...history.values()].reverse(),
     placement: () => pool.placement(),
   };
   return app;
