@@ -1,0 +1,44 @@
+/** A StreamSource watched in process: records edges and when media (fresh frames) arrived. */
+import { StreamSource, setMediaLogLevel, type SourceOptions } from '../../src/ingest/index.ts';
+import type { IntervalEdge } from '../../src/shared/index.ts';
+
+export interface Watched {
+  readonly source: StreamSource;
+  readonly edges: (IntervalEdge & { receivedAt: number })[];
+  /** Wall times (ms) of every video frame and audio chunk handed to the sink. */
+  readonly media: number[];
+  /** The same, with kind and media time. */
+  readonly log: { kind: 'video' | 'audio'; wall: number; media: number }[];
+  readonly done: Promise<void>;
+}
+
+export function watchSource(opts: SourceOptions): Watched {
+  setMediaLogLevel('quiet');
+  const edges: Watched['edges'] = [];
+  const media: number[] = [];
+  const log: Watched['log'] = [];
+  const source = new StreamSource(opts, {
+    video: (v) => {
+      media.push(Date.now());
+      log.push({ kind: 'video', wall: Date.now(), media: v.mediaTime });
+    },
+    audio: (a) => {
+      media.push(Date.now());
+      log.push({ kind: 'audio', wall: Date.now(), media: a.mediaTime });
+    },
+    edge: (e) => void edges.push({ ...e, receivedAt: Date.now() }),
+    discontinuity: () => {},
+  });
+  const done = source.run().catch(() => {});
+  return { source, edges, media, log, done };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
