@@ -1,0 +1,42 @@
+import type { StreamConfig } from '../config/index.ts';
+import type { SourceStatus } from '../ingest/index.ts';
+import type { Incident, IncidentEvent } from '../shared/index.ts';
+
+/** A stream as the server reads it (structurally the app's StreamState). */
+export interface ServerStreamState {
+  readonly id: string;
+  readonly name: string;
+  readonly url: string;
+  readonly tags: readonly string[];
+  /** Undefined until the worker reports the first status. */
+  readonly status: SourceStatus | undefined;
+  readonly gauges: Readonly<Record<string, number>>;
+  readonly openIncidents: readonly Incident[];
+}
+
+export interface ServerEvents {
+  incident: IncidentEvent;
+  status: { id: string; status: SourceStatus; gauges: Record<string, number> };
+}
+
+/**
+ * What the HTTP API needs from the running monitor, and nothing more. The composition root
+ * (src/app.ts) satisfies it with the VigilApp plus a `ready()` check; the server never
+ * imports the app, so the dependency points one way.
+ */
+export interface ServerDeps {
+  /** Every configured stream with its latest status. */
+  streams(): readonly ServerStreamState[];
+  /** Incident history, newest first, each id once in its latest state. */
+  incidents(): readonly Incident[];
+  /** Starts monitoring a stream at run time; throws if the id exists. */
+  addStream(stream: StreamConfig): void;
+  /** Stops monitoring a stream and closes its incidents; no-op for an unknown id. */
+  removeStream(id: string): void;
+  /** True once the app is started and its worker pool is up (readiness probe). */
+  ready(): boolean;
+  /** Subscribe; the returned function unsubscribes. */
+  readonly events: {
+    on<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): () => void;
+  };
+}

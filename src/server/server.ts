@@ -1,0 +1,366 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { streamSchema } from '../config/index.ts';
+import type { Logger } from '../shared/index.ts';
+import type { ServerDeps } from './deps.ts';
+import { ApiError, ServerErrorCodes, codeForStatus, errorBody, issueDetails } from './errors.ts';
+import { createMetricsRegistry } from './metrics.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { defineRoute, type AnyRoute } from './route.ts';
+import {
+  errorSchema,
+  healthSchema,
+  incidentIdParams,
+  incidentPageSchema,
+  incidentQuerySchema,
+  incidentSchema,
+  incidentView,
+  streamIdParams,
+  streamView,
+  streamViewSchema,
+  type IncidentQuery,
+} from './schemas.ts';
+import { createSseHub } from './sse.ts';
+
+export interface ServerOptions {
+  /** When set, POST/PUT/DELETE need `Authorization: Bearer <token>`. */
+  readonly token?: string;
+  /** Request and error logs (pino); none when omitted. */
+  readonly logger?: Logger;
+  /** SSE heartbeat comment interval (default 15 000 ms). */
+  readonly heartbeatMs?: number;
+  /** `info.version` of the OpenAPI document (default "0.1.0"). */
+  readonly version?: string;
+}
+
+export interface StartServerOptions extends ServerOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Default 127.0.0.1: the API is local unless asked otherwise. */
+  readonly host?: string;
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const err = (status: number, description: string) => ({ [status]: { description, schema: errorSchema } });
+const BAD_REQUEST = err(400, 'Invalid request; `details` names each bad field.');
+const UNAUTHORIZED = err(401, 'Missing or wrong bearer token.');
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function findStream(deps: ServerDeps, id: string) {
+  const s = deps.streams().find((x) => x.id === id);
+  if (!s) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no stream "${id}"`);
+  return s;
+}
+
+export function filterIncidents(deps: Pick<ServerDeps, 'incidents'>, q: IncidentQuery) {
+  const since = q.since !== undefined ? Date.parse(q.since) : undefined;
+  const matching = deps
+    .incidents()
+    .filter(
+      (i) =>
+        (q.stream === undefined || i.streamId === q.stream) &&
+        (q.type === undefined || i.type === q.type) &&
+        (q.state === undefined || i.state === q.state) &&
+        (since === undefined ||
+          i.state === 'open' ||
+          Date.parse(i.openedAt) >= since ||
+          (i.closedAt !== undefined && Date.parse(i.closedAt) >= since)),
+    );
+  return {
+    items: matching.slice(q.offset, q.offset + q.limit).map(incidentView),
+    total: matching.length,
+    limit: q.limit,
+    offset: q.offset,
+  };
+}
+
+function routes(
+  deps: ServerDeps,
+  opts: { heartbeatMs: number; openapi: () => unknown },
+): { table: AnyRoute[]; closeStreams: () => void } {
+  const metrics = createMetricsRegistry(deps);
+  const sse = createSseHub(deps, opts.heartbeatMs);
+  const table: AnyRoute[] = [
+    defineRoute({
+      method: 'GET',
+      url: '/api/streams',
+      operationId: 'listStreams',
+      summary: 'Every monitored stream with its latest status',
+      tag: 'streams',
+      responses: { 200: { description: 'The streams.', schema: z.array(streamViewSchema) } },
+      handler: () => deps.streams().map(streamView),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/streams/:id',
+      operationId: 'getStream',
+      summary: 'One stream',
+      tag: 'streams',
+      params: streamIdParams,
+      responses: { 200: { description: 'The stream.', schema: streamViewSchema }, ...err(404, 'No such stream.') },
+      handler: ({ params }) => streamView(findStream(deps, params.id)),
+    }),
+    // Run-time stream changes go through deps.addStream/removeStream only. Persistence is out of
+    // scope for now: a stream added or changed here is lost on restart unless it is in the config file.
+    defineRoute({
+      method: 'POST',
+      url: '/api/streams',
+      operationId: 'addStream',
+      summary: 'Start monitoring a stream',
+      description:
+        'Takes effect at once. Not persisted: the stream is gone after a restart unless it is in the config file.',
+      tag: 'streams',
+      auth: true,
+      body: streamSchema,
+      responses: {
+        201: { description: 'Added.', schema: streamViewSchema },
+        ...BAD_REQUEST,
+        ...UNAUTHORIZED,
+        ...err(409, 'A stream with this id exists.'),
+      },
+      handler: ({ body, reply }) => {
+        if (deps.streams().some((s) => s.id === body.id)) {
+          throw new ApiError(409, ServerErrorCodes.CONFLICT, `stream "${body.id}" already exists`, [
+            `body.id: "${body.id}" is taken`,
+          ]);
+        }
+        deps.addStream(body);
+        reply.code(201).header('location', `/api/streams/${encodeURIComponent(body.id)}`);
+        return streamView(findStream(deps, body.id));
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/api/streams/:id',
+      operationId: 'replaceStream',
+      summary: 'Replace a stream (remove, then add with the new settings)',
+      description:
+        'The body may omit `id`; if given it must equal the path id. Open incidents of the old stream close. Not persisted.',
+      tag: 'streams',
+      auth: true,
+      params: streamIdParams,
+      body: streamSchema.partial({ id: true }),
+      responses: {
+        200: { description: 'Replaced.', schema: streamViewSchema },
+        ...BAD_REQUEST,
+        ...UNAUTHORIZED,
+        ...err(404, 'No such stream.'),
+      },
+      handler: ({ params, body }) => {
+        if (body.id !== undefined && body.id !== params.id) {
+          throw new ApiError(400, ServerErrorCodes.BAD_REQUEST, 'body.id differs from the path id', [
+            `body.id: expected "${params.id}" (the id in the path) or no id`,
+          ]);
+        }
+        findStream(deps, params.id);
+        const next = { ...body, id: params.id };
+        deps.removeStream(params.id);
+        deps.addStream(next);
+        return streamView(findStream(deps, params.id));
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/api/streams/:id',
+      operationId: 'removeStream',
+      summary: 'Stop monitoring a stream',
+      description: 'Its open incidents close. Not persisted.',
+      tag: 'streams',
+      auth: true,
+      params: streamIdParams,
+      responses: { 204: { description: 'Removed.' }, ...UNAUTHORIZED, ...err(404, 'No such stream.') },
+      handler: ({ params, reply }) => {
+        findStream(deps, params.id);
+        deps.removeStream(params.id);
+        return reply.code(204).send();
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/incidents',
+      operationId: 'listIncidents',
+      summary: 'Incident history, newest first, filtered and paginated',
+      tag: 'incidents',
+      query: incidentQuerySchema,
+      responses: { 200: { description: 'One page of incidents.', schema: incidentPageSchema }, ...BAD_REQUEST },
+      handler: ({ query }) => filterIncidents(deps, query),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/incidents/:id',
+      operationId: 'getIncident',
+      summary: 'One incident, in its latest state',
+      tag: 'incidents',
+      params: incidentIdParams,
+      responses: { 200: { description: 'The incident.', schema: incidentSchema }, ...err(404, 'No such incident.') },
+      handler: ({ params }) => {
+        const found = deps.incidents().find((i) => i.id === params.id);
+        if (!found) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${params.id}"`);
+        return incidentView(found);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/events',
+      operationId: 'events',
+      summary: 'Server-Sent Events: incidents and stream status as they happen',
+      description:
+        'Events `incident.opened` and `incident.closed` (data: an Incident), `status` (data: the stream id, its status ' +
+        'fields and gauges). A `: heartbeat` comment every 15 s keeps proxies from closing the connection.',
+      tag: 'events',
+      responses: { 200: { description: 'An endless event stream.', contentType: 'text/event-stream' } },
+      handler: ({ request, reply }) => sse.attach(request, reply),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/healthz',
+      operationId: 'health',
+      summary: 'Liveness: 200 while the process runs',
+      tag: 'ops',
+      responses: { 200: { description: 'Alive.', schema: healthSchema } },
+      handler: () => ({ status: 'ok' }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/readyz',
+      operationId: 'ready',
+      summary: 'Readiness: 200 once the app is started and its worker pool is up',
+      tag: 'ops',
+      responses: { 200: { description: 'Ready.', schema: healthSchema }, ...err(503, 'Not ready yet.') },
+      handler: () => {
+        if (!deps.ready())
+          throw new ApiError(503, ServerErrorCodes.NOT_READY, 'not ready: the app or its worker pool is not up');
+        return { status: 'ready' };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/metrics',
+      operationId: 'metrics',
+      summary: 'Prometheus metrics, read from the app at scrape time',
+      tag: 'ops',
+      responses: { 200: { description: 'Prometheus text exposition format.', contentType: metrics.contentType } },
+      handler: async ({ reply }) => {
+        const text = await metrics.metrics();
+        return reply.type(metrics.contentType).send(text);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/openapi.json',
+      operationId: 'openapi',
+      summary: 'This document',
+      tag: 'ops',
+      responses: { 200: { description: 'OpenAPI 3.1 document.', schema: z.record(z.string(), z.unknown()) } },
+      handler: () => opts.openapi(),
+    }),
+  ];
+  return { table, closeStreams: () => sse.closeAll() };
+}
+
+/**
+ * The operator's HTTP API as a fastify instance (not listening: call `listen`, or use
+ * `startServer`). Register nothing else on it, so /openapi.json stays the whole API.
+ */
+export function createServer(deps: ServerDeps, opts: ServerOptions = {}): FastifyInstance {
+  const server = (
+    opts.logger
+      ? Fastify({ loggerInstance: opts.logger, exposeHeadRoutes: false })
+      : Fastify({ logger: false, exposeHeadRoutes: false })
+  ) as FastifyInstance;
+  const { table, closeStreams } = routes(deps, { heartbeatMs: opts.heartbeatMs ?? 15_000, openapi: () => doc });
+  const doc = buildOpenApiDocument(table, { version: opts.version ?? '0.1.0', authRequired: opts.token !== undefined });
+
+  const expected = opts.token !== undefined ? digest(opts.token) : undefined;
+  // onRequest runs before the body is read: an unauthenticated caller learns nothing about validation.
+  const authenticate = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    if (!expected) return done();
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (match?.[1] && timingSafeEqual(digest(match[1].trim()), expected)) return done();
+    void reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="vigil"')
+      .send(
+        errorBody(
+          ServerErrorCodes.UNAUTHORIZED,
+          match ? 'wrong bearer token' : 'missing Authorization: Bearer <token>',
+        ),
+      );
+  };
+
+  for (const r of table) {
+    server.route({
+      method: r.method,
+      url: r.url,
+      ...(r.auth ? { onRequest: authenticate } : {}),
+      handler: async (request, reply) => {
+        const details: string[] = [];
+        const part = (name: 'params' | 'query' | 'body', schema: z.ZodType | undefined, value: unknown): unknown => {
+          if (!schema) return value;
+          const result = schema.safeParse(value);
+          if (result.success) return result.data;
+          details.push(...issueDetails(name, result.error));
+          return undefined;
+        };
+        const params = part('params', r.params, request.params);
+        const query = part('query', r.query, request.query);
+        const body = part('body', r.body, request.body);
+        if (details.length)
+          throw new ApiError(400, ServerErrorCodes.BAD_REQUEST, `invalid request: ${details.join('; ')}`, details);
+        const out: unknown = await r.handler({ params, query, body, request, reply });
+        return reply.sent ? reply : out;
+      },
+    });
+  }
+
+  server.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(errorBody(ServerErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+  server.setErrorHandler((error: unknown, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
+    }
+    const status = (error as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message = error instanceof Error ? error.message : String(error);
+      return reply
+        .code(status)
+        .send(errorBody(codeForStatus(status), message, status === 400 ? [`body: ${message}`] : []));
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send(errorBody(ServerErrorCodes.INTERNAL, 'internal error'));
+  });
+  // SSE replies are hijacked, so fastify does not see them: end them or close() would wait forever.
+  server.addHook('preClose', (done) => {
+    closeStreams();
+    done();
+  });
+  return server;
+}
+
+/** Creates the server and listens; `close()` ends SSE clients and stops listening. */
+export async function startServer(deps: ServerDeps, opts: StartServerOptions): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const server = createServer(deps, opts);
+  const isLoopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+  if (!isLoopback && opts.token === undefined) {
+    opts.logger?.warn(
+      { host },
+      'HTTP API listens beyond loopback without a token: anyone who reaches it can change streams',
+    );
+  }
+  const url = await server.listen({ port: opts.port, host });
+  return { url, close: () => server.close() };
+}
