@@ -26,10 +26,12 @@ export class VideoViewBuilder {
   private srcFormat = -1;
   private current: Frame | undefined;
   private lumaCache: Uint8Array | undefined;
+  private previewReady = false;
   private readonly view: MutableVideoView;
 
   constructor(private readonly fullRange: (frame: Frame) => boolean) {
     const luma = (): Uint8Array => this.luma();
+    const preview = (): PreviewPlane => this.previewPlane();
     this.view = {
       kind: 'video',
       mediaTime: 0,
@@ -40,7 +42,9 @@ export class VideoViewBuilder {
         return luma();
       },
       lumaStride: 0,
-      preview: this.preview,
+      get preview(): PreviewPlane {
+        return preview();
+      },
       frameDuration: 1 / 25,
       fullRange: false,
       decodeError: false,
@@ -55,9 +59,9 @@ export class VideoViewBuilder {
     if (width !== this.view.width || height !== this.view.height || frame.format !== this.srcFormat) {
       this.resize(width, height, frame.format as AVPixelFormat);
     }
-    if (!this.scalePreview(frame)) return null;
     this.current = frame;
     this.lumaCache = undefined;
+    this.previewReady = false;
     const v = this.view;
     v.mediaTime = mediaTime;
     v.wallTime = wallTime;
@@ -79,6 +83,15 @@ export class VideoViewBuilder {
     this.scaler?.freeContext();
     this.scaler = undefined;
     this.scaled.free();
+  }
+
+  /** Scaled on first access: frames no detector looks at (decimated) cost no scaling. */
+  private previewPlane(): PreviewPlane {
+    if (!this.previewReady && this.current) {
+      if (!this.scalePreview(this.current)) this.preview.data.fill(0);
+      this.previewReady = true;
+    }
+    return this.preview;
   }
 
   private luma(): Uint8Array {

@@ -393,7 +393,9 @@ export class StreamSource {
       }
       return;
     }
-    if (this.resumedAt && now - this.lastFresh < this.lossAfter * 1000) {
+    // Recovery needs media to keep flowing: a pause longer than this restarts the count.
+    const continuityGap = Math.min(this.lossAfter * 1000, 500);
+    if (this.resumedAt && now - this.lastFresh < continuityGap) {
       if (now - this.resumedAt.wall >= this.recovery * 1000) {
         const lostFor = (this.resumedAt.wall - this.lost.since) / 1000;
         this.sink.edge({
@@ -413,6 +415,18 @@ export class StreamSource {
       // Media came back only briefly (a reconnect storm): still one loss.
       this.resumedAt = undefined;
     }
+    this.decayRates(now);
+  }
+
+  /** With no media arriving, fps and bitrate must fall to zero rather than freeze at their last values. */
+  private decayRates(now: number): void {
+    if (now - this.windowStart < 2000 || now - this.lastFresh < 1000) return;
+    this.fps = 0;
+    this.bitrate = 0;
+    this.frameCount = 0;
+    this.byteCount = 0;
+    this.windowStart = now;
+    this.sink.status?.(this.status());
   }
 
   private setState(s: SourceState): void {

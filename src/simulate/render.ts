@@ -93,9 +93,14 @@ function hashString(s: string): number {
 }
 
 const NOISE_LEN = 65521; // prime, so windows do not line up with rows
+/**
+ * One table of uniform noise shared by every render, made from its own fixed seed: a table
+ * drawn from the first stream's generator made a file depend on what was rendered before it.
+ */
 let noise: Float32Array | undefined;
-function noiseTable(rand: () => number): Float32Array {
+function noiseTable(): Float32Array {
   if (!noise) {
+    const rand = prng(0x5eed);
     noise = new Float32Array(NOISE_LEN);
     for (let i = 0; i < NOISE_LEN; i++) noise[i] = rand() * 2 - 1;
   }
@@ -699,7 +704,7 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
           if (item.type === 'freeze' && item.grain) {
             // Per-frame noise: a random window into a precomputed noise table (cheap, still varies per frame).
             const g = item.grain;
-            const table = noiseTable(rand);
+            const table = noiseTable();
             let off = Math.floor(rand() * NOISE_LEN);
             for (let p = 0; p < ySize; p++) {
               const v = pic[p]! + Math.round(table[off]! * g);

@@ -277,7 +277,10 @@ export const freezeDetector = defineDetector({
           }
         }
         movingArea = recent / REGIONS;
-        const frozen = quietNow;
+        // A quiet run counts once it has outlived the overlay-learning second without live motion
+        // restarting it (its start is backdated to quietSince): small moving content keeps
+        // restarting it, so an open freeze closes when such content comes back.
+        const frozen = quietNow && t - quietSince >= Math.min(o.overlaySettle, o.minDuration / 2);
         ctx.gauge('motion', total / (w * h));
         reporter.update(t, f.wallTime, f.frameDuration, frozen, Number.isNaN(quietSince) ? t : quietSince);
       },
