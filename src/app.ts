@@ -44,6 +44,8 @@ export interface VigilApp {
    * memory until the store lands). Each id appears once, in its latest state.
    */
   incidents(): Incident[];
+  /** Started, with at least one worker process up. */
+  ready(): boolean;
   /** Worker placement: which process runs which streams. */
   placement(): { slot: number; pid: number | undefined; streams: string[] }[];
 }
@@ -91,6 +93,11 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     },
     onWorkerRestart: ({ streams: affected }) => {
       const since = Date.now();
+      // Until the replacement reports, these streams are reconnecting, not live.
+      for (const id of affected) {
+        const prev = statuses.get(id);
+        if (prev) statuses.set(id, { status: { ...prev.status, state: 'connecting', fps: 0, bitrate: 0 }, gauges: prev.gauges });
+      }
       // Give restarted detectors time to see a defect that is still there before closing it.
       const grace = 15_000;
       setTimeout(() => {
@@ -111,6 +118,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   }
 
   let started = false;
+  let stopped = false;
   const app: VigilApp = {
     events,
     start() {
@@ -121,6 +129,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       return Promise.resolve();
     },
     async stop() {
+      stopped = true;
       await pool.stop();
       for (const id of streams.keys()) tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);
       await notifier.stop({ drainMs: 2000 });
@@ -151,6 +160,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     openIncidents: (id) => tracker.openIncidents(id),
     incidents: () => [...history.values()].reverse(),
     placement: () => pool.placement(),
+    ready: () => started && !stopped && pool.placement().some((p) => p.pid !== undefined),
   };
   return app;
 }

@@ -6,6 +6,7 @@ import { analyze } from '../engine/index.ts';
 import { setMediaLogLevel } from '../ingest/index.ts';
 import { VigilError, createLogger, errorMessage } from '../shared/index.ts';
 import { demoScenario, loadScenarioFile, startSimulation } from '../simulate/index.ts';
+import { startServer, type RunningServer } from '../server/index.ts';
 import { incidentJsonLine, incidentTextLine } from './format.ts';
 
 const HELP = `vigil: live audio/video quality monitor
@@ -79,10 +80,20 @@ async function monitor(args: string[]): Promise<number> {
 }
 
 async function runMonitor(config: VigilConfig, before?: () => Promise<void>): Promise<number> {
-  const app = buildApp(config);
+  const logger = createLogger(config.logLevel);
+  const app = buildApp(config, { logger });
   await app.start();
+  let server: RunningServer | undefined;
+  if (config.server.enabled) {
+    const envPort = process.env.PORT ? Number(process.env.PORT) : undefined;
+    const port = envPort !== undefined && Number.isInteger(envPort) ? envPort : config.server.port;
+    const token = process.env[config.server.tokenEnv] || undefined;
+    server = await startServer(app, { port, host: config.server.host, logger, ...(token ? { token } : {}) });
+  }
   process.stderr.write(`vigil: monitoring ${config.streams.length} stream(s) on ${app.placement().length} worker process(es); Ctrl-C to stop\n`);
+  if (server) process.stderr.write(`vigil: API on ${server.url}/api/streams, metrics on ${server.url}/metrics\n`);
   return untilSignal(async () => {
+    await server?.close();
     await app.stop();
     await before?.();
   });

@@ -41,6 +41,25 @@ export const streamSchema = z.strictObject({
   ingest: ingestSchema.partial().optional().describe('Per-stream ingest overrides.'),
 });
 
+const serverSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Serve the HTTP API, /metrics and health checks.'),
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080)
+    .describe('TCP port of the HTTP API (the PORT environment variable overrides it; 0 picks a free port).'),
+  host: z
+    .string()
+    .default('127.0.0.1')
+    .describe('Address to listen on. Use 0.0.0.0 in containers; set a token when listening beyond loopback.'),
+  tokenEnv: z
+    .string()
+    .default('VIGIL_API_TOKEN')
+    .describe('Environment variable holding the bearer token that mutating API calls must carry (unset: no token required).'),
+});
+
 export const configSchema = z.strictObject({
   workers: z
     .union([z.literal('auto'), z.number().int().min(1).max(256)], { error: 'expected "auto" or a whole number 1-256' })
@@ -50,6 +69,7 @@ export const configSchema = z.strictObject({
   ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, reconnectMaxDelay: 10 }).describe("How sources are watched and reconnected."),
   detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
   notify: notifyConfigSchema.default({ console: true }),
+  server: serverSchema.default({ enabled: true, port: 8080, host: '127.0.0.1', tokenEnv: 'VIGIL_API_TOKEN' }).describe('The HTTP API.'),
   streams: z.array(streamSchema).default([]).describe('The streams to monitor.'),
 });
 
