@@ -2,8 +2,8 @@ import { AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-
 import { Frame, SoftwareScaleContext } from 'node-av/lib';
 import type { AudioChunk, PreviewPlane, VideoFrameView } from '../shared/index.ts';
 
-/** Preview target width: about 200 luma samples across, whatever the input size. */
-const PREVIEW_TARGET_WIDTH = 192;
+/** Preview target width: about 160 luma samples across, whatever the input size. */
+const PREVIEW_TARGET_WIDTH = 160;
 
 type MutableVideoView = {
   -readonly [K in keyof VideoFrameView]: VideoFrameView[K];

@@ -18,8 +18,8 @@ export interface VideoFrameView {
   /** Nominal frame duration in seconds (from the stream's frame rate). */
   readonly frameDuration: number;
   /**
-   * A small luma preview (about 200 pixels wide) computed once per frame by ingest:
-   * each pixel is the mean of a 2x2 block sampled on a regular grid. Detectors that need
+   * A small luma preview (160 pixels wide) computed once per frame by ingest:
+   * each pixel is a fast-bilinear sample (about a 2x2 neighbourhood) on a regular grid. Detectors that need
    * picture statistics rather than full detail read this instead of the full plane.
    */
   readonly preview: PreviewPlane;
