@@ -18,7 +18,7 @@ export interface VideoFrameView {
   /** Nominal frame duration in seconds (from the stream's frame rate). */
   readonly frameDuration: number;
   /**
-   * A small luma preview (160 pixels wide) computed once per frame by ingest:
+   * A small luma preview (160 pixels wide), scaled by ingest at most once per frame, on first access:
    * each pixel is a fast-bilinear sample (about a 2x2 neighbourhood) on a regular grid. Detectors that need
    * picture statistics rather than full detail read this instead of the full plane.
    */
