@@ -61,6 +61,12 @@ notify:
     expect(problems('streams: [\n  { id: a, url: x.ts\n')[0]).toMatch(/^line \d+, column \d+: /);
   });
 
+  it('the example config in examples/ is valid', () => {
+    const text = readFileSync(new URL('../../examples/vigil.yaml', import.meta.url), 'utf8');
+    const c = parseConfigText(text, 'examples/vigil.yaml');
+    expect(c.streams.map((s) => s.id)).toEqual(['news-udp', 'sport-hls', 'lobby-cam']);
+  });
+
   it('docs/configuration.md is up to date with the schema and option tables (run `npm run docs`)', () => {
     const onDisk = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     expect(onDisk).toBe(configReferenceMarkdown());
