@@ -230,3 +230,18 @@ writeFileSync(
   ) + '\n',
 );
 process.stdout.write(`wrote ${relative(root, join(outDir, 'results.md'))} and ${relative(root, join(outDir, 'results.json'))}\n`);
+
+// A full run (not --quick) keeps README's headline table current.
+if (!quick) {
+  const readmePath = join(root, 'README.md');
+  const readme = readFileSync(readmePath, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a >= 0 && b > a) {
+    const body = [table, '', targetLine, '', ...notes.map((n) => `- ${n}`)].join('\n');
+    writeFileSync(readmePath, `${readme.slice(0, a + start.length)}\n${body}\n${readme.slice(b)}`);
+    process.stdout.write('updated the benchmark table in README.md\n');
+  }
+}
