@@ -1,5 +1,6 @@
 import pc from 'picocolors';
 import type { Incident, IncidentEvent } from '../shared/index.ts';
+import { formatMeasurements } from './format.ts';
 import type { Sink } from './sink.ts';
 
 export interface ConsoleSinkOptions {
@@ -59,16 +60,6 @@ function closeSpan(inc: Incident): string {
 
 function seconds(s: number): string {
   return `${s.toFixed(2)}s`;
-}
-
-function formatMeasurements(m: Incident['measurements']): string {
-  return Object.entries(m)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : String(v)}`)
-    .join(' ');
-}
-
-function formatNumber(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(2)));
 }
 
 function formatWallTime(iso: string, utc: boolean): string {

@@ -1,13 +1,29 @@
-/** Public door of the notify module: fans incident events out to console and webhooks. */
-export { notifyConfigSchema, webhookConfigSchema } from './config.ts';
-export type { NotifyConfig, NotifyConfigInput, WebhookConfig, WebhookConfigInput } from './config.ts';
+/** Public door of the notify module: fans incident events out to console, webhooks, Slack and PagerDuty. */
+export { notifyConfigSchema, pagerdutyConfigSchema, slackConfigSchema, webhookConfigSchema } from './config.ts';
+export type {
+  NotifyConfig,
+  NotifyConfigInput,
+  PagerDutyConfig,
+  PagerDutyConfigInput,
+  SlackConfig,
+  SlackConfigInput,
+  WebhookConfig,
+  WebhookConfigInput,
+} from './config.ts';
 export { Notifier, backoffDelay } from './notifier.ts';
 export type { NotifierOptions, RetryPolicy, SinkStats } from './notifier.ts';
 export { PermanentDeliveryError } from './sink.ts';
 export type { Sink } from './sink.ts';
+export { SEVERITY_RANK, matchesRoute, routeFilter } from './route.ts';
+export type { Route } from './route.ts';
+export type { HttpSinkOptions } from './http.ts';
 export { createConsoleSink, formatIncidentLine } from './console-sink.ts';
 export type { ConsoleSinkOptions } from './console-sink.ts';
-export { createWebhookSink } from './webhook-sink.ts';
+export { SIGNATURE_HEADER, SIGNATURE_TIMESTAMP_HEADER, createWebhookSink, signWebhookBody } from './webhook-sink.ts';
 export type { WebhookPayload, WebhookSinkOptions } from './webhook-sink.ts';
+export { createSlackSink, slackHeadline, slackMessage } from './slack-sink.ts';
+export type { SlackBlock, SlackMessage, SlackSinkOptions, SlackText } from './slack-sink.ts';
+export { PAGERDUTY_SEVERITY, createPagerDutySink, pagerdutyEvent } from './pagerduty-sink.ts';
+export type { PagerDutyEvent, PagerDutySeverity, PagerDutySinkOptions } from './pagerduty-sink.ts';
 export { createSinks } from './sinks.ts';
 export type { CreateSinksOptions } from './sinks.ts';

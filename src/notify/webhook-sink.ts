@@ -1,6 +1,9 @@
-import { ErrorCodes, VigilError, errorMessage, type IncidentEvent, type Logger } from '../shared/index.ts';
+import { createHmac } from 'node:crypto';
+import type { IncidentEvent } from '../shared/index.ts';
 import { webhookConfigSchema, type WebhookConfigInput } from './config.ts';
-import { PermanentDeliveryError, type Sink } from './sink.ts';
+import { parseSinkConfig, postJson, requireEnv, type HttpSinkOptions } from './http.ts';
+import { routeFilter } from './route.ts';
+import type { Sink } from './sink.ts';
 
 /** The JSON body POSTed to a webhook. */
 export interface WebhookPayload {
@@ -10,73 +13,84 @@ export interface WebhookPayload {
   sentAt: string;
 }
 
-export interface WebhookSinkOptions {
-  logger?: Logger;
-  /** fetch implementation (default: global fetch). */
-  fetch?: typeof fetch;
-}
+export type WebhookSinkOptions = HttpSinkOptions;
 
 /** HTTP statuses in the 4xx range that are worth retrying. */
-const RETRYABLE_4XX = new Set([408, 429]);
+const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 429]);
+
+/** Header with the unix time (seconds) at which a signed request was sent. */
+export const SIGNATURE_TIMESTAMP_HEADER = 'x-vigil-timestamp';
+/** Header with `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`. */
+export const SIGNATURE_HEADER = 'x-vigil-signature';
 
 /**
- * POSTs `{ event, incident, sentAt }` as JSON. Non-2xx and network errors throw (retried by
- * the Notifier); 4xx other than 408/429 throws PermanentDeliveryError (dropped, not retried).
+ * The `x-vigil-signature` value for a body sent at `timestamp` (unix seconds):
+ * `sha256=` + hex HMAC-SHA256, keyed with the secret, of `"<timestamp>.<raw body>"`.
+ *
+ * Receivers verify it like this (Node), over the raw request body, before parsing JSON:
+ *
+ * ```ts
+ * import { createHmac, timingSafeEqual } from 'node:crypto';
+ *
+ * function verifyVigil(rawBody: string, headers: Record<string, string | undefined>, secret: string): boolean {
+ *   const ts = headers['x-vigil-timestamp'] ?? '';
+ *   const sig = headers['x-vigil-signature'] ?? '';
+ *   // Reject replays: the timestamp is signed too, so it cannot be refreshed by an attacker.
+ *   if (!/^\d+$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+ *   const want = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${ts}.${rawBody}`).digest('hex')}`);
+ *   const got = Buffer.from(sig);
+ *   return got.length === want.length && timingSafeEqual(got, want);
+ * }
+ * ```
+ *
+ * Each retry is signed afresh (new timestamp, new `sentAt`); deduplicate on `idempotency-key`.
+ */
+export function signWebhookBody(secret: string, timestamp: number, rawBody: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+}
+
+/**
+ * POSTs `{ event, incident, sentAt }` as JSON with an `idempotency-key` of `<incident id>:<kind>`,
+ * signed (see {@link signWebhookBody}) when `secretEnv` is set. Non-2xx and network errors
+ * throw (retried by the Notifier); 4xx other than 408/429 throws PermanentDeliveryError
+ * (dropped, not retried). Throws a VigilError at creation for an invalid config or an unset
+ * `secretEnv` variable.
  */
 export function createWebhookSink(config: WebhookConfigInput, opts: WebhookSinkOptions = {}): Sink {
-  const parsed = webhookConfigSchema.safeParse(config);
-  if (!parsed.success) {
-    throw new VigilError(
-      ErrorCodes.CONFIG_INVALID,
-      'invalid webhook config',
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-    );
-  }
-  const cfg = parsed.data;
+  const cfg = parseSinkConfig(webhookConfigSchema, config, 'webhook');
   const doFetch = opts.fetch ?? globalThis.fetch;
-  const types = cfg.types ? new Set<string>(cfg.types) : undefined;
   // Never put the full URL in names or logs: it may carry a token.
   const name = cfg.name ?? `webhook:${new URL(cfg.url).host}`;
+  const secret = cfg.secretEnv ? requireEnv(opts.env ?? process.env, cfg.secretEnv, 'secretEnv', name) : undefined;
 
   return {
     name,
     maxAttempts: cfg.maxAttempts,
-    accepts: types ? (event) => types.has(event.incident.type) : undefined,
-    async deliver(event: IncidentEvent, attempt: number, signal?: AbortSignal): Promise<void> {
+    accepts: routeFilter(cfg),
+    deliver(event: IncidentEvent, attempt: number, signal?: AbortSignal): Promise<void> {
       const payload: WebhookPayload = { event: event.kind, incident: event.incident, sentAt: new Date().toISOString() };
-      const timeout = AbortSignal.timeout(cfg.timeoutMs);
-      let res: Response;
-      try {
-        res = await doFetch(cfg.url, {
-          method: 'POST',
-          headers: {
-            'user-agent': 'vigil-notify',
-            ...cfg.headers,
-            'content-type': 'application/json',
-            'idempotency-key': `${event.incident.id}:${event.kind}`,
-          },
-          body: JSON.stringify(payload),
-          signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-        });
-      } catch (err) {
-        // fetch's own message is just "fetch failed": surface the cause (ECONNREFUSED, timeout, ...).
-        const cause = err instanceof Error && err.cause !== undefined ? `: ${errorMessage(err.cause)}` : '';
-        throw new Error(`${name}: ${errorMessage(err)}${cause} (attempt ${attempt})`, { cause: err });
+      const body = JSON.stringify(payload);
+      // Headers.set is case-insensitive: configured headers cannot shadow ours.
+      const headers = new Headers(cfg.headers);
+      headers.set('idempotency-key', `${event.incident.id}:${event.kind}`);
+      if (secret !== undefined) {
+        const ts = Math.floor(Date.now() / 1000);
+        headers.set(SIGNATURE_TIMESTAMP_HEADER, String(ts));
+        headers.set(SIGNATURE_HEADER, signWebhookBody(secret, ts, body));
       }
-      // Free the connection: we do not read the response body.
-      await res.body?.cancel().catch(() => {});
-      if (res.ok) {
-        opts.logger?.debug(
-          { sink: name, status: res.status, incidentId: event.incident.id, attempt },
-          'webhook delivered',
-        );
-        return;
-      }
-      const msg = `${name}: HTTP ${res.status} ${res.statusText} (attempt ${attempt})`;
-      if (res.status >= 400 && res.status < 500 && !RETRYABLE_4XX.has(res.status)) {
-        throw new PermanentDeliveryError(msg);
-      }
-      throw new Error(msg);
+      return postJson({
+        name,
+        url: cfg.url,
+        body,
+        headers,
+        timeoutMs: cfg.timeoutMs,
+        attempt,
+        signal,
+        fetch: doFetch,
+        retryable4xx: RETRYABLE_4XX,
+        logger: opts.logger,
+        incidentId: event.incident.id,
+      });
     },
   };
 }

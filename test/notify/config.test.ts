@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSinks, createWebhookSink, notifyConfigSchema } from '../../src/notify/index.ts';
+import { parseConfigText } from '../../src/config/index.ts';
 import { VigilError } from '../../src/shared/index.ts';
 import { TextSink, captureLogger } from './helpers.ts';
 
@@ -19,10 +20,80 @@ describe('notifyConfigSchema', () => {
   });
 
   it('describes every field', () => {
-    const webhook = notifyConfigSchema.shape.webhooks.unwrap().element;
-    for (const [key, field] of Object.entries({ ...notifyConfigSchema.shape, ...webhook.shape })) {
-      expect(field.description, key).toBeTruthy();
+    const { webhooks, slack, pagerduty } = notifyConfigSchema.shape;
+    for (const [where, shape] of Object.entries({
+      notify: notifyConfigSchema.shape,
+      webhooks: webhooks.unwrap().element.shape,
+      slack: slack.unwrap().element.shape,
+      pagerduty: pagerduty.unwrap().element.shape,
+    })) {
+      for (const [key, field] of Object.entries(shape)) expect(field.description, `${where}.${key}`).toBeTruthy();
     }
+  });
+
+  it('accepts routing and secrets on every remote sink kind', () => {
+    const route = { types: ['black'], tags: ['news'], minSeverity: 'major' } as const;
+    const cfg = notifyConfigSchema.parse({
+      webhooks: [{ url: 'https://a.example/h', secretEnv: 'HOOK_SECRET', ...route }],
+      slack: [{ urlEnv: 'SLACK_URL', ...route }],
+      pagerduty: [{ routingKeyEnv: 'PD_KEY', ...route }],
+    });
+    expect(cfg.webhooks?.[0]).toMatchObject({ secretEnv: 'HOOK_SECRET', ...route });
+    expect(cfg.slack?.[0]).toEqual({ urlEnv: 'SLACK_URL', timeoutMs: 5000, maxAttempts: 12, ...route });
+    expect(cfg.pagerduty?.[0]).toMatchObject({ routingKeyEnv: 'PD_KEY', ...route });
+  });
+
+  it('rejects unknown keys and bad values in slack and pagerduty, naming the field', () => {
+    const issues = (input: unknown): string[] => {
+      const res = notifyConfigSchema.safeParse(input);
+      expect(res.success).toBe(false);
+      return (res.error?.issues ?? []).map(
+        (i) => `${i.path.join('.')}${'keys' in i ? `[${i.keys.join(',')}]` : ''}: ${i.message}`,
+      );
+    };
+    expect(issues({ slack: [{ urlEnv: 'S', channel: '#ops' }] })).toEqual([
+      expect.stringMatching(/^slack\.0\[channel\]: /),
+    ]);
+    expect(issues({ pagerduty: [{ routingKeyEnv: 'P', routingKey: 'abc' }] })).toEqual([
+      expect.stringMatching(/^pagerduty\.0\[routingKey\]: /),
+    ]);
+    expect(issues({ pagerduty: [{}] })).toEqual([expect.stringMatching(/^pagerduty\.0\.routingKeyEnv: /)]);
+    expect(issues({ pagerduty: [{ routingKeyEnv: 'P', minSeverity: 'high' }] })).toEqual([
+      expect.stringMatching(/^pagerduty\.0\.minSeverity: /),
+    ]);
+    expect(issues({ slack: [{ urlEnv: 'S', types: ['blak'] }] })).toEqual([
+      expect.stringMatching(/^slack\.0\.types\.0: /),
+    ]);
+    expect(issues({ slack: [{ url: 'ftp://x' }] })).toEqual(['slack.0.url: must be an http:// or https:// URL']);
+    expect(issues({ slack: [{}] })).toEqual(['slack.0.urlEnv: set exactly one of urlEnv and url']);
+    expect(issues({ slack: [{ urlEnv: 'S', url: 'https://h.example/x' }] })).toEqual([
+      'slack.0.urlEnv: set exactly one of urlEnv and url',
+    ]);
+    expect(issues({ webhooks: [{ url: 'https://x.io', tags: 'news' }] })).toEqual([
+      expect.stringMatching(/^webhooks\.0\.tags: /),
+    ]);
+    expect(issues({ webhooks: [{ url: 'https://x.io', secret: 'inline' }] })).toEqual([
+      expect.stringMatching(/^webhooks\.0\[secret\]: /),
+    ]);
+  });
+
+  it('full config errors name the field path', () => {
+    const details = (yaml: string): readonly string[] => {
+      try {
+        parseConfigText(yaml, 'test.yaml');
+      } catch (err) {
+        expect(err).toBeInstanceOf(VigilError);
+        return (err as VigilError).details;
+      }
+      throw new Error('config was accepted');
+    };
+    expect(
+      details(`
+notify:
+  slack: [{ urlEnv: S, chanel: "#ops" }]
+  pagerduty: [{ routingKeyEnv: P, minSeverity: high }]
+`),
+    ).toEqual(['notify.slack[0].chanel: unknown key', expect.stringMatching(/^notify\.pagerduty\[0\]\.minSeverity: /)]);
   });
 });
 

@@ -2,6 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { afterEach } from 'vitest';
+import { Notifier, type Sink } from '../../src/notify/index.ts';
 import type { Incident, IncidentEvent } from '../../src/shared/index.ts';
 
 export interface ReceivedRequest {
@@ -9,6 +11,8 @@ export interface ReceivedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** The body exactly as received (for signature checks). */
+  raw: string;
 }
 
 export type Responder = (req: ReceivedRequest, index: number) => number | 'hang';
@@ -41,7 +45,7 @@ export class Receiver {
         } catch {
           // keep raw text
         }
-        const rec: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+        const rec: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, raw };
         const index = this.requests.push(rec) - 1;
         const status = this.respond(rec, index);
         if (status === 'hang') return;
@@ -132,4 +136,30 @@ export class TextSink extends Writable {
     this.text += chunk.toString('utf8');
     cb();
   }
+}
+
+/**
+ * Per-file test harness: receivers and notifiers made through it are closed/stopped after
+ * each test. Call at module top level.
+ */
+export function harness(): {
+  receiver: (respond?: Responder) => Promise<Receiver>;
+  notifier: (sinks: Sink[], logger?: Logger) => Notifier;
+} {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    async receiver(respond) {
+      const r = await new Receiver(respond).start();
+      cleanups.push(() => r.close());
+      return r;
+    },
+    notifier(sinks, logger = captureLogger().logger) {
+      const n = new Notifier({ sinks, logger, retry: { baseMs: 10, capMs: 100 } });
+      cleanups.push(() => n.stop({ drainMs: 0 }));
+      return n;
+    },
+  };
 }
