@@ -44,6 +44,10 @@ export interface VigilApp {
    * memory until the store lands). Each id appears once, in its latest state.
    */
   incidents(): Incident[];
+  /** Latest live thumbnail (JPEG) of a stream. */
+  streamThumbnail(id: string): Uint8Array | undefined;
+  /** Evidence JPEG of an incident: at onset, or after it closed. */
+  incidentThumbnail(id: string, at: 'onset' | 'close'): Uint8Array | undefined;
   /** Started, with at least one worker process up. */
   ready(): boolean;
   /** Worker placement: which process runs which streams. */
@@ -66,12 +70,29 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   // Latest state of each incident, newest first by insertion; bounded so a flood cannot grow memory.
   const history = new Map<string, Incident>();
   const HISTORY_LIMIT = 10_000;
+  // Thumbnails: the latest per stream, and evidence per incident (bounded like the history).
+  const latestThumb = new Map<string, Uint8Array>();
+  const evidence = new Map<string, { onset?: Uint8Array; close?: Uint8Array }>();
+  const publicBase = config.server.publicUrl?.replace(/\/$/, '') ?? '';
+  function keepEvidence(incidentId: string, at: 'onset' | 'close', jpeg: Uint8Array): void {
+    const e = evidence.get(incidentId) ?? {};
+    if (e[at]) return;
+    e[at] = jpeg;
+    evidence.set(incidentId, e);
+    if (evidence.size > HISTORY_LIMIT) evidence.delete(evidence.keys().next().value as string);
+  }
   const tracker = new IncidentTracker({
+    thumbnailUrl: (id) => `${publicBase}/api/incidents/${id}/thumbnail`,
     streamInfo: (id) => {
       const s = streams.get(id);
       return s ? { name: s.name ?? s.id, tags: s.tags } : undefined;
     },
     onEvent: (e) => {
+      // A lost signal has no frame after its onset: the last live picture is the evidence.
+      if (e.kind === 'incident.opened' && e.incident.type === 'signal_loss') {
+        const last = latestThumb.get(e.incident.streamId);
+        if (last) keepEvidence(e.incident.id, 'onset', last);
+      }
       history.delete(e.incident.id);
       history.set(e.incident.id, e.incident);
       if (history.size > HISTORY_LIMIT) history.delete(history.keys().next().value as string);
@@ -86,6 +107,22 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     env: { VIGIL_LOG_LEVEL: config.logLevel },
     onEdge: (edge) => {
       if (streams.has(edge.streamId)) tracker.handle(edge);
+    },
+    onThumbnail: (id, thumb) => {
+      if (!streams.has(id)) return;
+      latestThumb.set(id, thumb.jpeg);
+      for (const reason of thumb.reasons) {
+        if (reason === 'live') continue;
+        const [type, channel = '', phase] = reason.split('|');
+        const match = (i: Incident): boolean => i.streamId === id && i.type === type && (i.channel ?? '') === channel;
+        if (phase === 'open') {
+          const inc = tracker.openIncidents(id).find(match);
+          if (inc) keepEvidence(inc.id, 'onset', thumb.jpeg);
+        } else {
+          const inc = [...history.values()].reverse().find((i) => match(i) && i.state === 'closed');
+          if (inc) keepEvidence(inc.id, 'close', thumb.jpeg);
+        }
+      }
     },
     onStatus: (id, status, gauges) => {
       statuses.set(id, { status, gauges });
@@ -114,6 +151,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       signalLossAfter: s.ingest?.signalLossAfter ?? config.ingest.signalLossAfter,
       signalRecovery: s.ingest?.signalRecovery ?? config.ingest.signalRecovery,
       reconnectMaxDelay: s.ingest?.reconnectMaxDelay ?? config.ingest.reconnectMaxDelay,
+      thumbnailInterval: s.ingest?.thumbnailInterval ?? config.ingest.thumbnailInterval,
     };
   }
 
@@ -145,6 +183,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);
       streams.delete(id);
       statuses.delete(id);
+      latestThumb.delete(id);
     },
     streams() {
       return [...streams.values()].map((s) => ({
@@ -160,6 +199,8 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     openIncidents: (id) => tracker.openIncidents(id),
     incidents: () => [...history.values()].reverse(),
     placement: () => pool.placement(),
+    streamThumbnail: (id) => latestThumb.get(id),
+    incidentThumbnail: (id, at) => evidence.get(id)?.[at],
     ready: () => started && !stopped && pool.placement().some((p) => p.pid !== undefined),
   };
   return app;

@@ -18,6 +18,12 @@ const ingestSchema = z.strictObject({
     .max(600, { error: 'expected at most 600 s' })
     .default(2)
     .describe('Seconds (s) media must flow again before signal_loss closes; bridges reconnect storms.'),
+  thumbnailInterval: z
+    .number()
+    .min(0)
+    .max(600)
+    .default(5)
+    .describe('Seconds (s) between live thumbnails of each stream (0 = none). Incident evidence is taken regardless.'),
   reconnectMaxDelay: z
     .number()
     .min(0.5)
@@ -54,6 +60,10 @@ const serverSchema = z.strictObject({
     .string()
     .default('127.0.0.1')
     .describe('Address to listen on. Use 0.0.0.0 in containers; set a token when listening beyond loopback.'),
+  publicUrl: z
+    .url({ error: 'expected an absolute http(s) URL' })
+    .optional()
+    .describe('URL under which operators reach this server (e.g. https://vigil.example.com); makes thumbnail links in notifications absolute.'),
   tokenEnv: z
     .string()
     .default('VIGIL_API_TOKEN')
@@ -66,7 +76,7 @@ export const configSchema = z.strictObject({
     .default('auto')
     .describe('Worker processes that decode and detect; "auto" uses one per CPU core.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn').describe('Log level for structured logs on stderr.'),
-  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, reconnectMaxDelay: 10 }).describe("How sources are watched and reconnected."),
+  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, thumbnailInterval: 5, reconnectMaxDelay: 10 }).describe("How sources are watched and reconnected."),
   detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
   notify: notifyConfigSchema.default({ console: true }),
   server: serverSchema.default({ enabled: true, port: 8080, host: '127.0.0.1', tokenEnv: 'VIGIL_API_TOKEN' }).describe('The HTTP API.'),

@@ -11,6 +11,8 @@ export interface StreamAssignment {
   readonly signalLossAfter: number;
   readonly signalRecovery: number;
   readonly reconnectMaxDelay: number;
+  /** Seconds between live thumbnails. */
+  readonly thumbnailInterval: number;
 }
 
 /** Supervisor → worker. */
@@ -27,5 +29,14 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'edge'; readonly edge: IntervalEdge }
   | { readonly type: 'status'; readonly id: string; readonly status: SourceStatus; readonly gauges: Record<string, number> }
+  | {
+      readonly type: 'thumbnail';
+      readonly id: string;
+      readonly jpeg: Uint8Array;
+      readonly mediaTime: number;
+      readonly wallTime: number;
+      /** 'live', or `<type>|<channel>|<phase>` for incident evidence. */
+      readonly reasons: readonly string[];
+    }
   | { readonly type: 'removed'; readonly id: string }
   | { readonly type: 'error'; readonly id: string; readonly message: string };

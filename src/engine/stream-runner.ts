@@ -1,11 +1,17 @@
 import { DetectorChain } from '../detect/index.ts';
-import { StreamSource, type SourceStatus } from '../ingest/index.ts';
+import { StreamSource, type SourceStatus, type Thumbnail } from '../ingest/index.ts';
 import type { IntervalEdge, Logger } from '../shared/index.ts';
 import type { StreamAssignment } from './protocol.ts';
 
 export interface StreamRunnerEvents {
   edge(edge: IntervalEdge): void;
   status(id: string, status: SourceStatus, gauges: Record<string, number>): void;
+  thumbnail(id: string, thumb: Thumbnail): void;
+}
+
+/** Key of an edge's evidence request; the supervisor matches thumbnails to incidents with it. */
+export function evidenceKey(edge: IntervalEdge): string {
+  return `${edge.type}|${edge.channel ?? ''}|${edge.phase}`;
 }
 
 /** One stream's whole pipeline inside a worker: source → detector chain → edges out. */
@@ -22,7 +28,11 @@ export class StreamRunner {
     this.chain = new DetectorChain({
       streamId: stream.id,
       overrides: stream.detectors,
-      onEdge: (e) => events.edge(e),
+      onEdge: (e) => {
+        events.edge(e);
+        // Evidence: the next frame shows the defect (open fires after minDuration of it) or the recovery.
+        this.source.requestThumbnail(evidenceKey(e));
+      },
       onDetectorError: (name, err) => logger?.error({ stream: stream.id, detector: name, err }, 'detector failed and was disabled'),
     });
     this.source = new StreamSource(
@@ -34,13 +44,19 @@ export class StreamRunner {
         signalLossAfter: stream.signalLossAfter,
         signalRecovery: stream.signalRecovery,
         reconnectDelay: { initial: 0.5, max: stream.reconnectMaxDelay },
+        thumbnailInterval: stream.thumbnailInterval,
         ...(logger ? { logger } : {}),
       },
       {
         video: (v) => this.chain.process(v),
         audio: (a) => this.chain.process(a),
-        edge: (e) => events.edge(e),
+        edge: (e) => {
+          events.edge(e);
+          // A lost signal has no next frame; its onset evidence is the last live thumbnail.
+          if (e.phase === 'close') this.source.requestThumbnail(evidenceKey(e));
+        },
         discontinuity: (t, w) => this.chain.flush(t, w),
+        thumbnail: (thumb) => events.thumbnail(stream.id, thumb),
       },
     );
     const report = (): void => events.status(stream.id, this.source.status(), Object.fromEntries(this.chain.gauges));

@@ -26,6 +26,7 @@ process.on('message', (raw: ToWorker) => {
         {
           edge: (edge) => send({ type: 'edge', edge }),
           status: (id, status, gauges) => send({ type: 'status', id, status, gauges }),
+          thumbnail: (id, t) => send({ type: 'thumbnail', id, jpeg: t.jpeg, mediaTime: t.mediaTime, wallTime: t.wallTime, reasons: t.reasons }),
         },
         logger,
       );

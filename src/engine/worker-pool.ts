@@ -8,6 +8,7 @@ export interface WorkerPoolOptions {
   readonly size: number;
   readonly onEdge: (edge: IntervalEdge) => void;
   readonly onStatus?: (id: string, status: SourceStatus, gauges: Record<string, number>) => void;
+  readonly onThumbnail?: (id: string, thumb: { jpeg: Uint8Array; mediaTime: number; wallTime: number; reasons: readonly string[] }) => void;
   /** A worker died unexpectedly; its streams are being restarted on a fresh worker. */
   readonly onWorkerRestart?: (info: { slot: number; pid: number | undefined; code: number | null; signal: string | null; streams: string[] }) => void;
   readonly logger?: Logger;
@@ -96,6 +97,8 @@ export class WorkerPool {
       execArgv,
       env: { ...process.env, ...this.opts.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Structured clone: thumbnails cross as bytes, not as JSON arrays of numbers.
+      serialization: 'advanced',
     });
     slot.child = child;
     child.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
@@ -112,6 +115,9 @@ export class WorkerPool {
         break;
       case 'status':
         if (slot.streams.has(msg.id)) this.opts.onStatus?.(msg.id, msg.status, msg.gauges);
+        break;
+      case 'thumbnail':
+        if (slot.streams.has(msg.id)) this.opts.onThumbnail?.(msg.id, msg);
         break;
       case 'error':
         this.opts.logger?.error({ stream: msg.id, err: msg.message }, 'stream error');

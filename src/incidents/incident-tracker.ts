@@ -12,6 +12,8 @@ export interface IncidentTrackerOptions {
   /** Called synchronously for every open and close. Must not throw (errors are swallowed). */
   readonly onEvent: (event: IncidentEvent) => void;
   readonly newId?: () => string;
+  /** Evidence link for a new incident (the thumbnail endpoint), if there is one. */
+  readonly thumbnailUrl?: (incidentId: string) => string;
   readonly now?: () => number;
 }
 
@@ -70,8 +72,9 @@ export class IncidentTracker {
         return undefined;
       }
       const info = this.opts.streamInfo?.(edge.streamId);
+      const id = this.opts.newId?.() ?? randomUUID();
       const incident: Mutable<Incident> = {
-        id: this.opts.newId?.() ?? randomUUID(),
+        id,
         streamId: edge.streamId,
         streamName: info?.name ?? edge.streamId,
         tags: info?.tags ?? [],
@@ -84,6 +87,7 @@ export class IncidentTracker {
         occurrences: 1,
         measurements: { ...(edge.measurements ?? {}) },
         ...(edge.confidence !== undefined ? { confidence: edge.confidence } : {}),
+        ...(this.opts.thumbnailUrl ? { thumbnailUrl: this.opts.thumbnailUrl(id) } : {}),
       };
       this.open.set(key, incident);
       this.confirmed.set(key, Date.now());

@@ -4,7 +4,7 @@
  * read-only views.
  */
 export { StreamSource } from './stream-source.ts';
-export type { SourceOptions, SourceSink, SourceStatus, SourceState } from './stream-source.ts';
+export type { SourceOptions, SourceSink, SourceStatus, SourceState, Thumbnail } from './stream-source.ts';
 export { MediaTimeline } from './media-timeline.ts';
 export { computePreview, channelNames } from './frame-views.ts';
 export { isLocalFile, protocolOptions } from './protocol-options.ts';

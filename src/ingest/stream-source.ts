@@ -24,6 +24,7 @@ import { ErrorCodes, VigilError, errorMessage, type AudioChunk, type IntervalEdg
 import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
 import { MediaTimeline } from './media-timeline.ts';
 import { isLocalFile, protocolOptions } from './protocol-options.ts';
+import { ThumbnailEncoder } from './thumbnail-encoder.ts';
 
 /** 8-bit formats whose first plane is luma at native resolution: no conversion needed. */
 const LUMA_FIRST_FORMATS = new Set<number>([
@@ -79,7 +80,18 @@ export interface SourceOptions {
   readonly signalRecovery?: number;
   readonly reconnectDelay?: { readonly initial: number; readonly max: number };
   readonly decoderThreads?: number;
+  /** Seconds between live thumbnails (0 = none; evidence requested with requestThumbnail still works). */
+  readonly thumbnailInterval?: number;
   readonly logger?: Logger;
+}
+
+/** A JPEG of one decoded frame, and why it was taken. */
+export interface Thumbnail {
+  readonly jpeg: Buffer;
+  readonly mediaTime: number;
+  readonly wallTime: number;
+  /** 'live' for the periodic ones, else what requestThumbnail() was given. */
+  readonly reasons: readonly string[];
 }
 
 export interface SourceSink {
@@ -90,6 +102,7 @@ export interface SourceSink {
   /** Media stopped or restarted: downstream should close what it has open. */
   discontinuity(mediaTime: number, wallTime: number): void;
   status?(status: SourceStatus): void;
+  thumbnail?(thumb: Thumbnail): void;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -161,6 +174,9 @@ export class StreamSource {
   private lag = 0;
   private pace: { media: number; wall: number } | undefined;
   private running: Promise<void> | undefined;
+  private readonly thumbnails = new ThumbnailEncoder();
+  private readonly pendingThumbs: string[] = [];
+  private lastThumbAt = 0;
 
   constructor(
     private readonly opts: SourceOptions,
@@ -184,6 +200,14 @@ export class StreamSource {
     if (this.watchdog) clearInterval(this.watchdog);
     await this.running?.catch(() => {});
     this.setState('stopped');
+  }
+
+  /**
+   * Take a thumbnail of the next decoded frame (evidence for an incident edge). The reason
+   * comes back with the thumbnail. Cheap: one small JPEG.
+   */
+  requestThumbnail(reason: string): void {
+    if (this.pendingThumbs.length < 16) this.pendingThumbs.push(reason);
   }
 
   status(): SourceStatus {
@@ -238,6 +262,7 @@ export class StreamSource {
     }
     if (this.watchdog) clearInterval(this.watchdog);
     this.videoViews.close();
+    this.thumbnails.close();
     if (!this.live) {
       this.sink.discontinuity(this.timeline.now, Date.now());
       this.setState('ended');
@@ -317,6 +342,7 @@ export class StreamSource {
       this.height = frame.height;
       this.onFresh(media, wall);
       this.frameCount++;
+      this.maybeThumbnail(frame, media, wall);
       const view = this.videoViews.build(frame, media, wall, dur);
       if (view) {
         try {
@@ -327,6 +353,23 @@ export class StreamSource {
       }
     } finally {
       frame.free();
+    }
+  }
+
+  private maybeThumbnail(frame: Frame, media: number, wall: number): void {
+    const interval = (this.opts.thumbnailInterval ?? 0) * 1000;
+    const live = interval > 0 && wall - this.lastThumbAt >= interval;
+    if (!live && this.pendingThumbs.length === 0) return;
+    const reasons = this.pendingThumbs.splice(0);
+    if (live) {
+      reasons.push('live');
+      this.lastThumbAt = wall;
+    }
+    try {
+      const jpeg = this.thumbnails.encode(frame);
+      if (jpeg) this.sink.thumbnail?.({ jpeg, mediaTime: media, wallTime: wall, reasons });
+    } catch (err) {
+      this.opts.logger?.warn({ stream: this.opts.id, err: errorMessage(err) }, 'thumbnail failed');
     }
   }
 

@@ -33,6 +33,10 @@ export interface ServerDeps {
   addStream(stream: StreamConfig): void;
   /** Stops monitoring a stream and closes its incidents; no-op for an unknown id. */
   removeStream(id: string): void;
+  /** Latest live thumbnail (JPEG bytes) of a stream, if one was taken yet. */
+  streamThumbnail(id: string): Uint8Array | undefined;
+  /** Evidence JPEG of an incident: at onset, or after it closed. */
+  incidentThumbnail(id: string, at: 'onset' | 'close'): Uint8Array | undefined;
   /** True once the app is started and its worker pool is up (readiness probe). */
   ready(): boolean;
   /** Subscribe; the returned function unsubscribes. */

@@ -90,6 +90,12 @@ export const healthSchema = z.strictObject({ status: z.enum(['ok', 'ready']) });
 
 export const streamIdParams = z.strictObject({ id: z.string().describe('Stream id.') });
 export const incidentIdParams = z.strictObject({ id: z.string().describe('Incident id.') });
+export const thumbnailQuerySchema = z.strictObject({
+  at: z
+    .enum(['onset', 'close'], { error: 'expected onset or close' })
+    .default('onset')
+    .describe('Which picture: at onset, or after the incident closed.'),
+});
 
 export const incidentQuerySchema = z.strictObject({
   stream: z.string({ error: 'expected a stream id' }).optional().describe('Only incidents of this stream id.'),

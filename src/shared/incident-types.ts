@@ -53,6 +53,8 @@ export interface Incident {
   readonly occurrences: number;
   readonly measurements: Readonly<Record<string, number | string | boolean>>;
   readonly confidence?: number;
+  /** Link to the JPEG taken at onset (`?at=close` for the one after recovery), when served. */
+  readonly thumbnailUrl?: string;
 }
 
 export interface IncidentEvent {

@@ -159,6 +159,19 @@ describe('end to end: simulator → monitor → webhook', () => {
     expect(unexplained.map((e) => `${keyOf(e.incident)} at ${e.incident.openedAt} ${JSON.stringify(e.incident.measurements)}`)).toEqual([]);
   });
 
+  it('incidents carry evidence: a JPEG at onset and after close, linked from the incident and notification', () => {
+    const isJpeg = (b: Uint8Array | undefined): boolean => !!b && b.length > 100 && b[0] === 0xff && b[1] === 0xd8;
+    const closed = receiver.events.filter((e) => e.event === 'incident.closed');
+    expect(closed.length).toBeGreaterThan(0);
+    for (const e of closed) {
+      const inc = e.incident;
+      expect(inc.thumbnailUrl, keyOf(inc)).toBe(`/api/incidents/${inc.id}/thumbnail`);
+      expect(isJpeg(app.incidentThumbnail(inc.id, 'onset')), `${keyOf(inc)} onset`).toBe(true);
+      expect(isJpeg(app.incidentThumbnail(inc.id, 'close')), `${keyOf(inc)} close`).toBe(true);
+    }
+    for (const s of app.streams()) expect(isJpeg(app.streamThumbnail(s.id)), `${s.id} live thumbnail`).toBe(true);
+  });
+
   it('webhooks carry an idempotency key per incident event', () => {
     const keys = receiver.events.map((e) => e.headers['idempotency-key']);
     expect(keys.every((k) => typeof k === 'string' && k.length > 0)).toBe(true);

@@ -53,6 +53,17 @@ export class FakeDeps implements ServerDeps {
     this.configs.delete(id);
     this.statuses.delete(id);
   }
+  /** JPEG bytes by stream id, and by `${incidentId}:${at}`. */
+  readonly thumbs = new Map<string, Uint8Array>();
+
+  streamThumbnail(id: string): Uint8Array | undefined {
+    return this.thumbs.get(id);
+  }
+
+  incidentThumbnail(id: string, at: 'onset' | 'close'): Uint8Array | undefined {
+    return this.thumbs.get(`${id}:${at}`);
+  }
+
   ready(): boolean {
     return this.isReady;
   }
