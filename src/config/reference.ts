@@ -24,9 +24,17 @@ export function configReferenceMarkdown(): string {
   out.push('', '## `notify`', '', '| key | default | description |', '|---|---|---|');
   const notify = unwrap(shape.notify) as z.ZodObject;
   for (const [k, v] of Object.entries(notify.shape)) out.push(`| \`${k}\` | ${defaultOf(v as z.ZodType)} | ${describe(v as z.ZodType)} |`);
-  const hooks = (unwrap(notify.shape.webhooks as z.ZodType) as z.ZodArray<z.ZodObject>).element;
-  out.push('', '### `notify.webhooks[]`', '', '| key | default | description |', '|---|---|---|');
-  for (const [k, v] of Object.entries(hooks.shape)) out.push(`| \`${k}\` | ${defaultOf(v as z.ZodType)} | ${describe(v as z.ZodType)} |`);
+  for (const list of ['webhooks', 'slack', 'pagerduty']) {
+    const field = notify.shape[list] as z.ZodType | undefined;
+    if (!field) continue;
+    const item = elementObject(unwrap(field));
+    if (!item) continue;
+    out.push('', `### \`notify.${list}[]\``, '', '| key | default | description |', '|---|---|---|');
+    for (const [k, v] of Object.entries(item.shape)) out.push(`| \`${k}\` | ${defaultOf(v as z.ZodType)} | ${describe(v as z.ZodType)} |`);
+  }
+  const server = unwrap(shape.server) as z.ZodObject;
+  out.push('', '## `server`', '', '| key | default | description |', '|---|---|---|');
+  for (const [k, v] of Object.entries(server.shape)) out.push(`| \`${k}\` | ${defaultOf(v as z.ZodType)} | ${describe(v as z.ZodType)} |`);
   out.push('', '## `detectors` (top level, or per stream)', '');
   out.push('Each detector also takes `enabled: false` to switch it off. Per-stream values override top-level ones.', '');
   for (const d of DETECTORS) {
@@ -39,6 +47,21 @@ export function configReferenceMarkdown(): string {
     out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** The object schema of an array's items, looking through refinements and pipes. */
+function elementObject(t: z.ZodType): z.ZodObject | undefined {
+  const def = (t as unknown as { def: { type: string; element?: z.ZodType } }).def;
+  if (def.type !== 'array' || !def.element) return undefined;
+  let cur: z.ZodType = unwrap(def.element);
+  for (let i = 0; i < 5; i++) {
+    const d = (cur as unknown as { def: { type: string; in?: z.ZodType; schema?: z.ZodType; innerType?: z.ZodType } }).def;
+    if (d.type === 'object') return cur as z.ZodObject;
+    const next = d.in ?? d.schema ?? d.innerType;
+    if (!next) return undefined;
+    cur = next;
+  }
+  return undefined;
 }
 
 function unwrap(t: z.ZodType): z.ZodType {
