@@ -5,6 +5,7 @@ import { streamSchema } from '../config/index.ts';
 import type { Logger } from '../shared/index.ts';
 import type { ServerDeps } from './deps.ts';
 import { ApiError, ServerErrorCodes, codeForStatus, errorBody, issueDetails } from './errors.ts';
+import { registerDashboard } from './dashboard.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { defineRoute, type AnyRoute } from './route.ts';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   readonly heartbeatMs?: number;
   /** `info.version` of the OpenAPI document (default "0.1.0"). */
   readonly version?: string;
+  /** Serve the operator dashboard at `/` (default true); its routes are not part of the API document. */
+  readonly dashboard?: boolean;
 }
 
 export interface StartServerOptions extends ServerOptions {
@@ -269,7 +272,8 @@ function routes(
 
 /**
  * The operator's HTTP API as a fastify instance (not listening: call `listen`, or use
- * `startServer`). Register nothing else on it, so /openapi.json stays the whole API.
+ * `startServer`). Register nothing else on it, so /openapi.json stays the whole API (the
+ * dashboard's page and asset routes, DASHBOARD_ROUTES, are the one exception).
  */
 export function createServer(deps: ServerDeps, opts: ServerOptions = {}): FastifyInstance {
   const server = (
@@ -322,6 +326,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions = {}): Fastif
       },
     });
   }
+
+  if (opts.dashboard !== false) registerDashboard(server);
 
   server.setNotFoundHandler((request, reply) => {
     void reply

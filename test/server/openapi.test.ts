@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { DASHBOARD_ROUTES } from '../../src/server/dashboard.ts';
 import { createServer } from '../../src/server/index.ts';
 import { incidentPageSchema, incidentSchema, streamViewSchema } from '../../src/server/schemas.ts';
 import { FakeDeps, incident, stream } from './fake-deps.ts';
@@ -68,8 +69,12 @@ describe('the API matches the OpenAPI document', () => {
     ]) {
       expect(documented).toContain(r);
     }
-    // Exactly the routes fastify serves: nothing undocumented, nothing documented that 404s.
-    expect(registeredRoutes(server.printRoutes({ commonPrefix: false }))).toEqual(documented);
+    // Exactly the routes fastify serves: nothing undocumented, nothing documented that 404s. The
+    // dashboard's page and static assets are the one exception: they are served, not API.
+    const registered = registeredRoutes(server.printRoutes({ commonPrefix: false }));
+    expect(registered.filter((r) => !DASHBOARD_ROUTES.includes(r))).toEqual(documented);
+    expect(registered).toEqual(expect.arrayContaining([...DASHBOARD_ROUTES]));
+    for (const r of DASHBOARD_ROUTES) expect(r).toMatch(/^GET \/(dashboard\/|assets\/|$)/);
   });
 
   it('documents auth, parameters and named schemas', () => {
