@@ -91,7 +91,10 @@ async function runMonitor(config: VigilConfig, before?: () => Promise<void>): Pr
     server = await startServer(app, { port, host: config.server.host, logger, ...(token ? { token } : {}) });
   }
   process.stderr.write(`vigil: monitoring ${config.streams.length} stream(s) on ${app.placement().length} worker process(es); Ctrl-C to stop\n`);
-  if (server) process.stderr.write(`vigil: API on ${server.url}/api/streams, metrics on ${server.url}/metrics\n`);
+  if (server) {
+    process.stderr.write(`vigil: dashboard on ${server.url}/\n`);
+    process.stderr.write(`vigil: API on ${server.url}/api/streams, metrics on ${server.url}/metrics\n`);
+  }
   return untilSignal(async () => {
     await server?.close();
     await app.stop();

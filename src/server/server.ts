@@ -18,6 +18,7 @@ import {
   incidentSchema,
   incidentView,
   streamIdParams,
+  thumbnailQuerySchema,
   streamView,
   streamViewSchema,
   type IncidentQuery,
@@ -185,6 +186,46 @@ function routes(
         findStream(deps, params.id);
         deps.removeStream(params.id);
         return reply.code(204).send();
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/streams/:id/thumbnail',
+      operationId: 'getStreamThumbnail',
+      summary: 'Latest live thumbnail of a stream (JPEG, taken every few seconds)',
+      tag: 'streams',
+      params: streamIdParams,
+      responses: {
+        200: { description: 'The JPEG.', contentType: 'image/jpeg' },
+        ...err(404, 'No such stream, or no thumbnail yet.'),
+      },
+      handler: ({ params, reply }) => {
+        findStream(deps, params.id);
+        const jpeg = deps.streamThumbnail(params.id);
+        if (!jpeg) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no thumbnail yet for stream "${params.id}"`);
+        return reply.header('content-type', 'image/jpeg').header('cache-control', 'no-store').send(Buffer.from(jpeg));
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/incidents/:id/thumbnail',
+      operationId: 'getIncidentThumbnail',
+      summary: 'Evidence: the picture at incident onset (default) or after it closed (?at=close)',
+      tag: 'incidents',
+      params: incidentIdParams,
+      query: thumbnailQuerySchema,
+      responses: {
+        200: { description: 'The JPEG.', contentType: 'image/jpeg' },
+        ...BAD_REQUEST,
+        ...err(404, 'No such incident, or no picture for it.'),
+      },
+      handler: ({ params, query, reply }) => {
+        if (!deps.incidents().some((i) => i.id === params.id)) {
+          throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${params.id}"`);
+        }
+        const jpeg = deps.incidentThumbnail(params.id, query.at);
+        if (!jpeg) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no ${query.at} picture for incident "${params.id}"`);
+        return reply.header('content-type', 'image/jpeg').header('cache-control', 'public, max-age=86400, immutable').send(Buffer.from(jpeg));
       },
     }),
     defineRoute({

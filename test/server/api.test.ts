@@ -357,3 +357,33 @@ describe('failures', () => {
     }
   });
 });
+
+describe('thumbnails', () => {
+  const JPEG = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
+
+  it('serves the latest stream thumbnail as image/jpeg; 404 with a code before the first one', async () => {
+    const none = await server.inject({ method: 'GET', url: '/api/streams/cam1/thumbnail' });
+    expect(none.statusCode).toBe(404);
+    expect(none.json<{ error: { code: string } }>().error.code).toBe('VIGIL_ERR_NOT_FOUND');
+    deps.thumbs.set('cam1', JPEG);
+    const res = await server.inject({ method: 'GET', url: '/api/streams/cam1/thumbnail' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/jpeg');
+    expect([...res.rawPayload]).toEqual([...JPEG]);
+    expect((await server.inject({ method: 'GET', url: '/api/streams/nope/thumbnail' })).statusCode).toBe(404);
+  });
+
+  it('serves incident evidence at onset by default and after close with ?at=close', async () => {
+    deps.history = [incident('cam1', 'black', '2024-05-01T12:00:00.000Z')];
+    const id = deps.history[0]!.id;
+    deps.thumbs.set(`${id}:onset`, JPEG);
+    const onset = await server.inject({ method: 'GET', url: `/api/incidents/${id}/thumbnail` });
+    expect(onset.statusCode).toBe(200);
+    expect(onset.headers['content-type']).toBe('image/jpeg');
+    expect((await server.inject({ method: 'GET', url: `/api/incidents/${id}/thumbnail?at=close` })).statusCode).toBe(404);
+    const bad = await server.inject({ method: 'GET', url: `/api/incidents/${id}/thumbnail?at=middle` });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: { details: string[] } }>().error.details[0]).toMatch(/^query\.at: /);
+    expect((await server.inject({ method: 'GET', url: '/api/incidents/nope/thumbnail' })).statusCode).toBe(404);
+  });
+});
