@@ -7,3 +7,4 @@ export { createLogger } from './logger.ts';
 export type { Logger } from './logger.ts';
 export { EventBus } from './event-bus.ts';
 export type { Listener } from './event-bus.ts';
+export { prng } from './prng.ts';

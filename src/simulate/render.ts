@@ -32,6 +32,7 @@ import { Rational, type IRational } from 'node-av/lib';
 import { FF_ENCODER_AAC, FF_ENCODER_LIBX264 } from 'node-av/constants';
 import { clockText, drawClock } from './clock.ts';
 import { channelNames, type GroundTruthEntry, type ScenarioStream, type ScheduleItem } from './scenario.ts';
+import { prng } from '../shared/index.ts';
 
 export type Kind = 'video' | 'audio';
 
@@ -74,17 +75,6 @@ const check = (ret: number, what: string): number => {
   return ret;
 };
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hashString(s: string): number {
   let h = 2166136261;

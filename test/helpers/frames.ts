@@ -6,18 +6,8 @@
 import type { DetectorContext } from '../../src/detect/index.ts';
 import { computePreview } from '../../src/ingest/index.ts';
 import type { AudioChunk, IntervalEdge, PreviewPlane, VideoFrameView } from '../../src/shared/index.ts';
+import { prng } from '../../src/shared/index.ts';
 
-/** mulberry32: small, fast, deterministic. Returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Uniform integer noise in [-amp, amp]. */
 export function noise(rand: () => number, amp: number): number {
@@ -225,3 +215,5 @@ export function intervals(
   }
   return out;
 }
+
+export { prng };
