@@ -70,6 +70,25 @@ const serverSchema = z.strictObject({
     .describe('Environment variable holding the bearer token that mutating API calls must carry (unset: no token required).'),
 });
 
+const incidentsSchema = z.strictObject({
+  flapWindow: z
+    .number()
+    .min(0)
+    .max(3600)
+    .default(30)
+    .describe(
+      'Seconds (s) after an incident closes during which the same defect on the same stream reopens it (its count goes up) instead of opening a new one; 0 = off.',
+    ),
+});
+
+const storeSchema = z.strictObject({
+  path: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('SQLite database file for streams added at run time, incidents and the notification outbox. Default: vigil.db next to the config file; in-memory for the demo.'),
+});
+
 export const configSchema = z.strictObject({
   workers: z
     .union([z.literal('auto'), z.number().int().min(1).max(256)], { error: 'expected "auto" or a whole number 1-256' })
@@ -78,6 +97,8 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn').describe('Log level for structured logs on stderr.'),
   ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, thumbnailInterval: 5, reconnectMaxDelay: 10 }).describe("How sources are watched and reconnected."),
   detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
+  incidents: incidentsSchema.default({ flapWindow: 30 }).describe('How detector intervals become incidents.'),
+  store: storeSchema.default({}).describe('Persistence.'),
   notify: notifyConfigSchema.default({ console: true }),
   server: serverSchema.default({ enabled: true, port: 8080, host: '127.0.0.1', tokenEnv: 'VIGIL_API_TOKEN' }).describe('The HTTP API.'),
   streams: z.array(streamSchema).default([]).describe('The streams to monitor.'),
