@@ -75,7 +75,7 @@ const incidentsSchema = z.strictObject({
     .number()
     .min(0)
     .max(3600)
-    .default(30)
+    .default(10)
     .describe(
       'Seconds (s) after an incident closes during which the same defect on the same stream reopens it (its count goes up) instead of opening a new one; 0 = off.',
     ),
@@ -97,7 +97,7 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn').describe('Log level for structured logs on stderr.'),
   ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, thumbnailInterval: 5, reconnectMaxDelay: 10 }).describe("How sources are watched and reconnected."),
   detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
-  incidents: incidentsSchema.default({ flapWindow: 30 }).describe('How detector intervals become incidents.'),
+  incidents: incidentsSchema.default({ flapWindow: 10 }).describe('How detector intervals become incidents.'),
   store: storeSchema.default({}).describe('Persistence.'),
   notify: notifyConfigSchema.default({ console: true }),
   server: serverSchema.default({ enabled: true, port: 8080, host: '127.0.0.1', tokenEnv: 'VIGIL_API_TOKEN' }).describe('The HTTP API.'),

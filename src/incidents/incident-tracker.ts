@@ -15,6 +15,12 @@ export interface IncidentTrackerOptions {
   /** Evidence link for a new incident (the thumbnail endpoint), if there is one. */
   readonly thumbnailUrl?: (incidentId: string) => string;
   readonly now?: () => number;
+  /**
+   * Seconds a close is held back: if the same defect returns on the same stream within it,
+   * the incident stays open and counts another occurrence, so a defect that comes and goes
+   * every few seconds is one incident (one open, one close) with a count. 0 = close at once.
+   */
+  readonly flapWindow?: number;
 }
 
 const SEVERITY: Record<IncidentType, Severity> = {
@@ -46,6 +52,8 @@ const IMPLIED_BY: Partial<Record<IncidentType, readonly IncidentType[]>> = {
  */
 export class IncidentTracker {
   private readonly open = new Map<string, Mutable<Incident>>();
+  /** Closes held back for the flap window, by key. */
+  private readonly closing = new Map<string, { timer: NodeJS.Timeout; edge: IntervalEdge }>();
   /** Interval keys whose open edge was suppressed as implied by another incident. */
   private readonly suppressed = new Set<string>();
   /** Wall time (ms) at which each open incident was last confirmed by an open edge. */
@@ -67,7 +75,14 @@ export class IncidentTracker {
         return undefined;
       }
       if (current) {
-        // A detector restarted (worker restart, reconnect) and saw the same defect again.
+        const held = this.closing.get(key);
+        if (held) {
+          // The defect came back within the flap window: same incident, one more occurrence.
+          clearTimeout(held.timer);
+          this.closing.delete(key);
+          current.occurrences++;
+        }
+        // Otherwise a detector restarted (worker restart, reconnect) and saw the same defect again.
         this.confirmed.set(key, Date.now());
         return undefined;
       }
@@ -95,6 +110,32 @@ export class IncidentTracker {
       return incident;
     }
     if (!current) return undefined;
+    const window = (this.opts.flapWindow ?? 0) * 1000;
+    if (window > 0) {
+      const held = this.closing.get(key);
+      if (held) clearTimeout(held.timer);
+      const timer = setTimeout(() => this.finishClose(key), window);
+      timer.unref();
+      this.closing.set(key, { timer, edge });
+      return undefined;
+    }
+    return this.closeNow(key, current, edge);
+  }
+
+  private finishClose(key: string): void {
+    const held = this.closing.get(key);
+    const current = this.open.get(key);
+    this.closing.delete(key);
+    if (held) clearTimeout(held.timer);
+    if (held && current) this.closeNow(key, current, held.edge);
+  }
+
+  /** Emit every close still held in the flap window (shutdown). */
+  flush(): void {
+    for (const key of [...this.closing.keys()]) this.finishClose(key);
+  }
+
+  private closeNow(key: string, current: Mutable<Incident>, edge: IntervalEdge): Incident {
     this.open.delete(key);
     this.confirmed.delete(key);
     current.state = 'closed';
@@ -108,7 +149,8 @@ export class IncidentTracker {
   /** Close everything open for a stream (stream removed, input ended). */
   closeStream(streamId: string, mediaTime: number, wallTime = Date.now()): void {
     for (const key of [...this.suppressed]) if (key.startsWith(`${streamId}\u0000`)) this.suppressed.delete(key);
-    for (const inc of [...this.open.values()]) {
+    for (const key of [...this.closing.keys()]) if (key.startsWith(`${streamId}\u0000`)) this.finishClose(key);
+    for (const [key, inc] of [...this.open]) {
       if (inc.streamId !== streamId) continue;
       const edge: IntervalEdge = {
         streamId,
@@ -118,7 +160,8 @@ export class IncidentTracker {
         wallTime,
         ...(inc.channel !== undefined ? { channel: inc.channel } : {}),
       };
-      this.handle(edge);
+      // The stream is gone or ended: no flap window to wait for.
+      this.closeNow(key, inc, edge);
     }
   }
 

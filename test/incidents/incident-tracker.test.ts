@@ -1,0 +1,81 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { IncidentTracker } from '../../src/incidents/index.ts';
+import type { IncidentEvent, IntervalEdge } from '../../src/shared/index.ts';
+
+function edge(type: IntervalEdge['type'], phase: 'open' | 'close', t: number, extra: Partial<IntervalEdge> = {}): IntervalEdge {
+  return { streamId: 's1', type, phase, mediaTime: t, wallTime: 1_700_000_000_000 + t * 1000, ...extra };
+}
+
+function tracker(flapWindow = 0) {
+  const events: IncidentEvent[] = [];
+  const t = new IncidentTracker({ onEvent: (e) => events.push(e), flapWindow });
+  return { t, events, kinds: () => events.map((e) => `${e.kind}:${e.incident.type}${e.incident.channel ? `/${e.incident.channel}` : ''}`) };
+}
+
+describe('IncidentTracker', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('opens once and closes once per interval; a second open while open is not a new incident', () => {
+    const { t, kinds, events } = tracker();
+    t.handle(edge('black', 'open', 1));
+    t.handle(edge('black', 'open', 1.5));
+    t.handle(edge('black', 'close', 4));
+    t.handle(edge('black', 'close', 4.2));
+    expect(kinds()).toEqual(['incident.opened:black', 'incident.closed:black']);
+    expect(events[1]!.incident).toMatchObject({ start: 1, end: 4, state: 'closed', occurrences: 1 });
+  });
+
+  it('keeps channels apart', () => {
+    const { t, kinds } = tracker();
+    t.handle(edge('silence', 'open', 1, { channel: 'FL' }));
+    t.handle(edge('silence', 'open', 1, { channel: 'FR' }));
+    t.handle(edge('silence', 'close', 3, { channel: 'FL' }));
+    expect(kinds()).toEqual(['incident.opened:silence/FL', 'incident.opened:silence/FR', 'incident.closed:silence/FL']);
+  });
+
+  it('a freeze during an open black is implied by it and not reported', () => {
+    const { t, kinds } = tracker();
+    t.handle(edge('black', 'open', 1));
+    t.handle(edge('freeze', 'open', 1));
+    t.handle(edge('black', 'close', 5));
+    t.handle(edge('freeze', 'close', 5));
+    expect(kinds()).toEqual(['incident.opened:black', 'incident.closed:black']);
+  });
+
+  it('flapping: a defect that comes and goes within the flap window is one incident with a count', () => {
+    const { t, kinds, events } = tracker(10);
+    for (let i = 0; i < 4; i++) {
+      t.handle(edge('silence', 'open', i * 5));
+      t.handle(edge('silence', 'close', i * 5 + 2));
+      vi.advanceTimersByTime(3000); // back within 10 s
+    }
+    expect(kinds()).toEqual(['incident.opened:silence']);
+    vi.advanceTimersByTime(10_000);
+    expect(kinds()).toEqual(['incident.opened:silence', 'incident.closed:silence']);
+    expect(events[1]!.incident).toMatchObject({ start: 0, end: 17, occurrences: 4 });
+  });
+
+  it('flapping: a defect that stays away past the window closes with its real end time, and a later one is new', () => {
+    const { t, kinds, events } = tracker(10);
+    t.handle(edge('black', 'open', 0));
+    t.handle(edge('black', 'close', 3));
+    vi.advanceTimersByTime(10_001);
+    t.handle(edge('black', 'open', 20));
+    expect(kinds()).toEqual(['incident.opened:black', 'incident.closed:black', 'incident.opened:black']);
+    expect(events[1]!.incident.end).toBe(3);
+    expect(events[2]!.incident.id).not.toBe(events[0]!.incident.id);
+  });
+
+  it('closeStream and flush emit held closes at once', () => {
+    const { t, kinds } = tracker(60);
+    t.handle(edge('black', 'open', 0));
+    t.handle(edge('black', 'close', 3));
+    t.handle(edge('silence', 'open', 0, { streamId: 's2' }));
+    t.handle(edge('silence', 'close', 2, { streamId: 's2' }));
+    t.closeStream('s1', 10);
+    expect(kinds()).toEqual(['incident.opened:black', 'incident.opened:silence', 'incident.closed:black']);
+    t.flush();
+    expect(kinds()).toHaveLength(4);
+  });
+});
