@@ -77,7 +77,7 @@ const incidentsSchema = z.strictObject({
     .max(3600)
     .default(10)
     .describe(
-      'Seconds (s) after an incident closes during which the same defect on the same stream reopens it (its count goes up) instead of opening a new one; 0 = off.',
+      'Seconds (s) a close is held back: if the same defect returns on the same stream within it, the incident stays open and counts another occurrence, so a flapping defect gives one open and one close; 0 = close at once.',
     ),
 });
 

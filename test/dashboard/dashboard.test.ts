@@ -73,6 +73,8 @@ describe('dashboard in Chromium: simulator → monitor → server → page', () 
     sim = await startSimulation(scenario);
     const config = parseConfig({
       notify: { console: false },
+      // The test watches an incident close on the page: no flap-window hold.
+      incidents: { flapWindow: 0 },
       streams: sim.streams.map((s) => ({
         id: s.id,
         url: s.url,

@@ -67,6 +67,8 @@ describe('end to end: simulator → monitor → webhook', () => {
     sim = await startSimulation(scenario);
     const config = parseConfig({
       notify: { console: false, webhooks: [{ url: receiver.url }] },
+      // Closes are held this long for flapping suppression; short, so the last close lands in time.
+      incidents: { flapWindow: 2 },
       streams: sim.streams.map((s) => ({ id: s.id, url: s.url, tags: ['e2e'] })),
     });
     app = buildApp(config, { workers: 2 });
