@@ -6,6 +6,7 @@ import { analyze } from '../engine/index.ts';
 import { setMediaLogLevel } from '../ingest/index.ts';
 import { VigilError, createLogger, errorMessage } from '../shared/index.ts';
 import { demoScenario, loadScenarioFile, startSimulation } from '../simulate/index.ts';
+import { createSinks } from '../notify/index.ts';
 import { startServer, type RunningServer } from '../server/index.ts';
 import { incidentJsonLine, incidentTextLine } from './format.ts';
 
@@ -186,6 +187,8 @@ async function configCommand(args: string[]): Promise<number> {
     return 2;
   }
   const config = await loadConfigFile(file);
+  // Secrets named by *Env keys must be set where the monitor will run: building the sinks checks them.
+  createSinks(config.notify, { logger: createLogger('error') });
   process.stdout.write(`${file}: valid (${config.streams.length} stream(s))\n`);
   return 0;
 }

@@ -53,6 +53,17 @@ describe('vigil config check', () => {
     expect(r.stdout).toContain('2 stream');
   });
 
+  it('a config whose secret environment variable is unset fails the check, naming the variable', async () => {
+    await writeFile(
+      join(dir, 'secret.yaml'),
+      'notify:\n  webhooks:\n    - url: http://127.0.0.1:9/hook\n      secretEnv: VIGIL_TEST_UNSET_SECRET\n',
+    );
+    const r = await runVigil(['config', 'check', join(dir, 'secret.yaml')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('VIGIL_TEST_UNSET_SECRET');
+  });
+
   it('an invalid config exits 2 and lists each problem with its field path, one per line', async () => {
     const r = await runVigil(['config', 'check', join(dir, 'bad.yaml')]);
     expect(r.code, r.stderr).toBe(2);
