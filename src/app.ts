@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import type { StreamConfig, VigilConfig } from './config/index.ts';
+import { streamSchema, type StreamConfig, type VigilConfig } from './config/index.ts';
 import type { DetectorOverrides } from './detect/index.ts';
 import type { StreamAssignment } from './engine/index.ts';
 import { WorkerPool } from './engine/index.ts';
 import { IncidentTracker } from './incidents/index.ts';
 import type { SourceStatus } from './ingest/index.ts';
 import { Notifier, createSinks } from './notify/index.ts';
-import { EventBus, createLogger, type Incident, type IncidentEvent, type Logger } from './shared/index.ts';
+import { EventBus, createLogger, type Incident, type IncidentEvent, type IntervalEdge, type Logger } from './shared/index.ts';
+import type { Store } from './store/index.ts';
 
 export interface StreamState {
   readonly id: string;
@@ -29,6 +31,16 @@ export interface BuildAppOptions {
   readonly consoleStream?: NodeJS.WritableStream;
   /** Worker count override (tests). */
   readonly workers?: number;
+  /**
+   * Persistence (streams added through the API, incidents, evidence). Without one, history
+   * lives in memory. The caller opens and closes it; stop() leaves it open.
+   */
+  readonly store?: Store;
+  /**
+   * With a store: how long (ms) incidents that were open when the previous process died stay
+   * open waiting for the restarted detectors to see the defect again (default 20 000).
+   */
+  readonly restartGraceMs?: number;
 }
 
 export interface VigilApp {
@@ -40,8 +52,9 @@ export interface VigilApp {
   streams(): StreamState[];
   openIncidents(streamId?: string): Incident[];
   /**
-   * Incident history, newest first: open ones and the most recently closed (bounded, in
-   * memory until the store lands). Each id appears once, in its latest state.
+   * Incident history, newest first, each id once in its latest state: the newest 10 000. From
+   * the store when there is one (by onset time; survives restarts), else from memory (by
+   * latest event).
    */
   incidents(): Incident[];
   /** Latest live thumbnail (JPEG) of a stream. */
@@ -74,39 +87,139 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   const latestThumb = new Map<string, Uint8Array>();
   const evidence = new Map<string, { onset?: Uint8Array; close?: Uint8Array }>();
   const publicBase = config.server.publicUrl?.replace(/\/$/, '') ?? '';
+  const store = opts.store;
+  /** Store writes never stop monitoring or notification: a failed write is logged and skipped. */
+  function persist(what: string, write: (s: Store) => void): void {
+    if (!store) return;
+    try {
+      write(store);
+    } catch (err) {
+      logger.error({ err }, `store: ${what} failed`);
+    }
+  }
   function keepEvidence(incidentId: string, at: 'onset' | 'close', jpeg: Uint8Array): void {
+    if (store) {
+      persist('saving a thumbnail', (st) => st.saveThumbnail(incidentId, at, jpeg)); // first one wins
+      return;
+    }
     const e = evidence.get(incidentId) ?? {};
     if (e[at]) return;
     e[at] = jpeg;
     evidence.set(incidentId, e);
     if (evidence.size > HISTORY_LIMIT) evidence.delete(evidence.keys().next().value as string);
   }
+
+  // Restart recovery (with a store). Incidents that were open when the previous process died
+  // are loaded at start into `recovered`, keyed like the tracker's intervals, and stay open.
+  // The first open edge a restarted detector reports for the same stream/type/channel adopts
+  // one: the tracker opens it under the persisted id (through newId), and its persisted onset
+  // (openedAt, start) is restored on every later event. Those not seen again within
+  // restartGraceMs are closed with measurements.closedBy = 'restart'. (The tracker has no way
+  // to be seeded; this is the smallest version outside src/incidents. See adopt().)
+  const intervalKey = (i: { streamId: string; type: string; channel?: string | undefined }): string =>
+    `${i.streamId}\u0000${i.type}\u0000${i.channel ?? ''}`;
+  const recovered = new Map<string, Incident>();
+  /** Persisted incidents re-opened in the tracker, by id, as they were before the restart. */
+  const adopted = new Map<string, Incident>();
+  /** Adopted ids whose (re-)open event is still to come: that one is not notified again. */
+  const awaitingReopen = new Set<string>();
+  let adoptId: string | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+
+  /** An adopted incident as the world knew it: persisted onset, media times on the old timeline. */
+  function restoreOnset(inc: Incident): Incident {
+    const before = adopted.get(inc.id);
+    if (!before) return inc;
+    const restored: Incident = {
+      ...inc,
+      start: before.start,
+      openedAt: before.openedAt,
+      occurrences: before.occurrences + inc.occurrences - 1,
+      measurements: { ...before.measurements, ...inc.measurements },
+    };
+    if (inc.state !== 'closed' || inc.closedAt === undefined) return restored;
+    // The restarted worker's media clock began again at 0: the end is onset + wall duration.
+    const wallSecs = Math.max(0, (Date.parse(inc.closedAt) - Date.parse(before.openedAt)) / 1000);
+    return { ...restored, end: before.start + wallSecs };
+  }
+
+  /** Every incident event: persisted (durably) first, then notified and published. */
+  function record(e: IncidentEvent, notify = true): void {
+    persist('saving an incident', (st) => st.saveIncident(e.incident));
+    // A lost signal has no frame after its onset: the last live picture is the evidence.
+    if (e.kind === 'incident.opened' && e.incident.type === 'signal_loss') {
+      const last = latestThumb.get(e.incident.streamId);
+      if (last) keepEvidence(e.incident.id, 'onset', last);
+    }
+    history.delete(e.incident.id);
+    history.set(e.incident.id, e.incident);
+    if (history.size > HISTORY_LIMIT) history.delete(history.keys().next().value as string);
+    if (!notify) return;
+    notifier.publish(e);
+    events.emit('incident', e);
+  }
+
+  /** Closes a recovered incident that no restarted detector confirmed. */
+  function closeRecovered(inc: Incident, closedBy: string): void {
+    recovered.delete(intervalKey(inc));
+    const now = Date.now();
+    const closed: Incident = {
+      ...inc,
+      state: 'closed',
+      end: inc.start + Math.max(0, (now - Date.parse(inc.openedAt)) / 1000),
+      closedAt: new Date(Math.max(now, Date.parse(inc.openedAt))).toISOString(),
+      measurements: { ...inc.measurements, closedBy },
+    };
+    record({ kind: 'incident.closed', incident: closed });
+  }
+
   const tracker = new IncidentTracker({
     thumbnailUrl: (id) => `${publicBase}/api/incidents/${id}/thumbnail`,
     streamInfo: (id) => {
       const s = streams.get(id);
       return s ? { name: s.name ?? s.id, tags: s.tags } : undefined;
     },
+    newId: () => adoptId ?? randomUUID(),
     onEvent: (e) => {
-      // A lost signal has no frame after its onset: the last live picture is the evidence.
-      if (e.kind === 'incident.opened' && e.incident.type === 'signal_loss') {
-        const last = latestThumb.get(e.incident.streamId);
-        if (last) keepEvidence(e.incident.id, 'onset', last);
-      }
-      history.delete(e.incident.id);
-      history.set(e.incident.id, e.incident);
-      if (history.size > HISTORY_LIMIT) history.delete(history.keys().next().value as string);
-      notifier.publish(e);
-      events.emit('incident', e);
+      const incident = restoreOnset(e.incident);
+      const event = incident === e.incident ? e : { ...e, incident };
+      // A restarted detector confirmed an incident that was open (and notified) before the restart.
+      const reconfirmed = e.kind === 'incident.opened' && awaitingReopen.delete(incident.id);
+      record(event, !reconfirmed);
     },
   });
+
+  /** Hands an edge to the tracker; an open edge matching a recovered incident re-opens it under its id. */
+  function handleEdge(edge: IntervalEdge): void {
+    const key = intervalKey(edge);
+    const rec = edge.phase === 'open' ? recovered.get(key) : undefined;
+    if (!rec || tracker.openIncidents(edge.streamId).some((i) => intervalKey(i) === key)) {
+      tracker.handle(edge);
+      return;
+    }
+    recovered.delete(key);
+    adopted.set(rec.id, rec);
+    awaitingReopen.add(rec.id);
+    adoptId = rec.id;
+    try {
+      tracker.handle(edge);
+    } finally {
+      adoptId = undefined;
+    }
+    if (awaitingReopen.has(rec.id)) {
+      // The tracker did not open it (e.g. a freeze implied by an open black): keep waiting.
+      awaitingReopen.delete(rec.id);
+      adopted.delete(rec.id);
+      recovered.set(key, rec);
+    }
+  }
   const size = opts.workers ?? (config.workers === 'auto' ? availableParallelism() : config.workers);
   const pool = new WorkerPool({
     size,
     logger,
     env: { VIGIL_LOG_LEVEL: config.logLevel },
     onEdge: (edge) => {
-      if (streams.has(edge.streamId)) tracker.handle(edge);
+      if (streams.has(edge.streamId)) handleEdge(edge);
     },
     onThumbnail: (id, thumb) => {
       if (!streams.has(id)) return;
@@ -155,6 +268,64 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     };
   }
 
+  function monitorStream(s: StreamConfig): void {
+    if (streams.has(s.id)) throw new Error(`stream ${s.id} already exists`);
+    streams.set(s.id, s);
+    pool.add(assignment(s));
+  }
+
+  /**
+   * Streams with a store: the config file's streams are recorded as source 'config' (rows of
+   * streams no longer in the file are dropped); streams added through the API are recorded as
+   * 'api' and monitored again at the next start. Removing a stream through the API deletes its
+   * row, so a removed API stream stays removed, while a removed config stream comes back at the
+   * next start (the file is the truth for its streams). A config stream changed through the API
+   * (PUT) keeps the change until the next start; then the file wins.
+   */
+  function startStreams(): void {
+    for (const s of config.streams) monitorStream(s);
+    if (!store) return;
+    let saved: ReturnType<Store['listStreams']> = [];
+    persist('loading streams', (st) => (saved = st.listStreams()));
+    persist('recording config streams', (st) => {
+      for (const row of saved) if (row.source === 'config' && !streams.has(row.id)) st.removeStream(row.id);
+      for (const s of config.streams) st.upsertStream(s, 'config');
+    });
+    for (const row of saved) {
+      if (row.source !== 'api' || streams.has(row.id)) continue;
+      try {
+        monitorStream(streamSchema.parse(row.config));
+      } catch (err) {
+        logger.error({ err, stream: row.id }, 'store: a stream added through the API is no longer valid; not monitored');
+      }
+    }
+  }
+
+  function recoverIncidents(): void {
+    if (!store) return;
+    let open: Incident[] = [];
+    persist('loading open incidents', (st) => (open = st.listIncidents({ state: 'open', limit: 1_000_000 }).items));
+    // Oldest first, so that of two open for one interval (should not happen) the newest is kept.
+    for (const inc of open.reverse()) {
+      const key = intervalKey(inc);
+      const twin = recovered.get(key);
+      if (twin) closeRecovered(twin, 'restart');
+      if (!streams.has(inc.streamId)) closeRecovered(inc, 'restart');
+      else recovered.set(key, inc);
+    }
+    if (recovered.size === 0) return;
+    logger.info({ incidents: recovered.size }, 'incidents open before the restart wait for the detectors to confirm them');
+    graceTimer = setTimeout(() => {
+      for (const inc of [...recovered.values()]) closeRecovered(inc, 'restart');
+    }, opts.restartGraceMs ?? 20_000);
+    graceTimer.unref();
+  }
+
+  const withRecovered = (streamId?: string): Incident[] => [
+    ...tracker.openIncidents(streamId).map(restoreOnset),
+    ...[...recovered.values()].filter((i) => !streamId || i.streamId === streamId),
+  ];
+
   let started = false;
   let stopped = false;
   const app: VigilApp = {
@@ -163,27 +334,32 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       if (started) return Promise.resolve();
       started = true;
       pool.start();
-      for (const s of config.streams) app.addStream(s);
+      startStreams();
+      recoverIncidents();
       return Promise.resolve();
     },
     async stop() {
       stopped = true;
+      if (graceTimer) clearTimeout(graceTimer);
       await pool.stop();
-      for (const id of streams.keys()) tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);
+      // With a store, open incidents stay open across a restart (the next start recovers them);
+      // without one they would be lost, so they close now.
+      if (!store) for (const id of streams.keys()) tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);
       await notifier.stop({ drainMs: 2000 });
     },
     addStream(s) {
-      if (streams.has(s.id)) throw new Error(`stream ${s.id} already exists`);
-      streams.set(s.id, s);
-      pool.add(assignment(s));
+      monitorStream(s);
+      persist('saving a stream', (st) => st.upsertStream(s, 'api'));
     },
     removeStream(id) {
       if (!streams.has(id)) return;
       pool.remove(id);
       tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);
+      for (const inc of [...recovered.values()]) if (inc.streamId === id) closeRecovered(inc, 'stream removed');
       streams.delete(id);
       statuses.delete(id);
       latestThumb.delete(id);
+      persist('removing a stream', (st) => st.removeStream(id));
     },
     streams() {
       return [...streams.values()].map((s) => ({
@@ -193,14 +369,24 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
         tags: s.tags,
         status: statuses.get(s.id)?.status,
         gauges: statuses.get(s.id)?.gauges ?? {},
-        openIncidents: tracker.openIncidents(s.id),
+        openIncidents: withRecovered(s.id),
       }));
     },
-    openIncidents: (id) => tracker.openIncidents(id),
-    incidents: () => [...history.values()].reverse(),
+    openIncidents: (id) => withRecovered(id),
+    incidents: () => {
+      if (!store) return [...history.values()].reverse();
+      let items: Incident[] = [];
+      persist('listing incidents', (st) => (items = st.listIncidents({ limit: HISTORY_LIMIT }).items));
+      return items;
+    },
     placement: () => pool.placement(),
     streamThumbnail: (id) => latestThumb.get(id),
-    incidentThumbnail: (id, at) => evidence.get(id)?.[at],
+    incidentThumbnail: (id, at) => {
+      if (!store) return evidence.get(id)?.[at];
+      let jpeg: Uint8Array | undefined;
+      persist('reading a thumbnail', (st) => (jpeg = st.getThumbnail(id, at)));
+      return jpeg;
+    },
     ready: () => started && !stopped && pool.placement().some((p) => p.pid !== undefined),
   };
   return app;

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../app.ts';
 import { loadConfigFile, parseConfig, type VigilConfig } from '../config/index.ts';
@@ -8,6 +9,7 @@ import { VigilError, createLogger, errorMessage } from '../shared/index.ts';
 import { demoScenario, loadScenarioFile, startSimulation } from '../simulate/index.ts';
 import { createSinks } from '../notify/index.ts';
 import { startServer, type RunningServer } from '../server/index.ts';
+import { openStore } from '../store/index.ts';
 import { incidentJsonLine, incidentTextLine } from './format.ts';
 
 const HELP = `vigil: live audio/video quality monitor
@@ -77,12 +79,15 @@ async function monitor(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
   if (!values.config) throw new VigilError('VIGIL_ERR_CONFIG_UNREADABLE', 'monitor needs --config <file>');
   const config = await loadConfigFile(values.config);
-  return runMonitor(config);
+  // store.path is relative to the config file's folder, like the default vigil.db next to it.
+  return runMonitor(config, resolve(dirname(values.config), config.store.path ?? 'vigil.db'));
 }
 
-async function runMonitor(config: VigilConfig, before?: () => Promise<void>): Promise<number> {
+/** `storePath`: a SQLite file, or ':memory:' (the demo). */
+async function runMonitor(config: VigilConfig, storePath: string, before?: () => Promise<void>): Promise<number> {
   const logger = createLogger(config.logLevel);
-  const app = buildApp(config, { logger });
+  const store = openStore(storePath);
+  const app = buildApp(config, { logger, store });
   await app.start();
   let server: RunningServer | undefined;
   if (config.server.enabled) {
@@ -91,7 +96,8 @@ async function runMonitor(config: VigilConfig, before?: () => Promise<void>): Pr
     const token = process.env[config.server.tokenEnv] || undefined;
     server = await startServer(app, { port, host: config.server.host, logger, ...(token ? { token } : {}) });
   }
-  process.stderr.write(`vigil: monitoring ${config.streams.length} stream(s) on ${app.placement().length} worker process(es); Ctrl-C to stop\n`);
+  if (storePath !== ':memory:') process.stderr.write(`vigil: store ${storePath}\n`);
+  process.stderr.write(`vigil: monitoring ${app.streams().length} stream(s) on ${app.placement().length} worker process(es); Ctrl-C to stop\n`);
   if (server) {
     process.stderr.write(`vigil: dashboard on ${server.url}/\n`);
     process.stderr.write(`vigil: API on ${server.url}/api/streams, metrics on ${server.url}/metrics\n`);
@@ -99,6 +105,7 @@ async function runMonitor(config: VigilConfig, before?: () => Promise<void>): Pr
   return untilSignal(async () => {
     await server?.close();
     await app.stop();
+    store.close();
     await before?.();
   });
 }
@@ -111,7 +118,7 @@ async function demo(): Promise<number> {
   const config = parseConfig({
     streams: sim.streams.map((s) => ({ id: s.id, url: s.url, name: scenario.streams.find((x) => x.id === s.id)?.name, tags: ['demo', s.output] })),
   });
-  return runMonitor(config, () => sim.stop());
+  return runMonitor(config, ':memory:', () => sim.stop());
 }
 
 async function analyzeCommand(args: string[]): Promise<number> {

@@ -1,0 +1,64 @@
+import type { StreamConfig } from '../config/index.ts';
+import type { Incident, IncidentType } from '../shared/index.ts';
+
+/** Where a persisted stream came from. Config streams are re-read from the file at each start. */
+export type StreamSource = 'config' | 'api';
+
+export interface StoredStream {
+  readonly id: string;
+  readonly config: StreamConfig;
+  readonly source: StreamSource;
+  /** Wall time (ISO 8601) of the first add. */
+  readonly addedAt: string;
+}
+
+export interface IncidentFilter {
+  readonly stream?: string;
+  readonly type?: IncidentType;
+  readonly state?: 'open' | 'closed';
+  /**
+   * ISO 8601 (or anything Date.parse reads): incidents still open, or opened or closed at or
+   * after this instant (the same rule as the HTTP API's `since`).
+   */
+  readonly since?: string;
+  /** Default 100. */
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface IncidentPage {
+  /** Newest first (by openedAt, then by insertion). */
+  readonly items: Incident[];
+  /** How many match the filter, ignoring limit and offset. */
+  readonly total: number;
+}
+
+export type ThumbnailAt = 'onset' | 'close';
+
+/**
+ * Persistence for streams added at run time, incidents and their evidence. One interface so
+ * that another backend (PostgreSQL) can follow the SQLite one.
+ *
+ * Synchronous on purpose: the app saves an incident before it notifies, inside the incident
+ * tracker's synchronous callback, and the HTTP API reads incidents synchronously. A network
+ * backend will need an async variant of this interface (and of ServerDeps.incidents()).
+ */
+export interface Store {
+  /** Insert or replace a stream by id. `addedAt` is kept from the first insert. */
+  upsertStream(stream: StreamConfig, source: StreamSource): void;
+  /** No-op for an unknown id. */
+  removeStream(id: string): void;
+  /** In insertion order. */
+  listStreams(): StoredStream[];
+
+  /** Insert, or update by id (an incident is saved at open, at close, and on any change). Durable on return. */
+  saveIncident(incident: Incident): void;
+  getIncident(id: string): Incident | undefined;
+  listIncidents(filter?: IncidentFilter): IncidentPage;
+
+  /** Evidence JPEG; the first one saved for (incident, at) wins. */
+  saveThumbnail(incidentId: string, at: ThumbnailAt, jpeg: Uint8Array): void;
+  getThumbnail(incidentId: string, at: ThumbnailAt): Uint8Array | undefined;
+
+  close(): void;
+}
