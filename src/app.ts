@@ -174,6 +174,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   }
 
   const tracker = new IncidentTracker({
+    flapWindow: config.incidents.flapWindow,
     thumbnailUrl: (id) => `${publicBase}/api/incidents/${id}/thumbnail`,
     streamInfo: (id) => {
       const s = streams.get(id);
@@ -232,7 +233,9 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
           const inc = tracker.openIncidents(id).find(match);
           if (inc) keepEvidence(inc.id, 'onset', thumb.jpeg);
         } else {
-          const inc = [...history.values()].reverse().find((i) => match(i) && i.state === 'closed');
+          // A close held in the flap window leaves the incident open for a while: look there first.
+          const inc =
+            tracker.openIncidents(id).find(match) ?? [...history.values()].reverse().find((i) => match(i) && i.state === 'closed');
           if (inc) keepEvidence(inc.id, 'close', thumb.jpeg);
         }
       }

@@ -121,7 +121,7 @@ function routes(
       operationId: 'addStream',
       summary: 'Start monitoring a stream',
       description:
-        'Takes effect at once. Not persisted: the stream is gone after a restart unless it is in the config file.',
+        'Takes effect at once and is persisted in the store: the stream is monitored again after a restart.',
       tag: 'streams',
       auth: true,
       body: streamSchema,
@@ -148,7 +148,7 @@ function routes(
       operationId: 'replaceStream',
       summary: 'Replace a stream (remove, then add with the new settings)',
       description:
-        'The body may omit `id`; if given it must equal the path id. Open incidents of the old stream close. Not persisted.',
+        'The body may omit `id`; if given it must equal the path id. Open incidents of the old stream close. Persisted for streams added through the API; a stream from the config file takes its file definition again at the next start.',
       tag: 'streams',
       auth: true,
       params: streamIdParams,
@@ -177,7 +177,7 @@ function routes(
       url: '/api/streams/:id',
       operationId: 'removeStream',
       summary: 'Stop monitoring a stream',
-      description: 'Its open incidents close. Not persisted.',
+      description: 'Its open incidents close. A stream added through the API stays removed; one from the config file comes back at the next start.',
       tag: 'streams',
       auth: true,
       params: streamIdParams,
