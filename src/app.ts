@@ -345,6 +345,8 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       stopped = true;
       if (graceTimer) clearTimeout(graceTimer);
       await pool.stop();
+      // Closes held in the flap window are real closes: emit them before anything else stops.
+      tracker.flush();
       // With a store, open incidents stay open across a restart (the next start recovers them);
       // without one they would be lost, so they close now.
       if (!store) for (const id of streams.keys()) tracker.closeStream(id, statuses.get(id)?.status.mediaTime ?? 0);

@@ -76,6 +76,11 @@ export class IncidentTracker {
       }
       if (current) {
         const held = this.closing.get(key);
+        if (held && causes?.some((t) => this.isOpen(edge.streamId, t))) {
+          // Back only as part of a defect that implies it (a black picture is still): not a return.
+          this.suppressed.add(key);
+          return undefined;
+        }
         if (held) {
           // The defect came back within the flap window: same incident, one more occurrence.
           clearTimeout(held.timer);

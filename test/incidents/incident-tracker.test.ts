@@ -78,4 +78,17 @@ describe('IncidentTracker', () => {
     t.flush();
     expect(kinds()).toHaveLength(4);
   });
+  it('a freeze held in its flap window is not revived by the stillness of a following black', () => {
+    const { t, kinds, events } = tracker(10);
+    t.handle(edge('freeze', 'open', 0));
+    t.handle(edge('freeze', 'close', 4));
+    t.handle(edge('black', 'open', 6));
+    t.handle(edge('freeze', 'open', 6)); // a black picture is also a still one
+    vi.advanceTimersByTime(10_001);
+    t.handle(edge('black', 'close', 9));
+    t.handle(edge('freeze', 'close', 9));
+    vi.advanceTimersByTime(10_001);
+    expect(kinds()).toEqual(['incident.opened:freeze', 'incident.opened:black', 'incident.closed:freeze', 'incident.closed:black']);
+    expect(events[2]!.incident).toMatchObject({ end: 4, occurrences: 1 });
+  });
 });
