@@ -97,7 +97,9 @@ async function runMonitor(config: VigilConfig, storePath: string, before?: () =>
     server = await startServer(app, { port, host: config.server.host, logger, ...(token ? { token } : {}) });
   }
   if (storePath !== ':memory:') process.stderr.write(`vigil: store ${storePath}\n`);
-  process.stderr.write(`vigil: monitoring ${app.streams().length} stream(s) on ${app.placement().length} worker process(es); Ctrl-C to stop\n`);
+  process.stderr.write(
+    `vigil: monitoring ${app.streams().length} stream(s) on ${app.placement().length} worker process(es); Ctrl-C to stop\n`,
+  );
   if (server) {
     process.stderr.write(`vigil: dashboard on ${server.url}/\n`);
     process.stderr.write(`vigil: API on ${server.url}/api/streams, metrics on ${server.url}/metrics\n`);
@@ -116,7 +118,12 @@ async function demo(): Promise<number> {
   process.stderr.write('vigil demo: simulated live streams on loopback\n');
   for (const s of sim.streams) process.stderr.write(`  ${s.id.padEnd(14)} ${s.output.padEnd(4)} ${s.url}\n`);
   const config = parseConfig({
-    streams: sim.streams.map((s) => ({ id: s.id, url: s.url, name: scenario.streams.find((x) => x.id === s.id)?.name, tags: ['demo', s.output] })),
+    streams: sim.streams.map((s) => ({
+      id: s.id,
+      url: s.url,
+      name: scenario.streams.find((x) => x.id === s.id)?.name,
+      tags: ['demo', s.output],
+    })),
   });
   return runMonitor(config, ':memory:', () => sim.stop());
 }
@@ -151,16 +158,27 @@ async function analyzeCommand(args: string[]): Promise<number> {
     },
     ...(progress
       ? {
-          onProgress: (t: number) => {
+          onProgress: (t: number, duration: number | undefined) => {
             const speed = t / Math.max(0.001, (Date.now() - started) / 1000);
-            process.stderr.write(`\r\x1b[Kanalyzing ${input}: ${t.toFixed(1)} s decoded (${speed.toFixed(1)}x real time)`);
+            const tail = `${t.toFixed(1)} s decoded (${speed.toFixed(1)}x real time)`;
+            if (duration) {
+              const frac = Math.min(1, t / duration);
+              const width = 30;
+              const filled = Math.round(frac * width);
+              const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%`;
+              process.stderr.write(`\r\x1b[K${bar} ${tail} of ${duration.toFixed(1)} s`);
+            } else {
+              process.stderr.write(`\r\x1b[Kanalyzing ${input}: ${tail}`);
+            }
           },
         }
       : {}),
   });
   if (progress) process.stderr.write('\r\x1b[K');
   if (!jsonl) {
-    process.stderr.write(`${result.incidents.length} incident(s) in ${result.duration.toFixed(2)} s of media (${result.videoFrames} video frames)\n`);
+    process.stderr.write(
+      `${result.incidents.length} incident(s) in ${result.duration.toFixed(2)} s of media (${result.videoFrames} video frames)\n`,
+    );
   }
   return 0;
 }
@@ -179,7 +197,11 @@ async function simulate(args: string[]): Promise<number> {
   if (values.truth) process.stderr.write(`ground truth → ${values.truth}\n`);
   if (values.duration) {
     const secs = Number(values.duration);
-    if (!Number.isFinite(secs) || secs <= 0) throw new VigilError('VIGIL_ERR_SCENARIO_INVALID', `--duration must be a positive number of seconds, got "${values.duration}"`);
+    if (!Number.isFinite(secs) || secs <= 0)
+      throw new VigilError(
+        'VIGIL_ERR_SCENARIO_INVALID',
+        `--duration must be a positive number of seconds, got "${values.duration}"`,
+      );
     await new Promise((r) => setTimeout(r, secs * 1000));
     await sim.stop();
     return 0;

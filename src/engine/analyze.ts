@@ -10,7 +10,7 @@ export interface AnalyzeOptions {
   /** Called for each incident as it closes (incidents open at end of input close there). */
   readonly onIncident?: (incident: Incident) => void;
   /** Called about once a second with media time decoded so far. */
-  readonly onProgress?: (mediaTime: number) => void;
+  readonly onProgress?: (mediaTime: number, duration: number | undefined) => void;
   readonly decoderThreads?: number;
 }
 
@@ -43,12 +43,22 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
     onEdge: (edge) => tracker.handle(edge),
     onDetectorError: (name, err) => opts.logger?.error({ detector: name, err }, 'detector failed and was disabled'),
   });
+  let inputDuration: number | undefined;
   let videoFrames = 0;
   let audioChunks = 0;
   let end = 0;
   let lastProgress = 0;
   const source = new StreamSource(
-    { id, url: opts.input, live: false, decoderThreads: opts.decoderThreads ?? 1, ...(opts.logger ? { logger: opts.logger } : {}) },
+    {
+      id,
+      url: opts.input,
+      live: false,
+      onOpen: (info: { duration: number | undefined }) => {
+        inputDuration = info.duration;
+      },
+      decoderThreads: opts.decoderThreads ?? 1,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    },
     {
       video: (v) => {
         videoFrames++;
@@ -56,7 +66,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
         chain.process(v);
         if (opts.onProgress && v.wallTime - lastProgress > 500) {
           lastProgress = v.wallTime;
-          opts.onProgress(v.mediaTime);
+          opts.onProgress(v.mediaTime, inputDuration);
         }
       },
       audio: (a) => {

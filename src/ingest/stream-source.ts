@@ -20,7 +20,15 @@ import {
   type AVPixelFormat,
 } from 'node-av/constants';
 import type { Frame, Rational, Stream } from 'node-av/lib';
-import { ErrorCodes, VigilError, errorMessage, type AudioChunk, type IntervalEdge, type Logger, type VideoFrameView } from '../shared/index.ts';
+import {
+  ErrorCodes,
+  VigilError,
+  errorMessage,
+  type AudioChunk,
+  type IntervalEdge,
+  type Logger,
+  type VideoFrameView,
+} from '../shared/index.ts';
 import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
 import { MediaTimeline } from './media-timeline.ts';
 import { isLocalFile, protocolOptions } from './protocol-options.ts';
@@ -42,7 +50,12 @@ const LUMA_FIRST_FORMATS = new Set<number>([
   AV_PIX_FMT_NV12,
   AV_PIX_FMT_NV21,
 ]);
-const FULL_RANGE_FORMATS = new Set<number>([AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P]);
+const FULL_RANGE_FORMATS = new Set<number>([
+  AV_PIX_FMT_YUVJ420P,
+  AV_PIX_FMT_YUVJ422P,
+  AV_PIX_FMT_YUVJ444P,
+  AV_PIX_FMT_YUVJ440P,
+]);
 
 export type SourceState = 'connecting' | 'live' | 'lost' | 'ended' | 'stopped';
 
@@ -80,6 +93,8 @@ export interface SourceOptions {
   readonly signalRecovery?: number;
   readonly reconnectDelay?: { readonly initial: number; readonly max: number };
   readonly decoderThreads?: number;
+  /** Called each time the input is opened, with its duration in seconds when the container knows it. */
+  readonly onOpen?: (info: { duration: number | undefined }) => void;
   /** Seconds between live thumbnails (0 = none; evidence requested with requestThumbnail still works). */
   readonly thumbnailInterval?: number;
   readonly logger?: Logger;
@@ -241,7 +256,9 @@ export class StreamSource {
         if (signal.aborted) break;
         if (!this.live) {
           if (err instanceof VigilError) throw err;
-          throw new VigilError(ErrorCodes.INPUT_UNREADABLE, `cannot read ${this.opts.url}: ${errorMessage(err)}`, [], { cause: err });
+          throw new VigilError(ErrorCodes.INPUT_UNREADABLE, `cannot read ${this.opts.url}: ${errorMessage(err)}`, [], {
+            cause: err,
+          });
         }
         this.lastError = errorMessage(err);
         this.opts.logger?.warn({ stream: this.opts.id, err: this.lastError }, 'source failed; reconnecting');
@@ -275,7 +292,10 @@ export class StreamSource {
     try {
       const vs = demuxer.video();
       const as = demuxer.audio();
-      if (!vs && !as) throw new VigilError(ErrorCodes.NO_MEDIA_STREAMS, `${this.opts.url} has no audio or video stream`);
+      const duration = demuxer.duration;
+      this.opts.onOpen?.({ duration: Number.isFinite(duration) && duration > 0 ? duration : undefined });
+      if (!vs && !as)
+        throw new VigilError(ErrorCodes.NO_MEDIA_STREAMS, `${this.opts.url} has no audio or video stream`);
       const threads = this.opts.decoderThreads ?? 1;
       let vdec: Decoder | undefined;
       if (vs) {
@@ -288,7 +308,11 @@ export class StreamSource {
         this.fullRangeStream = vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt);
       }
       const adec = as
-        ? await Decoder.create(as, { exitOnError: false, threadCount: 1, resample: { sampleFormat: AV_SAMPLE_FMT_FLTP } })
+        ? await Decoder.create(as, {
+            exitOnError: false,
+            threadCount: 1,
+            resample: { sampleFormat: AV_SAMPLE_FMT_FLTP },
+          })
         : undefined;
       const vdur = vs ? 1 / frameRate(vs) : 0;
       try {
