@@ -79,6 +79,9 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   const notifier = new Notifier({
     sinks: createSinks(config.notify, { logger, ...(opts.consoleStream ? { consoleStream: opts.consoleStream } : {}) }),
     logger,
+    // With a store, events are recorded before delivery and those left undelivered by a
+    // previous run (crash, or stop before draining) are sent first.
+    ...(opts.store ? { outbox: opts.store.outbox } : {}),
   });
   // Latest state of each incident, newest first by insertion; bounded so a flood cannot grow memory.
   const history = new Map<string, Incident>();

@@ -12,6 +12,8 @@ export type {
 } from './config.ts';
 export { Notifier, backoffDelay } from './notifier.ts';
 export type { NotifierOptions, RetryPolicy, SinkStats } from './notifier.ts';
+export { outboxKey } from './outbox.ts';
+export type { OutboxStore } from './outbox.ts';
 export { PermanentDeliveryError } from './sink.ts';
 export type { Sink } from './sink.ts';
 export { SEVERITY_RANK, matchesRoute, routeFilter } from './route.ts';

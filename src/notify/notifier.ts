@@ -1,4 +1,5 @@
 import { createLogger, errorMessage, type IncidentEvent, type Logger } from '../shared/index.ts';
+import { outboxKey, type OutboxStore } from './outbox.ts';
 import { Fifo } from './queue.ts';
 import { PermanentDeliveryError, type Sink } from './sink.ts';
 
@@ -6,7 +7,10 @@ export interface SinkStats {
   /** Events waiting, including the one being delivered. */
   queued: number;
   delivered: number;
-  /** Events dropped: attempts exhausted, permanent failure, outbox overflow, or abandoned at stop(). */
+  /**
+   * Events dropped: attempts exhausted, permanent failure, outbox overflow, or abandoned at stop()
+   * (not with a durable outbox: those stay pending for the next start).
+   */
   failed: number;
   /** Failed attempts that were retried. */
   retries: number;
@@ -29,6 +33,13 @@ export interface NotifierOptions {
   maxQueue?: number;
   /** Source of randomness for jitter, [0, 1) (default Math.random). */
   random?: () => number;
+  /**
+   * Durable outbox. With one, publish() records the event per accepting sink before it returns,
+   * deliveries and drops are marked there, events left at stop() stay pending, and the pending
+   * events of each sink (by sink name) are loaded at construction, ahead of any new event.
+   * Without one, the outbox lives in memory only.
+   */
+  outbox?: OutboxStore;
 }
 
 export const DEFAULT_BACKOFF_BASE_MS = 500;
@@ -43,12 +54,20 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number, ran
   return Math.floor(random() * ceiling);
 }
 
+interface Entry {
+  readonly event: IncidentEvent;
+  /** Row id in the durable outbox (undefined without one, or if the write failed). */
+  readonly id: number | undefined;
+}
+
 interface Outbox {
   readonly sink: Sink;
   readonly maxAttempts: number;
-  readonly pending: Fifo<IncidentEvent>;
+  readonly pending: Fifo<Entry>;
   /** The head-of-line event while it is being delivered or waiting for a retry. */
-  current: IncidentEvent | undefined;
+  current: Entry | undefined;
+  /** Highest durable row id this notifier has queued for the sink: a lower or equal one is a duplicate. */
+  maxId: number;
   running: boolean;
   wake: (() => void) | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -72,6 +91,7 @@ export class Notifier {
   private stopped = false;
   private stopPromise: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
+  private readonly store: OutboxStore | undefined;
 
   constructor(opts: NotifierOptions) {
     this.logger = opts.logger ?? createLogger();
@@ -79,6 +99,7 @@ export class Notifier {
     this.capMs = opts.retry?.capMs ?? DEFAULT_BACKOFF_CAP_MS;
     this.maxQueue = Math.max(1, opts.maxQueue ?? DEFAULT_MAX_QUEUE);
     this.random = opts.random ?? Math.random;
+    this.store = opts.outbox;
     const defaultAttempts = opts.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     const seen = new Map<string, number>();
     for (const sink of opts.sinks) {
@@ -91,11 +112,70 @@ export class Notifier {
         maxAttempts: Math.max(1, sink.maxAttempts ?? defaultAttempts),
         pending: new Fifo(),
         current: undefined,
+        maxId: 0,
         running: false,
         wake: undefined,
         timer: undefined,
         stats: { delivered: 0, failed: 0, retries: 0 },
       });
+    }
+    if (this.store) this.loadPending(this.store);
+  }
+
+  /** Queues each sink's pending durable events (a previous process's), in order, ahead of new ones. */
+  private loadPending(store: OutboxStore): void {
+    for (const box of this.outboxes) {
+      try {
+        const rows = store.pending(box.sink.name);
+        for (const row of rows) {
+          if (row.id <= box.maxId) continue;
+          box.maxId = row.id;
+          this.queue(box, { event: row.event, id: row.id });
+        }
+        if (rows.length > 0) {
+          this.safeLog(
+            'warn',
+            { sink: box.sink.name, pending: rows.length },
+            'notify: resuming events left pending by a previous run',
+          );
+        }
+      } catch (err) {
+        this.safeLog('error', { sink: box.sink.name, err: errorMessage(err) }, 'notify: could not load pending events');
+      }
+    }
+  }
+
+  /** Appends to the in-memory queue (dropping the oldest when full) and starts the loop. */
+  private queue(box: Outbox, entry: Entry): void {
+    if (box.pending.length >= this.maxQueue) {
+      const dropped = box.pending.shift();
+      box.stats.failed++;
+      if (dropped?.id !== undefined) this.mark(dropped.id, 'dropped', 'outbox full');
+      this.safeLog(
+        'error',
+        {
+          sink: box.sink.name,
+          incidentId: dropped?.event.incident.id,
+          kind: dropped?.event.kind,
+          maxQueue: this.maxQueue,
+        },
+        'notify outbox full: dropped oldest event',
+      );
+    }
+    box.pending.push(entry);
+    if (!box.running) this.startLoop(box);
+  }
+
+  /** Records the fate of a durable row; a failing store is logged, never thrown. */
+  private mark(id: number, state: 'delivered' | 'dropped' | 'attempt', reason = ''): void {
+    const store = this.store;
+    if (!store) return;
+    try {
+      if (state === 'delivered') store.delivered(id);
+      else if (state === 'dropped') store.dropped(id, reason);
+      else store.failedAttempt?.(id);
+    } catch (err) {
+      this.safeLog('error', { id, state, err: errorMessage(err) }, 'notify: could not update the durable outbox');
     }
   }
 
@@ -108,17 +188,24 @@ export class Notifier {
     for (const box of this.outboxes) {
       try {
         if (box.sink.accepts && !box.sink.accepts(event)) continue;
-        if (box.pending.length >= this.maxQueue) {
-          const dropped = box.pending.shift();
-          box.stats.failed++;
-          this.safeLog(
-            'error',
-            { sink: box.sink.name, incidentId: dropped?.incident.id, kind: dropped?.kind, maxQueue: this.maxQueue },
-            'notify outbox full: dropped oldest event',
-          );
+        let id: number | undefined;
+        if (this.store) {
+          try {
+            id = this.store.enqueue(box.sink.name, outboxKey(event), event);
+          } catch (err) {
+            // Still delivered from memory: a broken store must not silence alerts.
+            this.safeLog(
+              'error',
+              { sink: box.sink.name, err: errorMessage(err) },
+              'notify: could not persist event; queued in memory only',
+            );
+          }
+          if (id !== undefined) {
+            if (id <= box.maxId) continue; // same idempotency key already queued (or done) here
+            box.maxId = id;
+          }
         }
-        box.pending.push(event);
-        if (!box.running) this.startLoop(box);
+        this.queue(box, { event, id });
       } catch (err) {
         this.safeLog('error', { sink: box.sink.name, err: errorMessage(err) }, 'notify: could not queue event');
       }
@@ -161,10 +248,18 @@ export class Notifier {
       box.wake?.();
       const left = box.pending.length + (box.current ? 1 : 0);
       if (left > 0) {
-        box.stats.failed += left;
+        const durable = this.store !== undefined;
+        // With a durable outbox the events stay pending there, for the next start: not failed.
+        if (!durable) box.stats.failed += left;
         box.pending.clear();
         box.current = undefined;
-        this.safeLog('warn', { sink: box.sink.name, dropped: left }, 'notifier stopped before the outbox drained');
+        if (durable)
+          this.safeLog(
+            'warn',
+            { sink: box.sink.name, pending: left },
+            'notifier stopped before the outbox drained; events kept for the next start',
+          );
+        else this.safeLog('warn', { sink: box.sink.name, dropped: left }, 'notifier stopped before the outbox drained');
       }
     }
     this.idleWaiters = [];
@@ -200,18 +295,20 @@ export class Notifier {
   private async deliverAll(box: Outbox): Promise<void> {
     const { sink } = box;
     while (!this.stopped) {
-      const event = box.current ?? box.pending.shift();
-      if (!event) return;
-      box.current = event;
+      const entry = box.current ?? box.pending.shift();
+      if (!entry) return;
+      box.current = entry;
+      const { event, id } = entry;
       let attempt = 0;
       for (;;) {
         attempt++;
         try {
           await sink.deliver(event, attempt, this.abort.signal);
           box.stats.delivered++;
+          if (id !== undefined) this.mark(id, 'delivered');
           // stop() gave up on this in-flight event and counted it failed, but it made it after all.
           if (this.stopped) {
-            box.stats.failed--;
+            if (!this.store) box.stats.failed--;
             return;
           }
           break;
@@ -220,6 +317,12 @@ export class Notifier {
           const permanent = err instanceof PermanentDeliveryError;
           if (permanent || attempt >= box.maxAttempts) {
             box.stats.failed++;
+            if (id !== undefined)
+              this.mark(
+                id,
+                'dropped',
+                permanent ? `permanent failure: ${errorMessage(err)}` : `attempts exhausted: ${errorMessage(err)}`,
+              );
             this.safeLog(
               'error',
               { sink: sink.name, incidentId: event.incident.id, kind: event.kind, attempt, err: errorMessage(err) },
@@ -228,6 +331,7 @@ export class Notifier {
             break;
           }
           box.stats.retries++;
+          if (id !== undefined) this.mark(id, 'attempt');
           const delay = backoffDelay(attempt, this.baseMs, this.capMs, this.random);
           this.safeLog(
             'warn',

@@ -2,7 +2,15 @@
  * Store: persistence of streams added at run time, incidents and their evidence pictures.
  * One interface (Store), one implementation today (SQLite through better-sqlite3).
  */
-export type { Store, StoredStream, StreamSource, IncidentFilter, IncidentPage, ThumbnailAt } from './store.ts';
+export type {
+  Store,
+  OutboxTable,
+  StoredStream,
+  StreamSource,
+  IncidentFilter,
+  IncidentPage,
+  ThumbnailAt,
+} from './store.ts';
 export { openStore, migrate } from './sqlite-store.ts';
 export type { OpenStoreOptions } from './sqlite-store.ts';
 export { MIGRATIONS } from './migrations.ts';

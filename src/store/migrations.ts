@@ -53,4 +53,25 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX incidents_state ON incidents (state);
       `),
   },
+  {
+    version: 3,
+    name: 'durable notification outbox',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE outbox (
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          sink       TEXT NOT NULL,
+          key        TEXT NOT NULL,              -- idempotency key: <incident id>:<kind>
+          event      TEXT NOT NULL,              -- IncidentEvent as JSON
+          state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dropped')),
+          attempts   INTEGER NOT NULL DEFAULT 0, -- failed delivery attempts
+          reason     TEXT,                       -- why it was dropped
+          created_at TEXT NOT NULL,              -- ISO 8601, UTC
+          updated_at TEXT NOT NULL,
+          UNIQUE (sink, key)
+        );
+        CREATE INDEX outbox_pending ON outbox (sink, state, id);
+        CREATE INDEX outbox_done ON outbox (state, updated_at);
+      `),
+  },
 ];

@@ -1,12 +1,24 @@
 import Database from 'better-sqlite3';
 import type { StreamConfig } from '../config/index.ts';
-import type { Incident } from '../shared/index.ts';
+import type { Incident, IncidentEvent } from '../shared/index.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
-import type { IncidentFilter, IncidentPage, Store, StoredStream, StreamSource, ThumbnailAt } from './store.ts';
+import type {
+  IncidentFilter,
+  IncidentPage,
+  OutboxTable,
+  Store,
+  StoredStream,
+  StreamSource,
+  ThumbnailAt,
+} from './store.ts';
 
 export interface OpenStoreOptions {
   /** Keep evidence pictures of this many newest incidents (default 10 000); older ones are deleted. */
   readonly thumbnailRetention?: number;
+  /** Keep delivered and dropped outbox rows this many days (default 7). Pending rows are always kept. */
+  readonly outboxRetentionDays?: number;
+  /** Keep at most this many delivered and dropped outbox rows, the newest (default 10 000). */
+  readonly outboxRetentionRows?: number;
   /** The migrations to apply (tests open a DB at an older version). Default: all. */
   readonly migrations?: readonly Migration[];
 }
@@ -53,11 +65,82 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     migrate(db, opts.migrations);
+    const outbox = new SqliteOutbox(db, opts.outboxRetentionDays ?? 7, opts.outboxRetentionRows ?? 10_000);
+    outbox.prune();
+    return new SqliteStore(db, opts.thumbnailRetention ?? 10_000, outbox);
   } catch (err) {
     db.close();
     throw err;
   }
-  return new SqliteStore(db, opts.thumbnailRetention ?? 10_000);
+}
+
+/** The `outbox` table (migration 3). */
+class SqliteOutbox implements OutboxTable {
+  private readonly stmts;
+  private doneSincePrune = 0;
+
+  constructor(
+    db: Database.Database,
+    private readonly retentionDays: number,
+    private readonly retentionRows: number,
+  ) {
+    this.stmts = {
+      insert: db.prepare(
+        `INSERT INTO outbox (sink, key, event, state, attempts, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (sink, key) DO NOTHING`,
+      ),
+      idOf: db.prepare('SELECT id FROM outbox WHERE sink = ? AND key = ?'),
+      finish: db.prepare(`UPDATE outbox SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state = 'pending'`),
+      attempt: db.prepare('UPDATE outbox SET attempts = attempts + 1, updated_at = ? WHERE id = ?'),
+      pending: db.prepare(`SELECT id, event FROM outbox WHERE sink = ? AND state = 'pending' ORDER BY id`),
+      pruneOld: db.prepare(`DELETE FROM outbox WHERE state != 'pending' AND updated_at < ?`),
+      pruneCap: db.prepare(
+        `DELETE FROM outbox WHERE state != 'pending' AND id NOT IN (
+           SELECT id FROM outbox WHERE state != 'pending' ORDER BY id DESC LIMIT ?)`,
+      ),
+    };
+  }
+
+  enqueue(sink: string, key: string, event: IncidentEvent): number {
+    const now = new Date().toISOString();
+    const res = this.stmts.insert.run(sink, key, JSON.stringify(event), now, now);
+    if (res.changes > 0) return Number(res.lastInsertRowid);
+    const row = this.stmts.idOf.get(sink, key) as { id: number } | undefined;
+    if (!row) throw new Error(`outbox: no row for ${sink} ${key}`);
+    return row.id;
+  }
+
+  delivered(id: number): void {
+    this.finish(id, 'delivered', null);
+  }
+
+  dropped(id: number, reason: string): void {
+    this.finish(id, 'dropped', reason);
+  }
+
+  failedAttempt(id: number): void {
+    this.stmts.attempt.run(new Date().toISOString(), id);
+  }
+
+  pending(sink: string): { id: number; event: IncidentEvent }[] {
+    const rows = this.stmts.pending.all(sink) as { id: number; event: string }[];
+    return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as IncidentEvent }));
+  }
+
+  prune(): number {
+    const cutoff = new Date(Date.now() - this.retentionDays * 86_400_000).toISOString();
+    const old = this.stmts.pruneOld.run(cutoff).changes;
+    return old + this.stmts.pruneCap.run(Math.max(0, Math.floor(this.retentionRows))).changes;
+  }
+
+  private finish(id: number, state: 'delivered' | 'dropped', reason: string | null): void {
+    this.stmts.finish.run(state, reason, new Date().toISOString(), id);
+    // Bounded retention, amortised like the thumbnails'.
+    if (++this.doneSincePrune >= 100) {
+      this.doneSincePrune = 0;
+      this.prune();
+    }
+  }
 }
 
 function toIso(since: string): string {
@@ -73,6 +156,7 @@ class SqliteStore implements Store {
   constructor(
     private readonly db: Database.Database,
     private readonly thumbnailRetention: number,
+    readonly outbox: OutboxTable,
   ) {
     this.stmts = {
       upsertStream: db.prepare(
@@ -101,7 +185,12 @@ class SqliteStore implements Store {
   }
 
   upsertStream(stream: StreamConfig, source: StreamSource): void {
-    this.stmts.upsertStream.run({ id: stream.id, config: JSON.stringify(stream), addedAt: new Date().toISOString(), source });
+    this.stmts.upsertStream.run({
+      id: stream.id,
+      config: JSON.stringify(stream),
+      addedAt: new Date().toISOString(),
+      source,
+    });
   }
 
   removeStream(id: string): void {
@@ -109,8 +198,18 @@ class SqliteStore implements Store {
   }
 
   listStreams(): StoredStream[] {
-    const rows = this.stmts.listStreams.all() as { id: string; config: string; added_at: string; source: StreamSource }[];
-    return rows.map((r) => ({ id: r.id, config: JSON.parse(r.config) as StreamConfig, source: r.source, addedAt: r.added_at }));
+    const rows = this.stmts.listStreams.all() as {
+      id: string;
+      config: string;
+      added_at: string;
+      source: StreamSource;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      config: JSON.parse(r.config) as StreamConfig,
+      source: r.source,
+      addedAt: r.added_at,
+    }));
   }
 
   saveIncident(i: Incident): void {

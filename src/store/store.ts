@@ -1,5 +1,5 @@
 import type { StreamConfig } from '../config/index.ts';
-import type { Incident, IncidentType } from '../shared/index.ts';
+import type { Incident, IncidentEvent, IncidentType } from '../shared/index.ts';
 
 /** Where a persisted stream came from. Config streams are re-read from the file at each start. */
 export type StreamSource = 'config' | 'api';
@@ -36,6 +36,24 @@ export interface IncidentPage {
 export type ThumbnailAt = 'onset' | 'close';
 
 /**
+ * The durable notification outbox (table `outbox`), one row per (sink, idempotency key).
+ * Structurally the notify module's OutboxStore, so the app hands `store.outbox` to the Notifier
+ * (store and notify do not import each other). Writes are durable on return.
+ */
+export interface OutboxTable {
+  /** Inserts a pending row and returns its id (ids increase); an existing (sink, key) is left as is and its id returned. */
+  enqueue(sink: string, key: string, event: IncidentEvent): number;
+  delivered(id: number): void;
+  dropped(id: number, reason: string): void;
+  /** Pending rows of `sink`, in enqueue order. */
+  pending(sink: string): { id: number; event: IncidentEvent }[];
+  /** Counts a failed delivery attempt. */
+  failedAttempt(id: number): void;
+  /** Deletes delivered and dropped rows beyond the retention (age and row cap); returns how many. */
+  prune(): number;
+}
+
+/**
  * Persistence for streams added at run time, incidents and their evidence. One interface so
  * that another backend (PostgreSQL) can follow the SQLite one.
  *
@@ -59,6 +77,9 @@ export interface Store {
   /** Evidence JPEG; the first one saved for (incident, at) wins. */
   saveThumbnail(incidentId: string, at: ThumbnailAt, jpeg: Uint8Array): void;
   getThumbnail(incidentId: string, at: ThumbnailAt): Uint8Array | undefined;
+
+  /** Durable notification outbox. */
+  readonly outbox: OutboxTable;
 
   close(): void;
 }
