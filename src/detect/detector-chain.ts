@@ -18,8 +18,13 @@ export interface DetectorChainOptions {
  * throws is switched off for this stream and reported; it never stops the frame path.
  */
 export class DetectorChain {
-  private readonly video: { name: string; det: Detector }[] = [];
-  private readonly audio: { name: string; det: Detector }[] = [];
+  /** Detectors per input kind, in registry order. */
+  private readonly lists: Record<MediaInput['kind'], { name: string; det: Detector }[]> = {
+    video: [],
+    audio: [],
+    packet: [],
+    info: [],
+  };
   /** Latest sampled values per gauge name, for metrics and live charts. */
   readonly gauges = new Map<string, number>();
 
@@ -33,7 +38,7 @@ export class DetectorChain {
   }
 
   get detectorNames(): string[] {
-    return [...new Set([...this.video, ...this.audio].map((d) => d.name))];
+    return [...new Set(this.all().map((d) => d.name))];
   }
 
   private add(spec: DetectorSpec, options: Record<string, number | boolean>): void {
@@ -42,26 +47,35 @@ export class DetectorChain {
       report: (edge) => this.opts.onEdge(edge),
       gauge: (name, value) => this.gauges.set(name, value),
     });
-    for (const input of spec.inputs) (input.kind === 'video' ? this.video : this.audio).push({ name: spec.name, det });
+    for (const input of spec.inputs) this.lists[input.kind].push({ name: spec.name, det });
+  }
+
+  private all(): { name: string; det: Detector }[] {
+    return Object.values(this.lists).flat();
   }
 
   process(input: MediaInput): void {
-    const list = input.kind === 'video' ? this.video : this.audio;
+    const list = this.lists[input.kind];
     for (let i = 0; i < list.length; i++) {
       const entry = list[i]!;
       try {
         entry.det.process(input);
       } catch (err) {
-        list.splice(i--, 1);
+        // Switch it off for every input kind, not only this one.
+        for (const l of Object.values(this.lists)) {
+          const at = l.findIndex((e) => e.det === entry.det);
+          if (at >= 0) l.splice(at, 1);
+        }
+        if (list[i] !== entry) i--;
         this.opts.onDetectorError?.(entry.name, err);
       }
     }
   }
 
   flush(mediaTime: number, wallTime: number): void {
-    // A detector with both video and audio inputs sits in both lists: flush it once.
+    // A detector with several inputs sits in several lists: flush it once.
     const seen = new Set<Detector>();
-    for (const { name, det } of [...this.video, ...this.audio]) {
+    for (const { name, det } of this.all()) {
       if (seen.has(det)) continue;
       seen.add(det);
       try {

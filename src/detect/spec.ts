@@ -1,4 +1,4 @@
-import type { AudioChunk, IncidentType, IntervalEdge, VideoFrameView } from '../shared/index.ts';
+import type { IncidentType, IntervalEdge, MediaInput } from '../shared/index.ts';
 
 /**
  * One row of a detector's options table (libavfilter's AVOption, GStreamer's GParamSpec):
@@ -29,7 +29,13 @@ export type OptionValues<T extends OptionTable> = {
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
 /** What a detector needs from ingest. Ingest converts once and shares one view with every detector. */
-export type InputSpec = { readonly kind: 'video'; readonly plane: 'luma' } | { readonly kind: 'audio'; readonly format: 'f32-planar' };
+export type InputSpec =
+  | { readonly kind: 'video'; readonly plane: 'luma' }
+  | { readonly kind: 'audio'; readonly format: 'f32-planar' }
+  /** Per-packet facts before decoding (timestamps, sizes, demuxer damage flags). */
+  | { readonly kind: 'packet' }
+  /** The tracks the input declares, once per (re)connection. */
+  | { readonly kind: 'info' };
 
 /** Handed to a detector at creation: where to report. Reporting never blocks the frame path. */
 export interface DetectorContext {
@@ -41,7 +47,8 @@ export interface DetectorContext {
 }
 
 export interface Detector {
-  process(input: VideoFrameView | AudioChunk): void;
+  /** Called with every input whose kind the spec's `inputs` name. */
+  process(input: MediaInput): void;
   /** End of input or discontinuity: close open intervals at `mediaTime`. */
   flush(mediaTime: number, wallTime: number): void;
 }

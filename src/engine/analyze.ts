@@ -74,6 +74,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
         end = Math.max(end, a.mediaTime + a.nbSamples / a.sampleRate);
         chain.process(a);
       },
+      packet: (p) => chain.process(p),
+      info: (i) => chain.process(i),
       edge: (e) => tracker.handle(e),
       discontinuity: (t, w) => chain.flush(t, w),
     },

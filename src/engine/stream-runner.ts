@@ -50,6 +50,8 @@ export class StreamRunner {
       {
         video: (v) => this.chain.process(v),
         audio: (a) => this.chain.process(a),
+        packet: (p) => this.chain.process(p),
+        info: (i) => this.chain.process(i),
         edge: (e) => {
           events.edge(e);
           // A lost signal has no next frame; its onset evidence is the last live thumbnail.

@@ -33,6 +33,10 @@ const SEVERITY: Record<IncidentType, Severity> = {
   loudness: 'minor',
   clipping: 'minor',
   channel_loss: 'major',
+  audio_missing: 'critical',
+  video_missing: 'critical',
+  stutter: 'minor',
+  transport: 'minor',
 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

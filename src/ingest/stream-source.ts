@@ -16,10 +16,11 @@ import {
   AV_PIX_FMT_YUVJ422P,
   AV_PIX_FMT_YUVJ440P,
   AV_PIX_FMT_YUVJ444P,
+  AV_PKT_FLAG_CORRUPT,
   AV_SAMPLE_FMT_FLTP,
   type AVPixelFormat,
 } from 'node-av/constants';
-import type { Frame, Rational, Stream } from 'node-av/lib';
+import { avGetCodecName, type Frame, type Packet, type Rational, type Stream } from 'node-av/lib';
 import {
   ErrorCodes,
   VigilError,
@@ -27,6 +28,8 @@ import {
   type AudioChunk,
   type IntervalEdge,
   type Logger,
+  type PacketInfo,
+  type StreamInfo,
   type VideoFrameView,
 } from '../shared/index.ts';
 import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
@@ -112,6 +115,10 @@ export interface Thumbnail {
 export interface SourceSink {
   video(view: VideoFrameView): void;
   audio(chunk: AudioChunk): void;
+  /** Per-packet facts, before decoding (optional: only transport/cadence checks need them). */
+  packet?(info: PacketInfo): void;
+  /** The tracks the input declares, once per (re)connection, before any of its media. */
+  info?(info: StreamInfo): void;
   /** Signal-loss interval edges (ingest's own observation of the source's health). */
   edge(edge: IntervalEdge): void;
   /** Media stopped or restarted: downstream should close what it has open. */
@@ -141,6 +148,22 @@ function toSeconds(ts: bigint, tb: Rational): number {
 function frameTimeBase(frame: Frame, stream: Stream): Rational {
   const tb = frame.timeBase;
   return tb.num > 0 && tb.den > 0 ? tb : stream.timeBase;
+}
+
+function packetInfo(pkt: Packet, stream: Stream, track: 'video' | 'audio', mediaTime: number): PacketInfo {
+  const tb = stream.timeBase;
+  return {
+    kind: 'packet',
+    track,
+    mediaTime,
+    wallTime: Date.now(),
+    pts: toSeconds(pkt.pts, tb),
+    dts: toSeconds(pkt.dts, tb),
+    duration: Math.max(0, toSeconds(pkt.duration, tb) || 0),
+    size: pkt.size,
+    keyFrame: pkt.isKeyframe,
+    corrupt: (pkt.flags & AV_PKT_FLAG_CORRUPT) !== 0,
+  };
 }
 
 function frameRate(stream: Stream): number {
@@ -315,10 +338,40 @@ export class StreamSource {
           })
         : undefined;
       const vdur = vs ? 1 / frameRate(vs) : 0;
+      this.sink.info?.({
+        kind: 'info',
+        mediaTime: this.timeline.now,
+        wallTime: Date.now(),
+        format: demuxer.formatName,
+        ...(vs
+          ? {
+              video: {
+                codec: avGetCodecName(vs.codecpar.codecId) ?? 'unknown',
+                width: vs.codecpar.width,
+                height: vs.codecpar.height,
+                fps: frameRate(vs),
+              },
+            }
+          : {}),
+        ...(as
+          ? {
+              audio: {
+                codec: avGetCodecName(as.codecpar.codecId) ?? 'unknown',
+                sampleRate: as.codecpar.sampleRate,
+                channels: as.codecpar.channelLayout.nbChannels,
+              },
+            }
+          : {}),
+      });
+      const packetSink = this.sink.packet?.bind(this.sink);
       try {
         for await (const pkt of demuxer.packets()) {
           if (signal.aborted || !pkt) break;
           this.byteCount += pkt.size;
+          if (packetSink) {
+            const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
+            if (track) packetSink(packetInfo(pkt, track, track === vs ? 'video' : 'audio', this.timeline.now));
+          }
           if (vs && vdec && pkt.streamIndex === vs.index) {
             for (const f of vdec.decodeAllSync(pkt)) this.onVideo(f, vs, vdur);
           } else if (as && adec && pkt.streamIndex === as.index) {

@@ -9,6 +9,10 @@ export const INCIDENT_TYPES = [
   'loudness',
   'clipping',
   'channel_loss',
+  'audio_missing',
+  'video_missing',
+  'stutter',
+  'transport',
 ] as const;
 export type IncidentType = (typeof INCIDENT_TYPES)[number];
 

@@ -50,4 +50,36 @@ export interface AudioChunk {
   readonly channelNames: readonly string[];
 }
 
-export type MediaInput = VideoFrameView | AudioChunk;
+/**
+ * What ingest saw of one compressed packet, before decoding: what transport, cadence and
+ * track-presence checks need. One per demuxed audio or video packet.
+ */
+export interface PacketInfo {
+  readonly kind: 'packet';
+  readonly track: 'video' | 'audio';
+  /** Latest media time handed out on any track when the packet arrived (s). */
+  readonly mediaTime: number;
+  readonly wallTime: number;
+  /** Raw presentation / decoding timestamps in seconds of the stream's time base (NaN when absent); not unwrapped. */
+  readonly pts: number;
+  readonly dts: number;
+  /** Packet duration in seconds (0 when unknown). */
+  readonly duration: number;
+  readonly size: number;
+  readonly keyFrame: boolean;
+  /** The demuxer flagged the packet as damaged (MPEG-TS: continuity-counter error in its PES). */
+  readonly corrupt: boolean;
+}
+
+/** Sent once per (re)connection, before any media of it: the tracks the input declares. */
+export interface StreamInfo {
+  readonly kind: 'info';
+  readonly mediaTime: number;
+  readonly wallTime: number;
+  /** Container format name(s) as FFmpeg reports them, e.g. 'mpegts', 'hls', 'mov,mp4,m4a,3gp,3g2,mj2'. */
+  readonly format: string;
+  readonly video?: { readonly codec: string; readonly width: number; readonly height: number; readonly fps: number };
+  readonly audio?: { readonly codec: string; readonly sampleRate: number; readonly channels: number };
+}
+
+export type MediaInput = VideoFrameView | AudioChunk | PacketInfo | StreamInfo;
