@@ -77,7 +77,13 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   const streams = new Map<string, StreamConfig>();
   const statuses = new Map<string, { status: SourceStatus; gauges: Record<string, number> }>();
   const notifier = new Notifier({
-    sinks: createSinks(config.notify, { logger, ...(opts.consoleStream ? { consoleStream: opts.consoleStream } : {}) }),
+    sinks: createSinks(config.notify, {
+      logger,
+      ...(opts.consoleStream ? { consoleStream: opts.consoleStream } : {}),
+      // The email sink attaches the onset picture inline (looked up when the mail goes out).
+      thumbnail: (id) => app.incidentThumbnail(id, 'onset'),
+      ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    }),
     logger,
     // With a store, events are recorded before delivery and those left undelivered by a
     // previous run (crash, or stop before draining) are sent first.

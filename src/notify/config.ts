@@ -109,6 +109,52 @@ export const pagerdutyConfigSchema = z
     'A PagerDuty service: incident.opened triggers an alert, incident.closed resolves it (dedup_key = incident id).',
   );
 
+export const EMAIL_TLS_MODES = ['starttls', 'implicit', 'opportunistic', 'none'] as const;
+
+export const emailConfigSchema = z
+  .strictObject({
+    host: z.string().min(1).describe('SMTP server host name or address.'),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('SMTP port (default: 465 with tls: implicit, else 587).'),
+    tls: z
+      .enum(EMAIL_TLS_MODES)
+      .default('starttls')
+      .describe(
+        'Transport security: "starttls" upgrades with STARTTLS and fails if the server does not offer it; "implicit" speaks TLS from the first byte (SMTPS, port 465); "opportunistic" upgrades when offered; "none" never upgrades (only for a relay on a trusted network).',
+      ),
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe('Verify the server certificate. Turn off only for a relay with a self-signed certificate you trust.'),
+    user: z.string().min(1).optional().describe('SMTP user name (AUTH); requires passwordEnv.'),
+    passwordEnv: envName()
+      .optional()
+      .describe('Environment variable holding the SMTP password. Vigil refuses to start if it is unset.'),
+    from: z.string().min(3).describe('Sender, e.g. "Vigil <vigil@example.com>".'),
+    to: z.array(z.string().min(3)).min(1).describe('Recipients.'),
+    subjectPrefix: z.string().default('[Vigil]').describe('Text in front of every subject.'),
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name used in logs and stats for this sink (default: "email:<host>").'),
+    ...deliveryShape,
+    ...routeShape,
+  })
+  .superRefine((v, ctx) => {
+    if ((v.user === undefined) !== (v.passwordEnv === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'set both user and passwordEnv, or neither' });
+    }
+  })
+  .describe(
+    'An SMTP relay (nodemailer) that mails one message per incident open and close, with the onset thumbnail inline. Acknowledgements are not mailed.',
+  );
+
 export const notifyConfigSchema = z
   .strictObject({
     console: z.boolean().default(true).describe('Print one human-readable line per incident event on stdout.'),
@@ -124,6 +170,12 @@ export const notifyConfigSchema = z
       .optional()
       .describe(
         'PagerDuty Events API v2 services: { routingKeyEnv, url?, name?, types?, tags?, minSeverity?, timeoutMs?, maxAttempts? } each.',
+      ),
+    email: z
+      .array(emailConfigSchema)
+      .optional()
+      .describe(
+        'SMTP relays: { host, port?, tls?, rejectUnauthorized?, user?, passwordEnv?, from, to, subjectPrefix?, name?, types?, tags?, minSeverity?, timeoutMs?, maxAttempts? } each.',
       ),
   })
   .describe('Where incident notifications go.');
@@ -144,3 +196,7 @@ export type SlackConfigInput = z.input<typeof slackConfigSchema>;
 export type PagerDutyConfig = z.infer<typeof pagerdutyConfigSchema>;
 /** PagerDuty sink config as written by a user. */
 export type PagerDutyConfigInput = z.input<typeof pagerdutyConfigSchema>;
+/** Parsed email sink config (defaults applied). */
+export type EmailConfig = z.infer<typeof emailConfigSchema>;
+/** Email sink config as written by a user. */
+export type EmailConfigInput = z.input<typeof emailConfigSchema>;

@@ -1,5 +1,6 @@
 import pc from 'picocolors';
-import type { Incident, IncidentEvent } from '../shared/index.ts';
+import type { Incident } from '../shared/index.ts';
+import type { NotifyEvent } from './events.ts';
 import { formatMeasurements } from './format.ts';
 import type { Sink } from './sink.ts';
 
@@ -23,9 +24,9 @@ export function createConsoleSink(opts: ConsoleSinkOptions = {}): Sink {
     name: opts.name ?? 'console',
     // Writing to a local stream cannot usefully be retried.
     maxAttempts: 1,
-    deliver(event: IncidentEvent): Promise<void> {
+    deliver(event: NotifyEvent): Promise<void> {
       const { label, rest } = formatParts(event, utc);
-      const paint = event.kind === 'incident.opened' ? colors.red : colors.green;
+      const paint = event.kind === 'incident.opened' ? colors.red : event.kind === 'incident.acknowledged' ? colors.yellow : colors.green;
       stream.write(`${rest.time}  ${paint(colors.bold(label))}${rest.body}\n`);
       return Promise.resolve();
     },
@@ -33,14 +34,22 @@ export function createConsoleSink(opts: ConsoleSinkOptions = {}): Sink {
 }
 
 /** The console line for an event, without colour and without the trailing newline. */
-export function formatIncidentLine(event: IncidentEvent, opts: { utc?: boolean } = {}): string {
+export function formatIncidentLine(event: NotifyEvent, opts: { utc?: boolean } = {}): string {
   const { label, rest } = formatParts(event, opts.utc ?? false);
   return `${rest.time}  ${label}${rest.body}`;
 }
 
-function formatParts(event: IncidentEvent, utc: boolean): { label: string; rest: { time: string; body: string } } {
+function formatParts(event: NotifyEvent, utc: boolean): { label: string; rest: { time: string; body: string } } {
   const inc = event.incident;
   const opened = event.kind === 'incident.opened';
+  if (event.kind === 'incident.acknowledged') {
+    const type = (inc.channel ? `${inc.type}/${inc.channel}` : inc.type).padEnd(12);
+    const note = event.ack.note ? `: ${event.ack.note}` : '';
+    return {
+      label: 'ACK'.padEnd(7),
+      rest: { time: formatWallTime(event.ack.at, utc), body: `${type} [${inc.streamId}]  by ${event.ack.by}${note}` },
+    };
+  }
   const label = (opened ? 'OPEN' : 'CLOSE').padEnd(7);
   const wall = opened ? inc.openedAt : (inc.closedAt ?? inc.openedAt);
   const type = (inc.channel ? `${inc.type}/${inc.channel}` : inc.type).padEnd(12);

@@ -6,6 +6,12 @@ export function thumbnailUrlOf(incident: Incident): string | undefined {
   return typeof url === 'string' && url !== '' ? url : undefined;
 }
 
+/** Link to the evidence clip, when the app serves one (read defensively, like thumbnailUrl). */
+export function clipUrlOf(incident: Incident): string | undefined {
+  const url = (incident as { clipUrl?: string }).clipUrl;
+  return typeof url === 'string' && url !== '' ? url : undefined;
+}
+
 /** "black", or "silence (FL)" for a per-channel incident. */
 export function incidentTypeLabel(inc: Incident): string {
   return inc.channel ? `${inc.type} (${inc.channel})` : inc.type;

@@ -1,6 +1,8 @@
-/** Public door of the notify module: fans incident events out to console, webhooks, Slack and PagerDuty. */
-export { notifyConfigSchema, pagerdutyConfigSchema, slackConfigSchema, webhookConfigSchema } from './config.ts';
+/** Public door of the notify module: fans incident events out to console, webhooks, Slack, PagerDuty and email. */
+export { emailConfigSchema, notifyConfigSchema, pagerdutyConfigSchema, slackConfigSchema, webhookConfigSchema } from './config.ts';
 export type {
+  EmailConfig,
+  EmailConfigInput,
   NotifyConfig,
   NotifyConfigInput,
   PagerDutyConfig,
@@ -28,4 +30,8 @@ export type { SlackBlock, SlackMessage, SlackSinkOptions, SlackText } from './sl
 export { PAGERDUTY_SEVERITY, createPagerDutySink, pagerdutyEvent } from './pagerduty-sink.ts';
 export type { PagerDutyEvent, PagerDutySeverity, PagerDutySinkOptions } from './pagerduty-sink.ts';
 export { createSinks } from './sinks.ts';
+export { createEmailSink, emailMessage, emailSubject } from './email-sink.ts';
+export type { EmailMessage, EmailSinkOptions } from './email-sink.ts';
+export type { Acknowledgement, IncidentAckEvent, NotifyEvent, NotifyEventKind } from './events.ts';
+export { clipUrlOf } from './format.ts';
 export type { CreateSinksOptions } from './sinks.ts';

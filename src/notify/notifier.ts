@@ -1,4 +1,5 @@
-import { createLogger, errorMessage, type IncidentEvent, type Logger } from '../shared/index.ts';
+import { createLogger, errorMessage, type Logger } from '../shared/index.ts';
+import type { NotifyEvent } from './events.ts';
 import { outboxKey, type OutboxStore } from './outbox.ts';
 import { Fifo } from './queue.ts';
 import { PermanentDeliveryError, type Sink } from './sink.ts';
@@ -55,7 +56,7 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number, ran
 }
 
 interface Entry {
-  readonly event: IncidentEvent;
+  readonly event: NotifyEvent;
   /** Row id in the durable outbox (undefined without one, or if the write failed). */
   readonly id: number | undefined;
 }
@@ -180,7 +181,7 @@ export class Notifier {
   }
 
   /** Queues the event for every sink that accepts it. Synchronous; never blocks, never throws. */
-  publish(event: IncidentEvent): void {
+  publish(event: NotifyEvent): void {
     if (this.stopping) {
       this.safeLog('warn', { kind: event.kind, incidentId: event.incident.id }, 'notifier stopped: event not sent');
       return;
@@ -382,6 +383,6 @@ function withName(sink: Sink, name: string): Sink {
     name,
     maxAttempts: sink.maxAttempts,
     deliver: (event, attempt, signal) => sink.deliver(event, attempt, signal),
-    ...(sink.accepts ? { accepts: (event: IncidentEvent) => sink.accepts?.(event) ?? true } : {}),
+    ...(sink.accepts ? { accepts: (event: NotifyEvent) => sink.accepts?.(event) ?? true } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { IncidentEvent } from '../shared/index.ts';
+import type { NotifyEvent } from './events.ts';
 
 /**
  * Durable per-sink outbox for the Notifier. Synchronous on purpose: publish() writes the row
@@ -12,18 +12,18 @@ export interface OutboxStore {
    * Records a pending event for `sink` and returns its row id. Ids increase with each new row.
    * Enqueueing an existing (sink, key) is a no-op that returns the existing row's id.
    */
-  enqueue(sink: string, key: string, event: IncidentEvent): number;
+  enqueue(sink: string, key: string, event: NotifyEvent): number;
   /** The event was delivered. */
   delivered(id: number): void;
   /** The event was given up: permanent failure, attempts exhausted, or outbox overflow. */
   dropped(id: number, reason: string): void;
   /** Pending events of `sink`, in enqueue order. */
-  pending(sink: string): { id: number; event: IncidentEvent }[];
+  pending(sink: string): { id: number; event: NotifyEvent }[];
   /** Optional: counts a failed delivery attempt (for inspection only). */
   failedAttempt?(id: number): void;
 }
 
 /** The idempotency key of an event: `<incident id>:<kind>`. */
-export function outboxKey(event: IncidentEvent): string {
+export function outboxKey(event: NotifyEvent): string {
   return `${event.incident.id}:${event.kind}`;
 }

@@ -1,6 +1,7 @@
-import type { IncidentEvent, Severity } from '../shared/index.ts';
+import type { Severity } from '../shared/index.ts';
+import type { NotifyEvent } from './events.ts';
 import { pagerdutyConfigSchema, type PagerDutyConfigInput } from './config.ts';
-import { incidentTypeLabel, streamLabel, thumbnailUrlOf, truncate } from './format.ts';
+import { clipUrlOf, incidentTypeLabel, streamLabel, thumbnailUrlOf, truncate } from './format.ts';
 import { parseSinkConfig, postJson, requireEnv, type HttpSinkOptions } from './http.ts';
 import { routeFilter } from './route.ts';
 import type { Sink } from './sink.ts';
@@ -35,19 +36,23 @@ export type PagerDutyEvent =
       links?: { href: string; text: string }[];
       images?: { src: string; alt: string }[];
     }
-  | { routing_key: string; event_action: 'resolve'; dedup_key: string };
+  | { routing_key: string; event_action: 'resolve' | 'acknowledge'; dedup_key: string };
 
 /** PagerDuty retries only 429 among 4xx; other 4xx (400 invalid event, ...) are permanent. */
 const RETRYABLE_4XX: ReadonlySet<number> = new Set([429]);
 
 /**
- * The Events API v2 body for an incident event: incident.opened triggers an alert and
- * incident.closed resolves it, both with `dedup_key` = the incident id.
+ * The Events API v2 body for an incident event: incident.opened triggers an alert,
+ * incident.acknowledged acknowledges it and incident.closed resolves it, all with
+ * `dedup_key` = the incident id.
  */
-export function pagerdutyEvent(event: IncidentEvent, routingKey: string): PagerDutyEvent {
+export function pagerdutyEvent(event: NotifyEvent, routingKey: string): PagerDutyEvent {
   const inc = event.incident;
   if (event.kind === 'incident.closed') {
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: inc.id };
+  }
+  if (event.kind === 'incident.acknowledged') {
+    return { routing_key: routingKey, event_action: 'acknowledge', dedup_key: inc.id };
   }
   const out: PagerDutyEvent = {
     routing_key: routingKey,
@@ -73,10 +78,12 @@ export function pagerdutyEvent(event: IncidentEvent, routingKey: string): PagerD
     },
   };
   const thumb = thumbnailUrlOf(inc);
+  const clip = clipUrlOf(inc);
   if (thumb) {
     out.links = [{ href: thumb, text: 'Thumbnail at onset' }];
     out.images = [{ src: thumb, alt: `${streamLabel(inc)} at ${inc.start.toFixed(2)} s` }];
   }
+  if (clip) (out.links ??= []).push({ href: clip, text: 'Evidence clip (MPEG-TS, around the onset)' });
   return out;
 }
 
@@ -95,7 +102,7 @@ export function createPagerDutySink(config: PagerDutyConfigInput, opts: PagerDut
     name,
     maxAttempts: cfg.maxAttempts,
     accepts: routeFilter(cfg),
-    deliver(event: IncidentEvent, attempt: number, signal?: AbortSignal): Promise<void> {
+    deliver(event: NotifyEvent, attempt: number, signal?: AbortSignal): Promise<void> {
       return postJson({
         name,
         url: cfg.url,

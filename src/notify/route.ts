@@ -1,4 +1,5 @@
-import type { Incident, IncidentEvent, IncidentType, Severity } from '../shared/index.ts';
+import type { Incident, IncidentType, Severity } from '../shared/index.ts';
+import type { NotifyEvent } from './events.ts';
 
 /** Routing filters of a sink. Every filter that is set must match; an unset filter matches all. */
 export interface Route {
@@ -26,7 +27,7 @@ export function matchesRoute(route: Route, incident: Incident): boolean {
 }
 
 /** A Sink `accepts` filter for the route, or undefined when the route filters nothing. */
-export function routeFilter(route: Route): ((event: IncidentEvent) => boolean) | undefined {
+export function routeFilter(route: Route): ((event: NotifyEvent) => boolean) | undefined {
   if (!route.types && !route.tags && !route.minSeverity) return undefined;
   const r: Route = {
     ...(route.types ? { types: [...route.types] } : {}),

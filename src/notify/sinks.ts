@@ -1,6 +1,7 @@
 import type { Logger } from '../shared/index.ts';
 import type { NotifyConfig } from './config.ts';
 import { createConsoleSink } from './console-sink.ts';
+import { createEmailSink } from './email-sink.ts';
 import { createPagerDutySink } from './pagerduty-sink.ts';
 import type { Sink } from './sink.ts';
 import { createSlackSink } from './slack-sink.ts';
@@ -14,6 +15,10 @@ export interface CreateSinksOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** fetch for the HTTP sinks (default global fetch). */
   fetch?: typeof fetch;
+  /** Evidence for the email sink: the onset JPEG of an incident, if taken. */
+  thumbnail?: (incidentId: string) => Uint8Array | undefined;
+  /** config server.publicUrl: mails link to the incident there. */
+  publicUrl?: string;
 }
 
 /**
@@ -32,5 +37,15 @@ export function createSinks(config: NotifyConfig, opts: CreateSinksOptions): Sin
   for (const webhook of config.webhooks ?? []) sinks.push(createWebhookSink(webhook, http));
   for (const slack of config.slack ?? []) sinks.push(createSlackSink(slack, http));
   for (const pd of config.pagerduty ?? []) sinks.push(createPagerDutySink(pd, http));
+  for (const mail of config.email ?? []) {
+    sinks.push(
+      createEmailSink(mail, {
+        logger: opts.logger,
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.thumbnail ? { thumbnail: opts.thumbnail } : {}),
+        ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+      }),
+    );
+  }
   return sinks;
 }

@@ -1,6 +1,7 @@
-import { ErrorCodes, VigilError, type Incident, type IncidentEvent } from '../shared/index.ts';
+import { ErrorCodes, VigilError, type Incident } from '../shared/index.ts';
+import type { NotifyEvent } from './events.ts';
 import { slackConfigSchema, type SlackConfigInput } from './config.ts';
-import { formatMeasurements, incidentTypeLabel, streamLabel, thumbnailUrlOf, truncate } from './format.ts';
+import { clipUrlOf, formatMeasurements, incidentTypeLabel, streamLabel, thumbnailUrlOf, truncate } from './format.ts';
 import { parseSinkConfig, postJson, requireEnv, type HttpSinkOptions } from './http.ts';
 import { routeFilter } from './route.ts';
 import type { Sink } from './sink.ts';
@@ -51,14 +52,15 @@ function field(label: string, value: string): SlackText {
 }
 
 /** "🔴 black on News HD" or "✅ resolved: black on News HD". */
-export function slackHeadline(event: IncidentEvent): string {
+export function slackHeadline(event: NotifyEvent): string {
   const inc = event.incident;
   const what = `${incidentTypeLabel(inc)} on ${streamLabel(inc)}`;
+  if (event.kind === 'incident.acknowledged') return `👀 acknowledged: ${what}`;
   return event.kind === 'incident.opened' ? `🔴 ${what}` : `✅ resolved: ${what}`;
 }
 
 /** The Slack message for an incident event: a `text` fallback plus Block Kit `blocks`. */
-export function slackMessage(event: IncidentEvent): SlackMessage {
+export function slackMessage(event: NotifyEvent): SlackMessage {
   const inc: Incident = event.incident;
   const closed = event.kind === 'incident.closed';
   const headline = slackHeadline(event);
@@ -92,11 +94,20 @@ export function slackMessage(event: IncidentEvent): SlackMessage {
       alt_text: truncate(`${streamLabel(inc)} at ${secs(inc.start)}`, 2000),
     });
   }
+  if (event.kind === 'incident.acknowledged') {
+    fields.push(field('Acknowledged by', esc(event.ack.by)));
+    if (event.ack.note) fields.push(field('Note', esc(event.ack.note)));
+  }
+  const clip = clipUrlOf(inc);
+  if (clip) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `<${clip}|Evidence clip>` } });
   const context = [`incident \`${esc(inc.id)}\``];
   if (inc.tags.length > 0) context.push(`tags: ${inc.tags.map((t) => esc(t)).join(', ')}`);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context.join('  ·  '), 2000) }] });
 
-  const detail = closed
+  const detail =
+    event.kind === 'incident.acknowledged'
+      ? ` by ${event.ack.by}`
+      : closed
     ? inc.end !== undefined
       ? ` after ${secs(inc.end - inc.start)}`
       : ''
@@ -143,7 +154,7 @@ export function createSlackSink(config: SlackConfigInput, opts: SlackSinkOptions
     name,
     maxAttempts: cfg.maxAttempts,
     accepts: routeFilter(cfg),
-    deliver(event: IncidentEvent, attempt: number, signal?: AbortSignal): Promise<void> {
+    deliver(event: NotifyEvent, attempt: number, signal?: AbortSignal): Promise<void> {
       return postJson({
         name,
         url,

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { IncidentEvent } from '../shared/index.ts';
+import type { Acknowledgement, NotifyEvent } from './events.ts';
 import { webhookConfigSchema, type WebhookConfigInput } from './config.ts';
 import { parseSinkConfig, postJson, requireEnv, type HttpSinkOptions } from './http.ts';
 import { routeFilter } from './route.ts';
@@ -7,8 +7,10 @@ import type { Sink } from './sink.ts';
 
 /** The JSON body POSTed to a webhook. */
 export interface WebhookPayload {
-  event: IncidentEvent['kind'];
-  incident: IncidentEvent['incident'];
+  event: NotifyEvent['kind'];
+  incident: NotifyEvent['incident'];
+  /** Only on `incident.acknowledged`. */
+  ack?: Acknowledgement;
   /** When this attempt was sent (ISO 8601). */
   sentAt: string;
 }
@@ -67,8 +69,13 @@ export function createWebhookSink(config: WebhookConfigInput, opts: WebhookSinkO
     name,
     maxAttempts: cfg.maxAttempts,
     accepts: routeFilter(cfg),
-    deliver(event: IncidentEvent, attempt: number, signal?: AbortSignal): Promise<void> {
-      const payload: WebhookPayload = { event: event.kind, incident: event.incident, sentAt: new Date().toISOString() };
+    deliver(event: NotifyEvent, attempt: number, signal?: AbortSignal): Promise<void> {
+      const payload: WebhookPayload = {
+        event: event.kind,
+        incident: event.incident,
+        ...(event.kind === 'incident.acknowledged' ? { ack: event.ack } : {}),
+        sentAt: new Date().toISOString(),
+      };
       const body = JSON.stringify(payload);
       // Headers.set is case-insensitive: configured headers cannot shadow ours.
       const headers = new Headers(cfg.headers);

@@ -180,7 +180,7 @@ describe('outbox and stop', () => {
       seen,
       release: () => release(),
       async deliver(ev) {
-        seen.push(ev);
+        seen.push(ev as IncidentEvent);
         await gate;
       },
     };
