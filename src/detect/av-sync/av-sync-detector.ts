@@ -1,0 +1,336 @@
+import type { IntervalEdge, VideoFrameView } from '../../shared/index.ts';
+import { EdgeReporter } from '../edge-reporter.ts';
+import { round } from '../round.ts';
+import { defineDetector, type DetectorContext } from '../spec.ts';
+import { AudioEvents, HOP } from './audio-events.ts';
+import { correlate } from './correlate.ts';
+import { TimestampWatch } from './timestamps.ts';
+import { VideoEvents } from './video-events.ts';
+
+/** Visual onset strength (log ratio) from which a frame counts as an event (a cut, a motion start). */
+const EVENT_LEVEL = 0.3;
+/** Verdicts are formed once per this much video media time (s). */
+const EVAL_EVERY = 1;
+/** A test-signal verdict needs this many flash–beep pairs in the window. */
+const MIN_PAIRS = 3;
+
+/**
+ * Audio/video synchronisation, three ways:
+ * (a) test signal: flash frames (mean-luma jump on the preview) paired with the nearest
+ *     tone-burst onset (sample-accurate), median over the pairs;
+ * (b) ordinary content: cross-correlation of visual onsets (cuts, motion starts, from the
+ *     preview's frame difference) against audio energy onsets over a sliding window;
+ * (c) container timestamps: A-V packet timestamp skew against its baseline and audio
+ *     timestamps against the sample clock.
+ * Offsets are signed in ms, positive = audio late.
+ */
+export const avSyncDetector = defineDetector({
+  name: 'av_sync',
+  types: ['av_sync'],
+  description:
+    'Audio/video offset from a flash-and-beep test signal, from audio/visual event correlation on ordinary content, and from container timestamp drift or jumps.',
+  inputs: [{ kind: 'video', plane: 'luma' }, { kind: 'audio', format: 'f32-planar' }, { kind: 'packet' }],
+  options: {
+    maxEarly: {
+      type: 'number',
+      description: 'How far audio may lead video before the offset is out of range',
+      default: 90,
+      min: 0,
+      max: 1000,
+      unit: 'ms',
+      guidance:
+        'ITU-R BT.1359 acceptability: audio at most 90 ms early. Its detectability threshold is 45 ms; use 45 for strict contribution feeds.',
+    },
+    maxLate: {
+      type: 'number',
+      description: 'How far audio may lag video before the offset is out of range',
+      default: 185,
+      min: 0,
+      max: 1000,
+      unit: 'ms',
+      guidance: 'ITU-R BT.1359 acceptability: audio at most 185 ms late (detectability 125 ms).',
+    },
+    window: {
+      type: 'number',
+      description: 'Media seconds of audio and video correlated for each content verdict',
+      default: 10,
+      min: 3,
+      max: 60,
+      unit: 's',
+      guidance:
+        'Longer windows hold more cuts and sound events (higher confidence) but react later. 10-20 s for edited programmes; 30+ s for slow content.',
+    },
+    maxLag: {
+      type: 'number',
+      description: 'Largest offset searched, either way',
+      default: 500,
+      min: 100,
+      max: 2000,
+      unit: 'ms',
+      guidance: 'Offsets beyond ±500 ms are rare outside broken muxers; wider searches find more chance peaks.',
+    },
+    minConfidence: {
+      type: 'number',
+      description: 'Content verdicts below this confidence are ignored (no verdict)',
+      default: 0.5,
+      min: 0,
+      max: 1,
+      unit: 'ratio',
+      guidance:
+        'Confidence = peak distinctness x peak strength x event support (see ADR 0004). In-sync clips without clear events measure 0-0.4; lower this only with long windows.',
+    },
+    minDuration: {
+      type: 'number',
+      description: 'Seconds the offset must stay out of range (with confidence) before an incident opens',
+      default: 5,
+      min: 0,
+      max: 3600,
+      unit: 's',
+    },
+    recovery: {
+      type: 'number',
+      description: 'Seconds of confident in-range verdicts before an open incident closes',
+      default: 5,
+      min: 0,
+      max: 3600,
+      unit: 's',
+    },
+    testSignal: {
+      type: 'boolean',
+      description: 'Measure flash-and-beep test patterns when present (takes precedence over content correlation)',
+      default: true,
+    },
+    flashJump: {
+      type: 'number',
+      description: 'Mean-luma rise over the frames before that marks a test-pattern flash',
+      default: 80,
+      min: 10,
+      max: 255,
+      unit: 'luma levels',
+      guidance: 'A white flash on a dark pattern jumps by 150+; scene cuts rarely jump by more than 60.',
+    },
+    timestamps: {
+      type: 'boolean',
+      description: 'Check container timestamps for A/V drift and jumps',
+      default: true,
+    },
+    maxTimestampSkew: {
+      type: 'number',
+      description: 'Change of the audio-minus-video timestamp skew (or of audio timestamps against the sample clock) that counts as drift',
+      default: 100,
+      min: 10,
+      max: 5000,
+      unit: 'ms',
+      guidance:
+        'Steady streams stay within a few ms once interleaving is smoothed out; 100 ms is below the 185 ms acceptability limit.',
+    },
+    timestampMinDuration: {
+      type: 'number',
+      description: 'Seconds the timestamp skew must stay beyond maxTimestampSkew before an incident opens',
+      default: 2,
+      min: 0,
+      max: 3600,
+      unit: 's',
+    },
+  },
+  create(o, ctx) {
+    let verdict: { offset: number; confidence: number; kind: 'content' | 'test_signal'; extra: Record<string, number> } = {
+      offset: 0,
+      confidence: 0,
+      kind: 'content',
+      extra: {},
+    };
+    const contentReporter = new EdgeReporter(withConfidence(ctx, () => verdict.confidence), 'av_sync', {
+      minDuration: o.minDuration,
+      recovery: o.recovery,
+    });
+    contentReporter.measurements = () => ({
+      kind: verdict.kind,
+      offsetMs: round(verdict.offset * 1000, 1),
+      confidence: round(verdict.confidence, 3),
+      ...Object.fromEntries(Object.entries(verdict.extra).map(([k, v]) => [k, round(v, 3)])),
+    });
+    const ts = new TimestampWatch();
+    const tsReporter = new EdgeReporter(
+      ctx,
+      'av_sync',
+      { minDuration: o.timestampMinDuration, recovery: o.timestampMinDuration },
+      'timestamps',
+    );
+    let tsState = ts.state(0);
+    tsReporter.measurements = () => ({
+      kind: 'timestamps',
+      skewChangeMs: round(tsState.skewChange * 1000, 1),
+      audioClockDriftMs: round(tsState.audioClock * 1000, 1),
+      cause: tsState.recentStep * 1000 >= o.maxTimestampSkew * 0.8 ? 'jump' : 'drift',
+      driftPpm: round(
+        (Math.abs(tsState.skewChange) >= Math.abs(tsState.audioClock)
+          ? tsState.skewChange / Math.max(1, tsState.skewSpan)
+          : tsState.audioClock / Math.max(1, tsState.audioSpan)) * 1e6,
+        0,
+      ),
+    });
+
+    const maxLag = o.maxLag / 1000;
+    const keep = o.window + maxLag + 2;
+    // Visual series (per frame) and audio onset envelope (per 10 ms hop).
+    const vt: number[] = [];
+    const vs: number[] = [];
+    const at: number[] = [];
+    const as: number[] = [];
+    const flashes: number[] = [];
+    const bursts: number[] = [];
+    let frameDuration = 0.04;
+    let lastVideo = Number.NaN;
+    let lastAudio = Number.NaN;
+    let lastEval = Number.NaN;
+    let lastWall = 0;
+    let lastTsEval = Number.NaN;
+    const video = new VideoEvents(o.flashJump);
+    const audio = new AudioEvents({
+      hop: (t, s) => {
+        at.push(t);
+        as.push(s);
+      },
+      burst: (t) => bursts.push(t),
+    });
+
+    function prune(): void {
+      const horizon = Math.max(lastVideo, lastAudio) - keep;
+      dropBefore(vt, vs, horizon);
+      dropBefore(at, as, horizon);
+      while (flashes.length && flashes[0]! < horizon) flashes.shift();
+      while (bursts.length && bursts[0]! < horizon) bursts.shift();
+    }
+
+    function testSignalVerdict(end: number): typeof verdict | undefined {
+      if (!o.testSignal) return undefined;
+      const offsets: number[] = [];
+      for (const f of flashes) {
+        // Only flashes whose ±maxLag neighbourhood has been heard in full.
+        if (f < end - o.window || f + maxLag > lastAudio) continue;
+        let best = Number.NaN;
+        for (const b of bursts) if (Math.abs(b - f) <= maxLag && !(Math.abs(b - f) >= Math.abs(best - f))) best = b;
+        if (!Number.isNaN(best)) offsets.push(best - f);
+      }
+      if (offsets.length < MIN_PAIRS) return undefined;
+      const sorted = [...offsets].sort((a, b) => a - b);
+      const median = sorted[sorted.length >> 1]!;
+      const consistent = offsets.filter((x) => Math.abs(x - median) <= frameDuration).length;
+      return {
+        offset: median,
+        confidence: consistent / offsets.length,
+        kind: 'test_signal',
+        extra: { pairs: offsets.length, spreadMs: (sorted[sorted.length - 1]! - sorted[0]!) * 1000 },
+      };
+    }
+
+    function contentVerdict(end: number): typeof verdict | undefined {
+      const from = end - o.window;
+      let i0 = 0;
+      while (i0 < vt.length && vt[i0]! < from) i0++;
+      let i1 = i0;
+      while (i1 < vt.length && vt[i1]! <= end) i1++;
+      if (!vt.length || vt[0]! > from + frameDuration || !at.length || at[0]! > from - maxLag + 0.05) return undefined;
+      const c = correlate(vt.slice(i0, i1), vs.slice(i0, i1), at, as, maxLag, frameDuration, EVENT_LEVEL);
+      if (!c) return undefined;
+      return {
+        offset: c.offset,
+        confidence: c.confidence,
+        kind: 'content',
+        extra: { peak: c.peak, secondPeak: c.second, events: c.events },
+      };
+    }
+
+    function evaluate(wall: number): void {
+      // The newest instant for which audio up to +maxLag is in.
+      const end = Math.min(lastVideo, lastAudio - maxLag);
+      if (!Number.isFinite(end) || (!Number.isNaN(lastEval) && end - lastEval < EVAL_EVERY)) return;
+      const v = testSignalVerdict(end) ?? contentVerdict(end);
+      if (!v) return;
+      const first = Number.isNaN(lastEval);
+      const step = first ? EVAL_EVERY : end - lastEval;
+      lastEval = end;
+      verdict = v;
+      ctx.gauge('av_sync_confidence', v.confidence);
+      const minConfidence = v.kind === 'test_signal' ? 0.5 : o.minConfidence;
+      if (v.confidence < minConfidence) return; // no verdict: hold whatever state we are in
+      ctx.gauge('av_offset_ms', v.offset * 1000);
+      const out = v.offset * 1000 > o.maxLate || v.offset * 1000 < -o.maxEarly;
+      contentReporter.update(end - step, wall, step, out);
+    }
+
+    function evaluateTimestamps(t: number, wall: number): void {
+      if (!o.timestamps) return;
+      if (!Number.isNaN(lastTsEval) && t - lastTsEval < 0.5) return;
+      const step = Number.isNaN(lastTsEval) ? 0.5 : t - lastTsEval;
+      lastTsEval = t;
+      tsState = ts.state(t);
+      const limit = o.maxTimestampSkew / 1000;
+      const out = Math.abs(tsState.skewChange) > limit || Math.abs(tsState.audioClock) > limit;
+      tsReporter.update(t - step, wall, step, out);
+    }
+
+    function reset(): void {
+      vt.length = vs.length = at.length = as.length = flashes.length = bursts.length = 0;
+      lastVideo = lastAudio = lastEval = lastTsEval = Number.NaN;
+      video.reset();
+      ts.restart();
+      ts.restartClock();
+    }
+
+    return {
+      process(input) {
+        if (input.kind === 'video') {
+          const f: VideoFrameView = input;
+          frameDuration = f.frameDuration > 0 ? f.frameDuration : frameDuration;
+          const s = video.process(f);
+          vt.push(f.mediaTime);
+          vs.push(s.strength);
+          if (s.flash) flashes.push(f.mediaTime);
+          lastVideo = f.mediaTime;
+          lastWall = f.wallTime;
+          evaluate(f.wallTime);
+          if (vt.length % 64 === 0) prune();
+        } else if (input.kind === 'audio') {
+          audio.process(input);
+          if (o.timestamps) ts.audioChunk(input);
+          lastAudio = input.mediaTime + input.nbSamples / input.sampleRate;
+          lastWall = input.wallTime;
+          if (at.length > (keep / HOP) * 1.5) prune();
+          evaluate(input.wallTime);
+          evaluateTimestamps(input.mediaTime, input.wallTime);
+        } else if (input.kind === 'packet') {
+          if (!o.timestamps) return;
+          ts.packet(input);
+          evaluateTimestamps(input.mediaTime, input.wallTime);
+        }
+      },
+      flush() {
+        void lastWall;
+        contentReporter.flush();
+        tsReporter.flush();
+        reset();
+      },
+    };
+  },
+});
+
+/** Adds the verdict's confidence to open edges. */
+function withConfidence(ctx: DetectorContext, confidence: () => number): DetectorContext {
+  return {
+    streamId: ctx.streamId,
+    gauge: (n, v) => ctx.gauge(n, v),
+    report: (e: IntervalEdge) => ctx.report(e.phase === 'open' ? { ...e, confidence: round(confidence(), 3) } : e),
+  };
+}
+
+/** Drops the leading samples of a (times, values) pair of arrays older than `t`. */
+function dropBefore(times: number[], values: number[], t: number): void {
+  let n = 0;
+  while (n < times.length && times[n]! < t) n++;
+  if (n) {
+    times.splice(0, n);
+    values.splice(0, n);
+  }
+}

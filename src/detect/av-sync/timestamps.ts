@@ -1,0 +1,163 @@
+import type { AudioChunk, PacketInfo } from '../../shared/index.ts';
+
+/** MPEG-TS timestamps wrap at 2^33 ticks of 90 kHz. */
+const WRAP = 2 ** 33 / 90000;
+/** A timestamp step larger than this (s) on one track is a discontinuity, not drift. */
+const MAX_STEP = 10;
+/** Packets' A-V timestamp skew is the median over this much media time (s): smooths interleaving. */
+const SKEW_SPAN = 2;
+/** Seconds of skew history learnt as the baseline after a (re)start. */
+const BASELINE_SPAN = 3;
+/** An audio timestamp step against the sample clock larger than this (s) is a gap/overlap, not drift. */
+const AUDIO_GAP = 0.02;
+
+export interface TimestampState {
+  /** Change of the A-V packet timestamp skew against its baseline (s), positive = audio timestamps ahead. */
+  readonly skewChange: number;
+  /** Audio timestamps minus the audio sample clock since the last gap (s). */
+  readonly audioClock: number;
+  /** Seconds over which the audio clock comparison runs. */
+  readonly audioSpan: number;
+  /** Seconds since the skew baseline was learnt. */
+  readonly skewSpan: number;
+  /** Largest change of the median skew within the last 2 s (s): a jump rather than a drift. */
+  readonly recentStep: number;
+  readonly ready: boolean;
+}
+
+interface TrackTs {
+  lastRaw: number;
+  unwrapped: number;
+}
+
+/**
+ * Container timestamp consistency, from what ingest saw before decoding:
+ * - A-V skew: the latest audio timestamp minus the latest video timestamp (decode order,
+ *   unwrapped per track) at each packet's arrival, median-smoothed over 2 s of media. A muxer
+ *   or encoder writes tracks interleaved by capture time, so the skew is steady; when one
+ *   track's timestamps start running at another rate, or jump, the skew moves away from the
+ *   baseline learnt in the first seconds.
+ * - Audio clock: audio chunk timestamps against the count of samples decoded since the last
+ *   gap; a rate difference accumulates here even without video.
+ * Per-track jumps over 10 s (HLS discontinuities, reconnects) restart both measurements; the
+ * 33-bit MPEG-TS wrap is unwrapped.
+ */
+export class TimestampWatch {
+  private audio: TrackTs | undefined;
+  private video: TrackTs | undefined;
+  /** (media time, skew) samples in the smoothing span. */
+  private readonly raw: { t: number; s: number }[] = [];
+  /** (media time, median skew) history for baseline and step detection. */
+  private readonly smooth: { t: number; s: number }[] = [];
+  private baseline = Number.NaN;
+  private baselineAt = Number.NaN;
+  private firstT = Number.NaN;
+  // Audio clock.
+  private clockStart = Number.NaN;
+  private clockSamples = 0;
+  private clockRate = 0;
+  /** Timestamp minus sample clock of the latest chunk, since clockStart (s). */
+  private clockErr = 0;
+  /** Drift measured before the last gap (s). */
+  private clockCarried = 0;
+  private clockSpan = 0;
+
+  packet(p: PacketInfo): void {
+    const raw = Number.isFinite(p.dts) ? p.dts : p.pts;
+    if (!Number.isFinite(raw)) return;
+    const track = p.track === 'audio' ? this.audio : this.video;
+    if (!track) {
+      const t = { lastRaw: raw, unwrapped: raw };
+      if (p.track === 'audio') this.audio = t;
+      else this.video = t;
+    } else {
+      let d = raw - track.lastRaw;
+      if (d < -WRAP / 2) d += WRAP;
+      else if (d > WRAP / 2) d -= WRAP;
+      track.lastRaw = raw;
+      if (Math.abs(d) > MAX_STEP) {
+        // Discontinuity on one track: the other will jump too (or not); start over.
+        this.restart();
+        const t = { lastRaw: raw, unwrapped: raw };
+        if (p.track === 'audio') this.audio = t;
+        else this.video = t;
+        return;
+      }
+      track.unwrapped += d;
+    }
+    if (!this.audio || !this.video) return;
+    const t = p.mediaTime;
+    if (Number.isNaN(this.firstT)) this.firstT = t;
+    this.raw.push({ t, s: this.audio.unwrapped - this.video.unwrapped });
+    while (this.raw.length && this.raw[0]!.t < t - SKEW_SPAN) this.raw.shift();
+    const last = this.smooth[this.smooth.length - 1];
+    if (t - this.firstT < SKEW_SPAN || (last && t - last.t < 0.25)) return;
+    const sorted = this.raw.map((r) => r.s).sort((a, b) => a - b);
+    const med = sorted[sorted.length >> 1]!;
+    this.smooth.push({ t, s: med });
+    while (this.smooth.length && this.smooth[0]!.t < t - 10) this.smooth.shift();
+    if (Number.isNaN(this.baseline) && t - this.firstT >= SKEW_SPAN + BASELINE_SPAN) {
+      const base = this.smooth.map((x) => x.s).sort((a, b) => a - b);
+      this.baseline = base[base.length >> 1]!;
+      this.baselineAt = t;
+    }
+  }
+
+  audioChunk(a: AudioChunk): void {
+    if (a.nbSamples === 0) return;
+    if (Number.isNaN(this.clockStart) || a.sampleRate !== this.clockRate) {
+      this.clockStart = a.mediaTime;
+      this.clockRate = a.sampleRate;
+      this.clockSamples = 0;
+      this.clockErr = 0;
+      this.clockCarried = 0;
+      this.clockSpan = 0;
+    } else {
+      const err = a.mediaTime - (this.clockStart + this.clockSamples / this.clockRate);
+      if (Math.abs(err - this.clockErr) > AUDIO_GAP) {
+        // A gap or overlap, not drift: keep the drift measured so far and compare afresh from here.
+        this.clockCarried += this.clockErr;
+        this.clockSpan += this.clockSamples / this.clockRate;
+        this.clockStart = a.mediaTime;
+        this.clockSamples = 0;
+        this.clockErr = 0;
+      } else {
+        this.clockErr = err;
+      }
+    }
+    this.clockSamples += a.nbSamples;
+  }
+
+  /** Where things stand at media time `t`. */
+  state(t: number): TimestampState {
+    let recentStep = 0;
+    const last = this.smooth[this.smooth.length - 1];
+    if (last) for (const x of this.smooth) if (x.t >= t - 2) recentStep = Math.max(recentStep, Math.abs(last.s - x.s));
+    return {
+      skewChange: !Number.isNaN(this.baseline) && last ? last.s - this.baseline : 0,
+      skewSpan: Number.isNaN(this.baselineAt) ? 0 : t - this.baselineAt,
+      audioClock: this.clockCarried + this.clockErr,
+      audioSpan: this.clockSpan + (Number.isNaN(this.clockStart) ? 0 : this.clockSamples / this.clockRate),
+      recentStep,
+      ready: !Number.isNaN(this.baseline),
+    };
+  }
+
+  /** Discontinuity: forget everything. */
+  restart(): void {
+    this.audio = undefined;
+    this.video = undefined;
+    this.raw.length = 0;
+    this.smooth.length = 0;
+    this.baseline = Number.NaN;
+    this.baselineAt = Number.NaN;
+    this.firstT = Number.NaN;
+  }
+
+  restartClock(): void {
+    this.clockStart = Number.NaN;
+    this.clockErr = 0;
+    this.clockCarried = 0;
+    this.clockSpan = 0;
+  }
+}

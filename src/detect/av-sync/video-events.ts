@@ -1,0 +1,86 @@
+import type { VideoFrameView } from '../../shared/index.ts';
+
+/** Offset added before taking logs of the frame difference (luma levels): grain-level change is not an event. */
+const DIFF_FLOOR = 2;
+const DIFF_HISTORY = 3;
+/** Frames of mean luma kept as the flash baseline. */
+const FLASH_HISTORY = 5;
+
+export interface VisualSample {
+  /** Visual onset strength >= 0: positive log change of the frame difference (cuts, motion starts). */
+  readonly strength: number;
+  /** Mean luma of the preview. */
+  readonly mean: number;
+  /** This frame is much brighter than the frames before it (a test-pattern flash). */
+  readonly flash: boolean;
+  /** Mean absolute difference against the previous preview (luma levels). */
+  readonly diff: number;
+}
+
+/**
+ * Cheap visual front end on the 160-px preview plane only (never the full luma): mean
+ * luma, mean absolute difference against the previous preview on every other pixel and
+ * row, and from it a visual onset strength. One pass over ~1/4 of the preview per frame.
+ */
+export class VideoEvents {
+  private prev: Uint8Array = new Uint8Array(0);
+  private havePrev = false;
+  private readonly diffs: number[] = [];
+  private readonly means: number[] = [];
+
+  constructor(private readonly flashJump: number) {}
+
+  reset(): void {
+    this.havePrev = false;
+    this.diffs.length = 0;
+    this.means.length = 0;
+  }
+
+  process(v: VideoFrameView): VisualSample {
+    const p = v.preview;
+    const data = p.data;
+    const w = p.width;
+    const h = p.height;
+    if (this.prev.length !== data.length) {
+      this.prev = new Uint8Array(data.length);
+      this.havePrev = false;
+    }
+    const prev = this.prev;
+    let sum = 0;
+    let diff = 0;
+    let count = 0;
+    for (let y = 0; y < h; y += 2) {
+      const row = y * w;
+      for (let x = (y >> 1) & 1; x < w; x += 2) {
+        const i = row + x;
+        const a = data[i]!;
+        sum += a;
+        const d = a - prev[i]!;
+        diff += d < 0 ? -d : d;
+        count++;
+      }
+    }
+    prev.set(data);
+    const mean = count ? sum / count : 0;
+    let strength = 0;
+    let flash = false;
+    const dm = this.havePrev && count ? diff / count : 0;
+    if (this.havePrev && count) {
+      let before = 0;
+      for (const x of this.diffs) before += x;
+      before = this.diffs.length ? before / this.diffs.length : dm;
+      const r = Math.log((dm + DIFF_FLOOR) / (before + DIFF_FLOOR));
+      strength = r > 0 ? r : 0;
+      this.diffs.push(dm);
+      if (this.diffs.length > DIFF_HISTORY) this.diffs.shift();
+      if (this.means.length === FLASH_HISTORY) {
+        const sorted = [...this.means].sort((x, y) => x - y);
+        flash = mean - sorted[FLASH_HISTORY >> 1]! >= this.flashJump;
+      }
+    }
+    this.means.push(mean);
+    if (this.means.length > FLASH_HISTORY) this.means.shift();
+    this.havePrev = true;
+    return { strength, mean, flash, diff: dm };
+  }
+}
