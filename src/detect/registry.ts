@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { blackDetector } from './black/black-detector.ts';
 import { freezeDetector } from './freeze/freeze-detector.ts';
 import { silenceDetector } from './silence/silence-detector.ts';
+import { trackPresenceDetector } from './track-presence/track-presence-detector.ts';
 import type { DetectorSpec, OptionSpec, OptionTable } from './spec.ts';
 
 /** Every detector Vigil ships, in the order they run on each frame. */
@@ -9,6 +10,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
   blackDetector as unknown as DetectorSpec,
   freezeDetector as unknown as DetectorSpec,
   silenceDetector as unknown as DetectorSpec,
+  trackPresenceDetector as unknown as DetectorSpec,
 ];
 
 export function findDetector(name: string): DetectorSpec | undefined {

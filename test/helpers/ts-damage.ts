@@ -1,0 +1,179 @@
+/**
+ * Damage a real MPEG-TS file the way networks and broken encoders do, at the 188-byte packet
+ * level: drop TS packets (with or without continuity-counter errors), drop whole PES packets
+ * (frames), rewrite PES timestamps. Pure byte manipulation, so what the demuxer then sees is
+ * exactly what a receiver would.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+
+export const TS_PACKET = 188;
+const CLOCK = 90000;
+const WRAP = 2 ** 33;
+
+/** One PES packet (a frame for video, one or more audio frames) and the TS packets carrying it. */
+export interface PesUnit {
+  readonly pid: number;
+  readonly streamId: number;
+  /** Indices of the TS packets that carry it, in order (the first one has PUSI set). */
+  readonly packets: number[];
+  /** Raw 90 kHz timestamps (NaN when absent). */
+  pts: number;
+  dts: number;
+  /** Byte offsets of the 5-byte PTS / DTS fields in the file (-1 when absent). */
+  readonly ptsAt: number;
+  readonly dtsAt: number;
+}
+
+export class TsFile {
+  private buf: Buffer;
+
+  constructor(buf: Buffer) {
+    if (buf.length % TS_PACKET !== 0) throw new Error(`TsFile: ${buf.length} bytes is not a whole number of TS packets`);
+    for (let i = 0; i < buf.length; i += TS_PACKET) {
+      if (buf[i] !== 0x47) throw new Error(`TsFile: no sync byte at packet ${i / TS_PACKET}`);
+    }
+    this.buf = Buffer.from(buf);
+  }
+
+  static async read(path: string): Promise<TsFile> {
+    return new TsFile(await readFile(path));
+  }
+
+  write(path: string): Promise<void> {
+    return writeFile(path, this.buf);
+  }
+
+  get packetCount(): number {
+    return this.buf.length / TS_PACKET;
+  }
+
+  pid(i: number): number {
+    const o = i * TS_PACKET;
+    return ((this.buf[o + 1]! & 0x1f) << 8) | this.buf[o + 2]!;
+  }
+
+  private pusi(i: number): boolean {
+    return (this.buf[i * TS_PACKET + 1]! & 0x40) !== 0;
+  }
+
+  /** Offset of the payload inside the file, or -1 when the packet carries none. */
+  private payloadAt(i: number): number {
+    const o = i * TS_PACKET;
+    const afc = (this.buf[o + 3]! >> 4) & 3;
+    if ((afc & 1) === 0) return -1;
+    const at = o + 4 + (afc & 2 ? 1 + this.buf[o + 4]! : 0);
+    return at < o + TS_PACKET ? at : -1;
+  }
+
+  /** Every PES packet in the file, per PID, in file order. */
+  pesUnits(): PesUnit[] {
+    const units: PesUnit[] = [];
+    const current = new Map<number, PesUnit>();
+    for (let i = 0; i < this.packetCount; i++) {
+      const pid = this.pid(i);
+      const p = this.payloadAt(i);
+      if (p < 0) continue;
+      const b = this.buf;
+      if (this.pusi(i) && b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 1) {
+        const streamId = b[p + 3]!;
+        const flags = b[p + 7]! >> 6;
+        const ptsAt = flags & 2 ? p + 9 : -1;
+        const dtsAt = flags === 3 ? p + 14 : -1;
+        const unit: PesUnit = {
+          pid,
+          streamId,
+          packets: [i],
+          pts: ptsAt >= 0 ? readTs(b, ptsAt) : Number.NaN,
+          dts: dtsAt >= 0 ? readTs(b, dtsAt) : Number.NaN,
+          ptsAt,
+          dtsAt,
+        };
+        current.set(pid, unit);
+        units.push(unit);
+      } else {
+        current.get(pid)?.packets.push(i);
+      }
+    }
+    return units;
+  }
+
+  /** PID of the first PES stream whose stream_id is video (0xE0..0xEF) or audio (0xC0..0xDF). */
+  pidOf(kind: 'video' | 'audio'): number {
+    const u = this.pesUnits().find((x) =>
+      kind === 'video' ? x.streamId >= 0xe0 && x.streamId <= 0xef : x.streamId >= 0xc0 && x.streamId <= 0xdf,
+    );
+    if (!u) throw new Error(`TsFile: no ${kind} PES stream`);
+    return u.pid;
+  }
+
+  /**
+   * Seconds from the first video PTS (which analyze() calls media time 0, give or take the
+   * audio's start) to this unit's PTS.
+   */
+  secondsOf(unit: PesUnit, units: readonly PesUnit[]): number {
+    const v = units.find((u) => u.streamId >= 0xe0 && u.streamId <= 0xef && Number.isFinite(u.pts));
+    if (!v) throw new Error('TsFile: no video PTS');
+    return (unit.pts - v.pts) / CLOCK;
+  }
+
+  /** Rewrite a unit's PTS and DTS (90 kHz ticks; wrapped to 33 bits). */
+  setTimestamps(unit: PesUnit, pts: number, dts: number): void {
+    if (unit.ptsAt >= 0) writeTs(this.buf, unit.ptsAt, pts);
+    if (unit.dtsAt >= 0) writeTs(this.buf, unit.dtsAt, dts);
+    unit.pts = pts;
+    unit.dts = dts;
+  }
+
+  /**
+   * Remove TS packets. With `renumber`, the continuity counters of the PIDs touched are
+   * rewritten so the removal is clean (a frame or a stretch of a track simply missing); without
+   * it the receiver sees continuity-counter errors, as after loss on the network.
+   */
+  drop(indices: Iterable<number>, opts: { renumber: boolean }): void {
+    const gone = new Set(indices);
+    const pids = new Set<number>();
+    for (const i of gone) pids.add(this.pid(i));
+    const out = Buffer.alloc((this.packetCount - gone.size) * TS_PACKET);
+    let w = 0;
+    for (let i = 0; i < this.packetCount; i++) {
+      if (gone.has(i)) continue;
+      this.buf.copy(out, w * TS_PACKET, i * TS_PACKET, (i + 1) * TS_PACKET);
+      w++;
+    }
+    this.buf = out;
+    if (opts.renumber) this.renumber(pids);
+  }
+
+  /** Rewrite continuity counters of these PIDs so they run without a break. */
+  private renumber(pids: ReadonlySet<number>): void {
+    const cc = new Map<number, number>();
+    for (let i = 0; i < this.packetCount; i++) {
+      const pid = this.pid(i);
+      if (!pids.has(pid)) continue;
+      const o = i * TS_PACKET;
+      const afc = (this.buf[o + 3]! >> 4) & 3;
+      // The counter only advances on packets with a payload.
+      if ((afc & 1) === 0) continue;
+      const next = ((cc.get(pid) ?? (this.buf[o + 3]! & 0x0f) - 1) + 1) & 0x0f;
+      this.buf[o + 3] = (this.buf[o + 3]! & 0xf0) | next;
+      cc.set(pid, next);
+    }
+  }
+}
+
+function readTs(b: Buffer, at: number): number {
+  return (
+    ((b[at]! >> 1) & 0x07) * 2 ** 30 + (b[at + 1]! << 22) + ((b[at + 2]! >> 1) << 15) + (b[at + 3]! << 7) + (b[at + 4]! >> 1)
+  );
+}
+
+function writeTs(b: Buffer, at: number, value: number): void {
+  const v = ((Math.round(value) % WRAP) + WRAP) % WRAP;
+  const hi = Math.floor(v / 2 ** 30);
+  const lo = v - hi * 2 ** 30;
+  b[at] = (b[at]! & 0xf0) | (hi << 1) | 1;
+  b[at + 1] = (lo >>> 22) & 0xff;
+  b[at + 2] = (((lo >>> 15) & 0x7f) << 1) | 1;
+  b[at + 3] = (lo >>> 7) & 0xff;
+  b[at + 4] = ((lo & 0x7f) << 1) | 1;
+}
