@@ -1,0 +1,154 @@
+import type { PacketInfo, StreamInfo } from '../../shared/index.ts';
+import { EdgeReporter } from '../edge-reporter.ts';
+import { round } from '../round.ts';
+import { defineDetector } from '../spec.ts';
+import { EventWindow } from './event-window.ts';
+import { isTransportStream, timestampStep } from './timestamps.ts';
+
+const CC = 0;
+const DISCONTINUITY = 1;
+const PTS_GAP = 2;
+const VIDEO = 0;
+const AUDIO = 1;
+
+/**
+ * ETSI TR 101 290 checks, as far as they can be seen through libavformat's MPEG-TS demuxer
+ * (see docs/transport.md for what is and is not covered):
+ * - continuity-count errors (1.4): the demuxer flags a PES packet assembled across a
+ *   continuity-counter break with AV_PKT_FLAG_CORRUPT; each flagged packet is one event;
+ * - PTS discontinuities: a track's DTS (PTS when there is none) stepping backwards (other
+ *   than the 33-bit wrap), or leaping forward by more than the media time that passed
+ *   between the two packets plus `jumpTolerance`;
+ * - PTS_error (2.5): more than `ptsInterval` s (700 ms in TR 101 290) of media time between
+ *   two timestamped packets of a track.
+ * Only MPEG-TS-based inputs are checked (StreamInfo.format mpegts or hls); other containers
+ * have no continuity counters and their own timestamp rules.
+ *
+ * "Time" here is media time (PacketInfo.mediaTime): in a file it is derived from the
+ * timestamps themselves, so a forward jump of every track at once shows up as a
+ * discontinuity on the track that jumps first and a PTS gap on the others.
+ */
+export const transportDetector = defineDetector({
+  name: 'transport',
+  types: ['transport'],
+  description:
+    'MPEG-TS transport errors (TR 101 290 continuity-count errors, PTS discontinuities, PTS gaps over 700 ms) at more than a threshold rate.',
+  inputs: [{ kind: 'packet' }, { kind: 'info' }],
+  options: {
+    window: {
+      type: 'number',
+      description: 'Sliding window over which error events are counted',
+      default: 5,
+      min: 0.5,
+      max: 600,
+      unit: 's',
+      guidance: 'An incident closes once this long passes without errors above the threshold, so it also sets how long one isolated error stays reported.',
+    },
+    threshold: {
+      type: 'number',
+      description: 'Error events per second (over the window) above which an incident opens',
+      default: 0,
+      min: 0,
+      max: 1000,
+      unit: 'events/s',
+      guidance:
+        'A healthy contribution or multicast feed has no continuity or timestamp errors at all, so 0 (report any error, as TR 101 290 counts every one) is right for monitored broadcast paths. On lossy paths (UDP over the internet, Wi-Fi) where isolated losses are expected and concealed, 0.2-1 events/s reports only sustained loss.',
+    },
+    ptsInterval: {
+      type: 'number',
+      description: 'Longest normal time between two timestamped packets of a track (TR 101 290 PTS_error: 0.7 s)',
+      default: 0.7,
+      min: 0.1,
+      max: 60,
+      unit: 's',
+      guidance: 'Video has a timestamp every frame and AAC audio every ~21 ms. Raise only for streams that legitimately send under 1.5 frames per second.',
+    },
+    jumpTolerance: {
+      type: 'number',
+      description: 'How much further than the elapsed media time a track\'s timestamps may jump before it counts as a discontinuity',
+      default: 0.5,
+      min: 0.05,
+      max: 60,
+      unit: 's',
+      guidance: 'Dropped frames move timestamps on by a frame or two (tens of ms): that is the stutter detector\'s business. Splices without a discontinuity indicator jump by seconds.',
+    },
+  },
+  create(o, ctx) {
+    let enabled = false;
+    const window = new EventWindow(3);
+    const reporter = new EdgeReporter(ctx, 'transport', { minDuration: 0, recovery: 0 });
+    // Per track: last timestamp (s, raw), media time it arrived at.
+    const lastTs = new Float64Array(2);
+    const lastArrival = new Float64Array(2);
+    const totals = new Float64Array(3);
+    let lastRate = -1;
+    reporter.measurements = () => ({
+      ccErrors: window.count(CC),
+      ptsDiscontinuities: window.count(DISCONTINUITY),
+      ptsGaps: window.count(PTS_GAP),
+      eventsPerSecond: round(window.total() / o.window),
+      ccErrorsTotal: totals[CC]!,
+      ptsDiscontinuitiesTotal: totals[DISCONTINUITY]!,
+      ptsGapsTotal: totals[PTS_GAP]!,
+    });
+
+    function reset(): void {
+      lastTs.fill(Number.NaN);
+      lastArrival.fill(Number.NaN);
+    }
+    reset();
+
+    function event(kind: number, now: number): void {
+      window.push(now, kind);
+      totals[kind]!++;
+    }
+
+    function onInfo(info: StreamInfo): void {
+      reporter.flush();
+      window.clear();
+      totals.fill(0);
+      reset();
+      enabled = isTransportStream(info.format);
+    }
+
+    function onPacket(p: PacketInfo): void {
+      if (!enabled) return;
+      const now = p.mediaTime;
+      const x = p.track === 'video' ? VIDEO : AUDIO;
+      if (p.corrupt) event(CC, now);
+      const ts = Number.isFinite(p.dts) ? p.dts : p.pts;
+      if (Number.isFinite(ts)) {
+        const prev = lastTs[x]!;
+        if (Number.isFinite(prev)) {
+          const step = timestampStep(prev, ts);
+          const elapsed = now - lastArrival[x]!;
+          if (step < -0.001 || step - elapsed > o.jumpTolerance) event(DISCONTINUITY, now);
+          else if (elapsed > o.ptsInterval) event(PTS_GAP, now);
+        }
+        lastTs[x] = ts;
+        lastArrival[x] = now;
+      }
+      window.expire(now - o.window);
+      const rate = window.total() / o.window;
+      if (rate !== lastRate) {
+        ctx.gauge('transport_errors_per_second', rate);
+        lastRate = rate;
+      }
+      const active = window.total() > 0 && rate > o.threshold;
+      reporter.update(now, p.wallTime, 0, active, active ? window.oldest() : undefined);
+    }
+
+    return {
+      process(input) {
+        if (input.kind === 'packet') onPacket(input);
+        else if (input.kind === 'info') onInfo(input);
+      },
+      flush() {
+        reporter.flush();
+        window.clear();
+        // Signal loss or end of input: do not compare timestamps across the gap.
+        reset();
+      },
+    };
+  },
+});

@@ -1,0 +1,173 @@
+/**
+ * transport (TR 101 290 as far as libavformat shows it) on real encoded MPEG-TS (simulator's
+ * libx264 + AAC), damaged at the 188-byte packet level: lost TS packets (continuity-counter
+ * errors), timestamps shifted backwards or forwards mid-stream, and the 33-bit PTS wrap.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze } from '../../src/engine/analyze.ts';
+import { setMediaLogLevel } from '../../src/ingest/index.ts';
+import type { Incident } from '../../src/shared/index.ts';
+import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
+import { TS_PACKET, TsFile } from '../helpers/ts-damage.ts';
+
+const DURATION = 14;
+const TOL = 0.4;
+const CLOCK = 90000;
+
+const STREAM = parseScenario({
+  seed: 5,
+  streams: [
+    {
+      id: 'tr',
+      output: { type: 'udp' },
+      content: { source: 'testsrc2' },
+      video: { width: 160, height: 90, fps: 25 },
+      audio: { sampleRate: 48000, channels: 2, toneHz: 440 },
+      cycle: DURATION,
+      schedule: [],
+    },
+  ],
+}).streams[0]!;
+
+const mine = (list: Incident[]) => list.filter((i) => i.type === 'transport');
+const show = (list: Incident[]) =>
+  list.map((i) => `${i.type} ${i.start.toFixed(2)}-${i.end?.toFixed(2)} ${JSON.stringify(i.measurements)}`).join(', ');
+
+async function transportIncidents(input: string, options?: Record<string, number>) {
+  const res = await analyze({ input, ...(options ? { detectors: { transport: options } } : {}) });
+  return mine(res.incidents);
+}
+
+/** Shift PTS and DTS of every PES (all PIDs) whose PTS is at or after `from` s by `delta` s. */
+async function shiftFrom(src: string, dst: string, from: number, delta: number) {
+  const ts = await TsFile.read(src);
+  const units = ts.pesUnits();
+  let n = 0;
+  for (const u of units) {
+    if (ts.secondsOf(u, units) < from) continue;
+    ts.setTimestamps(u, u.pts + delta * CLOCK, u.dts + delta * CLOCK);
+    n++;
+  }
+  expect(n).toBeGreaterThan(0);
+  await ts.write(dst);
+}
+
+describe('transport detector on damaged MPEG-TS', () => {
+  let dir: string;
+  let clean: string;
+
+  beforeAll(async () => {
+    setMediaLogLevel('quiet');
+    dir = await mkdtemp(join(tmpdir(), 'vigil-transport-'));
+    clean = join(dir, 'clean.ts');
+    await renderToFile(STREAM, clean, { duration: DURATION });
+  }, 60_000);
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports nothing on the clean file', async () => {
+    expect(show(await transportIncidents(clean))).toBe('');
+  });
+
+  it('lost video TS packets from 4 s to 6 s (continuity errors): one incident from about 4 s to 6 s + window', async () => {
+    const ts = await TsFile.read(clean);
+    const vpid = ts.pidOf('video');
+    const units = ts.pesUnits();
+    const lost: number[] = [];
+    let next = 4;
+    for (const u of units) {
+      if (u.pid !== vpid || u.packets.length < 3) continue;
+      const t = ts.secondsOf(u, units);
+      if (t < next || t >= 6) continue;
+      lost.push(u.packets[1]!); // a packet inside the PES: the PES is kept but damaged
+      next = t + 0.25;
+    }
+    expect(lost.length).toBeGreaterThanOrEqual(6);
+    ts.drop(lost, { renumber: false });
+    const f = join(dir, 'cc.ts');
+    await ts.write(f);
+    const found = await transportIncidents(f);
+    expect(found.length, show(found)).toBe(1);
+    const i = found[0]!;
+    expect(Math.abs(i.start - 4), show(found)).toBeLessThanOrEqual(TOL);
+    // It closes `window` (5 s) after the last error.
+    expect(Math.abs(i.end! - (6 + 5)), show(found)).toBeLessThanOrEqual(0.6);
+    expect(i.measurements?.ccErrors).toBeGreaterThanOrEqual(1);
+    expect(i.measurements?.ptsDiscontinuities).toBe(0);
+  });
+
+  it('the same losses renumbered (no continuity break, frames simply damaged) are not a transport error', async () => {
+    const ts = await TsFile.read(clean);
+    const vpid = ts.pidOf('video');
+    const units = ts.pesUnits();
+    const lost = units.filter((u) => u.pid === vpid && u.packets.length >= 3).slice(100, 110).map((u) => u.packets[1]!);
+    ts.drop(lost, { renumber: true });
+    const f = join(dir, 'renumbered.ts');
+    await ts.write(f);
+    expect(show(await transportIncidents(f))).toBe('');
+  });
+
+  it('a threshold of 2 events/s ignores one 2 s burst of about 9 losses (1.8 per second over the 5 s window)', async () => {
+    const ts = await TsFile.read(clean);
+    const vpid = ts.pidOf('video');
+    const units = ts.pesUnits();
+    const lost = units
+      .filter((u) => u.pid === vpid && u.packets.length >= 3)
+      .filter((u) => {
+        const t = ts.secondsOf(u, units);
+        return t >= 4 && t < 6;
+      })
+      .filter((_, k) => k % 6 === 0)
+      .map((u) => u.packets[1]!);
+    ts.drop(lost, { renumber: false });
+    const f = join(dir, 'cc-burst.ts');
+    await ts.write(f);
+    expect((await transportIncidents(f)).length).toBe(1);
+    expect(show(await transportIncidents(f, { threshold: 2 }))).toBe('');
+  });
+
+  it('timestamps stepping back 2 s at 6 s: one incident from about 6 s, counted as PTS discontinuities', async () => {
+    const f = join(dir, 'back.ts');
+    await shiftFrom(clean, f, 6, -2);
+    const found = await transportIncidents(f);
+    expect(found.length, show(found)).toBe(1);
+    expect(Math.abs(found[0]!.start - 6), show(found)).toBeLessThanOrEqual(TOL);
+    expect(found[0]!.measurements?.ptsDiscontinuities).toBeGreaterThanOrEqual(1);
+    expect(found[0]!.measurements?.ccErrors).toBe(0);
+  });
+
+  it('timestamps leaping 3 s forward at 6 s: one incident from about 6 s', async () => {
+    const f = join(dir, 'fwd.ts');
+    await shiftFrom(clean, f, 6, 3);
+    const found = await transportIncidents(f);
+    expect(found.length, show(found)).toBe(1);
+    expect(Math.abs(found[0]!.start - 6), show(found)).toBeLessThanOrEqual(TOL);
+    const m = found[0]!.measurements!;
+    expect(Number(m.ptsDiscontinuities) + Number(m.ptsGaps), show(found)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the 33-bit PTS wrap in mid-stream is not an error', async () => {
+    const ts = await TsFile.read(clean);
+    const units = ts.pesUnits();
+    // Put the wrap 5 s in: every timestamp moved so that 5 s maps to 2^33 ticks.
+    const v0 = units.find((u) => u.streamId >= 0xe0 && Number.isFinite(u.pts))!.pts;
+    const delta = 2 ** 33 - (v0 + 5 * CLOCK);
+    for (const u of units) ts.setTimestamps(u, u.pts + delta, u.dts + delta);
+    const f = join(dir, 'wrap.ts');
+    await ts.write(f);
+    // The wrap really is in the file: some PTS near the top of the range, some near 0.
+    const after = new TsFile(await import('node:fs/promises').then((m) => m.readFile(f))).pesUnits();
+    expect(after.some((u) => u.pts > 2 ** 33 - CLOCK)).toBe(true);
+    expect(after.some((u) => u.pts < CLOCK)).toBe(true);
+    expect(show(await transportIncidents(f))).toBe('');
+  });
+
+  it('the TS packet size is what the helper assumes', () => {
+    expect(TS_PACKET).toBe(188);
+  });
+});
