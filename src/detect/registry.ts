@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { blackDetector } from './black/black-detector.ts';
+import { channelLossDetector } from './channel-loss/channel-loss-detector.ts';
+import { clippingDetector } from './clipping/clipping-detector.ts';
 import { freezeDetector } from './freeze/freeze-detector.ts';
+import { loudnessDetector } from './loudness/loudness-detector.ts';
 import { silenceDetector } from './silence/silence-detector.ts';
 import { trackPresenceDetector } from './track-presence/track-presence-detector.ts';
 import { transportDetector } from './transport/transport-detector.ts';
@@ -11,6 +14,9 @@ export const DETECTORS: readonly DetectorSpec[] = [
   blackDetector as unknown as DetectorSpec,
   freezeDetector as unknown as DetectorSpec,
   silenceDetector as unknown as DetectorSpec,
+  loudnessDetector as unknown as DetectorSpec,
+  clippingDetector as unknown as DetectorSpec,
+  channelLossDetector as unknown as DetectorSpec,
   trackPresenceDetector as unknown as DetectorSpec,
   transportDetector as unknown as DetectorSpec,
 ];

@@ -12,9 +12,9 @@ import {
   sineChunks,
 } from '../helpers/frames.ts';
 
-function run(chunks: readonly AudioChunk[], flushTwice = false) {
+function run(chunks: readonly AudioChunk[], flushTwice = false, perChannel = false) {
   const ctx = collectingContext();
-  const det = spec.create(defaultOptions(spec.options), ctx);
+  const det = spec.create({ ...defaultOptions(spec.options), perChannel }, ctx);
   for (const c of chunks) det.process(c);
   const last = chunks[chunks.length - 1]!;
   const end = last.mediaTime + last.nbSamples / last.sampleRate;
@@ -34,8 +34,13 @@ describe('silence detector', () => {
     expect(Math.abs(found[0]!.end - 4)).toBeLessThan(1024 / 48000 + 1e-9);
   });
 
-  it('one dead channel (FR zero, FL sine) gives one silence incident on FR and no all-channel incident', () => {
-    const { found } = run(perChannelChunks([sine(440, -20), silent], 0, 4));
+  it('one dead channel is not silence by default (channel_loss reports it)', () => {
+    expect(spec.options.perChannel.default).toBe(false);
+    expect(run(perChannelChunks([sine(440, -20), silent], 0, 4)).edges).toEqual([]);
+  });
+
+  it('with perChannel, one dead channel (FR zero, FL sine) gives one silence incident on FR and no all-channel incident', () => {
+    const { found } = run(perChannelChunks([sine(440, -20), silent], 0, 4), false, true);
     expect(found).toHaveLength(1);
     expect(found[0]!.channel).toBe('FR');
     expect(found[0]!.start).toBeCloseTo(0, 6);
@@ -56,7 +61,7 @@ describe('silence detector', () => {
     const b = run([...silenceChunks(0, 3), ...sineChunks(3, 5)], true);
     expect(b.edges.map((e) => e.phase)).toEqual(['open', 'close']);
     // A dead channel that ends, then two flushes.
-    const c = run([...perChannelChunks([sine(440, -20), silent], 0, 3), ...sineChunks(3, 3)], true);
+    const c = run([...perChannelChunks([sine(440, -20), silent], 0, 3), ...sineChunks(3, 3)], true, true);
     expect(c.edges.map((e) => `${e.phase}:${e.channel ?? ''}`)).toEqual(['open:FR', 'close:FR']);
   });
 });

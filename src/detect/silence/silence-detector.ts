@@ -4,19 +4,19 @@ import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
 
 /**
- * Silence per channel. FFmpeg's silencedetect (without mono=1) only reports when every
- * channel is silent, so one dead channel of a stereo pair goes unnoticed. Here:
+ * Silence. FFmpeg's silencedetect (without mono=1) only reports when every channel is silent:
  * - every channel silent → one `silence` incident without a channel;
- * - some channels silent while others carry sound → one `silence` incident per dead
- *   channel, with its name (FL, FR, ...). In multichannel layouts only the front channels
- *   (FL, FR, FC) are checked one by one: LFE and surrounds are often legitimately silent.
+ * - with `perChannel` (off by default): some channels silent while others carry sound → one
+ *   `silence` incident per dead channel, with its name (FL, FR, ...). In multichannel layouts only
+ *   the front channels (FL, FR, FC) are checked one by one: LFE and surrounds are often
+ *   legitimately silent. By default the channel_loss detector reports a dead channel instead.
  */
 const INDIVIDUALLY_CHECKED = new Set(['FL', 'FR', 'FC', 'ch0', 'ch1']);
 
 export const silenceDetector = defineDetector({
   name: 'silence',
   types: ['silence'],
-  description: 'Silent audio on all channels, or on single channels while the others carry sound.',
+  description: 'Silent audio on all channels (single dead channels: see channel_loss, or perChannel).',
   inputs: [{ kind: 'audio', format: 'f32-planar' }],
   options: {
     minDuration: {
@@ -26,7 +26,8 @@ export const silenceDetector = defineDetector({
       min: 0.05,
       max: 3600,
       unit: 's',
-      guidance: 'Dialogue pauses rarely last 2 s below -60 dBFS; raise to 5-10 s for channels with deliberate silences.',
+      guidance:
+        'Dialogue pauses rarely last 2 s below -60 dBFS; raise to 5-10 s for channels with deliberate silences.',
     },
     recovery: {
       type: 'number',
@@ -47,8 +48,10 @@ export const silenceDetector = defineDetector({
     },
     perChannel: {
       type: 'boolean',
-      description: 'Report single dead channels while others carry sound',
-      default: true,
+      description: 'Also report single dead channels while others carry sound as silence',
+      default: false,
+      guidance:
+        'Off: the channel_loss detector reports a dead channel (type channel_loss, kind dead). Turn on only to keep the older per-channel silence incidents.',
     },
   },
   create(o, ctx) {

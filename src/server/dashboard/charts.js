@@ -25,6 +25,11 @@ const GAUGE_LABEL = {
   luma_mean: 'Mean luma (0–255)',
   motion: 'Motion (mean abs. difference)',
   audio_level_db: 'Audio level (dBFS)',
+  loudness_momentary: 'Momentary loudness (LUFS)',
+  loudness_short_term: 'Short-term loudness (LUFS)',
+  true_peak_dbtp: 'True peak (dBTP)',
+  clips_per_second: 'Clip events per second',
+  stereo_correlation: 'Stereo correlation (FL/FR)',
   fps: 'Frames per second',
 };
 

@@ -1,0 +1,469 @@
+/**
+ * EBU R128 / ITU-R BS.1770-4 loudness metering in process: momentary (400 ms), short-term (3 s),
+ * integrated (gated) loudness, loudness range (EBU Tech 3342) and true peak (4x oversampling).
+ *
+ * The arithmetic follows FFmpeg's ebur128 filter where the standards leave room, so the two agree:
+ * - K-weighting: the two biquads re-derived from the 48 kHz coefficients of BS.1770 (shelf f0 ≈ 1682 Hz,
+ *   G ≈ +4 dB; high-pass f0 ≈ 38.1 Hz), recomputed for the actual sample rate (as libebur128 and FFmpeg do);
+ * - loudness is updated every 100 ms (sampleRate / 10 samples); M and S are undefined (-Infinity here)
+ *   until their window has been filled once;
+ * - integrated loudness and LRA gate blocks through a 0.01 LU histogram from -70 to +10 LUFS (bounded
+ *   memory for a stream that runs for months), with the relative gate from the mean power of the
+ *   blocks above the absolute gate;
+ * - channel weights: LFE 0, surrounds (BL, BR, BC, SL, SR) 1.41, every other channel 1.0.
+ *
+ * Everything runs on typed arrays allocated once; the per-sample loops allocate nothing.
+ */
+
+/** Absolute gate and histogram range (LUFS). */
+const ABS_GATE = -70;
+const HIST_TOP = 10;
+const HIST_GRAIN = 100;
+const HIST_SIZE = (HIST_TOP - ABS_GATE) * HIST_GRAIN + 1;
+
+export function loudnessOf(power: number): number {
+  return power > 0 ? -0.691 + 10 * Math.log10(power) : Number.NEGATIVE_INFINITY;
+}
+
+/** BS.1770 channel weight from an FFmpeg channel name. */
+export function channelWeight(name: string): number {
+  if (name === 'LFE' || name === 'LFE2') return 0;
+  if (
+    name === 'BL' ||
+    name === 'BR' ||
+    name === 'BC' ||
+    name === 'SL' ||
+    name === 'SR' ||
+    name === 'SDL' ||
+    name === 'SDR'
+  )
+    return 1.41;
+  return 1;
+}
+
+/** Biquad coefficients [b0, b1, b2, a1, a2] of the two K-weighting stages at `sampleRate`. */
+export function kWeighting(sampleRate: number): { shelf: Float64Array; highPass: Float64Array } {
+  let f0 = 1681.974450955533;
+  const G = 3.999843853973347;
+  let Q = 0.7071752369554196;
+  let K = Math.tan((Math.PI * f0) / sampleRate);
+  const Vh = 10 ** (G / 20);
+  const Vb = Vh ** 0.4996667741545416;
+  let a0 = 1 + K / Q + K * K;
+  const shelf = Float64Array.of(
+    (Vh + (Vb * K) / Q + K * K) / a0,
+    (2 * (K * K - Vh)) / a0,
+    (Vh - (Vb * K) / Q + K * K) / a0,
+    (2 * (K * K - 1)) / a0,
+    (1 - K / Q + K * K) / a0,
+  );
+  f0 = 38.13547087602444;
+  Q = 0.5003270373238773;
+  K = Math.tan((Math.PI * f0) / sampleRate);
+  a0 = 1 + K / Q + K * K;
+  const highPass = Float64Array.of(1, -2, 1, (2 * (K * K - 1)) / a0, (1 - K / Q + K * K) / a0);
+  return { shelf, highPass };
+}
+
+/** Gated-block histogram (0.01 LU bins): integrated loudness and LRA without keeping every block. */
+class GateHistogram {
+  readonly counts = new Float64Array(HIST_SIZE);
+  /** Energy of each bin's loudness (FFmpeg sums these rather than the blocks' exact powers). */
+  static readonly energies = Float64Array.from(
+    { length: HIST_SIZE },
+    (_, i) => 10 ** ((i / HIST_GRAIN + ABS_GATE + 0.691) / 10),
+  );
+  sumPower = 0;
+  n = 0;
+
+  add(power: number, loudness: number): void {
+    if (!(loudness >= ABS_GATE)) return;
+    const bin = Math.min(HIST_SIZE - 1, Math.max(0, Math.round((loudness - ABS_GATE) * HIST_GRAIN)));
+    this.counts[bin]! += 1;
+    this.sumPower += power;
+    this.n++;
+  }
+
+  gateBin(relative: number): number {
+    const threshold = loudnessOf(this.sumPower / this.n) + relative;
+    return Math.min(HIST_SIZE - 1, Math.max(0, Math.round((threshold - ABS_GATE) * HIST_GRAIN)));
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sumPower = 0;
+    this.n = 0;
+  }
+}
+
+/** Taps per phase of the true-peak interpolator (BS.1770-4 Annex 2 uses 4 phases x 12 taps). */
+const TP_TAPS = 12;
+const TP_PHASES = 4;
+
+/**
+ * Polyphase coefficients of the 4x interpolator: a Kaiser-windowed sinc (cut-off at the input
+ * Nyquist frequency), each phase normalised to unity DC gain. Phase 0 is the input sample itself.
+ */
+function truePeakCoefficients(): Float64Array {
+  const beta = 5.5;
+  const half = TP_TAPS / 2;
+  const out = new Float64Array((TP_PHASES - 1) * TP_TAPS);
+  const i0 = (x: number): number => {
+    let sum = 1;
+    let term = 1;
+    for (let k = 1; k < 30; k++) {
+      term *= (x / (2 * k)) ** 2;
+      sum += term;
+    }
+    return sum;
+  };
+  for (let p = 1; p < TP_PHASES; p++) {
+    let dc = 0;
+    for (let j = 0; j < TP_TAPS; j++) {
+      // Tap j multiplies the input sample at offset (j - half + 1) from the base sample; the output
+      // lies p/4 of a sample after the base sample.
+      const t = j - half + 1 - p / TP_PHASES;
+      const sinc = t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t);
+      const r = t / (half + 0.5);
+      const w = Math.abs(r) >= 1 ? 0 : i0(beta * Math.sqrt(1 - r * r)) / i0(beta);
+      out[(p - 1) * TP_TAPS + j] = sinc * w;
+      dc += sinc * w;
+    }
+    for (let j = 0; j < TP_TAPS; j++) out[(p - 1) * TP_TAPS + j]! /= dc;
+  }
+  return out;
+}
+const TP_COEFFS = truePeakCoefficients();
+/** Largest sum of |coefficients| over the phases: bounds an interpolated value by its window's peak. */
+const TP_GAIN = Math.max(
+  1,
+  ...[0, 1, 2].map((p) => TP_COEFFS.subarray(p * TP_TAPS, (p + 1) * TP_TAPS).reduce((a, v) => a + Math.abs(v), 0)),
+);
+
+export class R128Meter {
+  readonly sampleRate: number;
+  readonly channelNames: readonly string[];
+  private readonly blockSamples: number;
+  private readonly weights: Float64Array;
+  private readonly shelf: Float64Array;
+  private readonly highPass: Float64Array;
+  /** Per channel: shelf z1, z2, high-pass z1, z2 (transposed direct form II). */
+  private readonly state: Float64Array;
+  /** Sum of squared K-weighted samples per channel in the current 100 ms block. */
+  private readonly blockSum: Float64Array;
+  private blockFill = 0;
+  /** Weighted energy (sum over channels of weight * sum of squares) of the last 30 blocks. */
+  private readonly ring = new Float64Array(30);
+  private ringPos = 0;
+  private blocks = 0;
+  private readonly i400 = new GateHistogram();
+  private readonly i3000 = new GateHistogram();
+  /** Per channel: history of 2 * TP_TAPS samples (double-written ring) for the interpolator. */
+  private readonly tpHist: Float64Array;
+  private tpPos = 0;
+  /** Linear true peak, over all channels: since the last takeChunkPeak() and since start. */
+  private chunkPeak = 0;
+  private maxPeakLinear = 0;
+  private readonly channelPeaks: Float64Array;
+
+  /** Loudness of the latest complete 400 ms / 3 s window (LUFS), -Infinity before the window filled. */
+  momentary = Number.NEGATIVE_INFINITY;
+  shortTerm = Number.NEGATIVE_INFINITY;
+  /** Number of 100 ms updates so far. */
+  get updates(): number {
+    return this.blocks;
+  }
+
+  /** Called at every 100 ms update with the sample offset (within the current process() call) where it happened. */
+  onUpdate: ((offsetInChunk: number) => void) | undefined;
+
+  constructor(sampleRate: number, channelNames: readonly string[]) {
+    if (!(sampleRate >= 1000)) throw new Error(`R128Meter: sample rate ${sampleRate} Hz is not supported`);
+    this.sampleRate = sampleRate;
+    this.channelNames = [...channelNames];
+    this.blockSamples = Math.max(1, Math.floor(sampleRate / 10));
+    const c = channelNames.length;
+    this.weights = Float64Array.from(channelNames, channelWeight);
+    const k = kWeighting(sampleRate);
+    this.shelf = k.shelf;
+    this.highPass = k.highPass;
+    this.state = new Float64Array(c * 4);
+    this.blockSum = new Float64Array(c);
+    this.tpHist = new Float64Array(c * 2 * TP_TAPS);
+    this.channelPeaks = new Float64Array(c);
+  }
+
+  /** Feeds `n` samples of every channel (float32 planar, full scale ±1). */
+  process(channels: readonly Float32Array[], n: number): void {
+    this.truePeak(channels, n);
+    let off = 0;
+    while (off < n) {
+      const take = Math.min(n - off, this.blockSamples - this.blockFill);
+      this.filter(channels, off, take);
+      off += take;
+      this.blockFill += take;
+      if (this.blockFill === this.blockSamples) {
+        this.endBlock();
+        this.onUpdate?.(off);
+      }
+    }
+  }
+
+  private filter(channels: readonly Float32Array[], off: number, count: number): void {
+    const [b0, b1, b2, a1, a2] = this.shelf as unknown as [number, number, number, number, number];
+    const [c0, c1, c2, d1, d2] = this.highPass as unknown as [number, number, number, number, number];
+    const st = this.state;
+    const end = off + count;
+    for (let c = 0; c < channels.length; c++) {
+      if (this.weights[c] === 0) continue;
+      const x = channels[c]!;
+      let s1 = st[c * 4]!;
+      let s2 = st[c * 4 + 1]!;
+      let h1 = st[c * 4 + 2]!;
+      let h2 = st[c * 4 + 3]!;
+      let sum = 0;
+      for (let i = off; i < end; i++) {
+        const v = x[i]!;
+        const y = b0 * v + s1;
+        s1 = b1 * v - a1 * y + s2;
+        s2 = b2 * v - a2 * y;
+        const z = c0 * y + h1;
+        h1 = c1 * y - d1 * z + h2;
+        h2 = c2 * y - d2 * z;
+        sum += z * z;
+      }
+      // Flush denormals (a long silence after sound) like FFmpeg does.
+      st[c * 4] = Math.abs(s1) < 1e-30 ? 0 : s1;
+      st[c * 4 + 1] = Math.abs(s2) < 1e-30 ? 0 : s2;
+      st[c * 4 + 2] = Math.abs(h1) < 1e-30 ? 0 : h1;
+      st[c * 4 + 3] = Math.abs(h2) < 1e-30 ? 0 : h2;
+      this.blockSum[c]! += sum;
+    }
+  }
+
+  private endBlock(): void {
+    let e = 0;
+    for (let c = 0; c < this.blockSum.length; c++) {
+      e += this.weights[c]! * this.blockSum[c]!;
+      this.blockSum[c] = 0;
+    }
+    this.blockFill = 0;
+    this.ring[this.ringPos] = e;
+    this.ringPos = (this.ringPos + 1) % 30;
+    this.blocks++;
+    if (this.blocks >= 4) {
+      let s = 0;
+      for (let k = 1; k <= 4; k++) s += this.ring[(this.ringPos - k + 30) % 30]!;
+      const p = s / (4 * this.blockSamples);
+      this.momentary = loudnessOf(p);
+      this.i400.add(p, this.momentary);
+    }
+    if (this.blocks >= 30) {
+      let s = 0;
+      for (let k = 0; k < 30; k++) s += this.ring[k]!;
+      const p = s / (30 * this.blockSamples);
+      this.shortTerm = loudnessOf(p);
+      this.i3000.add(p, this.shortTerm);
+    }
+  }
+
+  /** Integrated loudness so far (LUFS): -70 LUFS absolute gate, -10 LU relative gate; -Infinity before any block passed. */
+  integrated(): number {
+    const h = this.i400;
+    if (h.n === 0) return Number.NEGATIVE_INFINITY;
+    let cnt = 0;
+    let pow = 0;
+    for (let i = h.gateBin(-10); i < HIST_SIZE; i++) {
+      cnt += h.counts[i]!;
+      pow += h.counts[i]! * GateHistogram.energies[i]!;
+    }
+    return cnt > 0 ? loudnessOf(pow / cnt) : Number.NEGATIVE_INFINITY;
+  }
+
+  /** Loudness range so far (LU), EBU Tech 3342: short-term values, -20 LU relative gate, 10th to 95th percentile. */
+  loudnessRange(): number {
+    const h = this.i3000;
+    if (h.n === 0) return 0;
+    const gate = h.gateBin(-20);
+    let total = 0;
+    for (let i = gate; i < HIST_SIZE; i++) total += h.counts[i]!;
+    if (total === 0) return 0;
+    let low = Number.NaN;
+    let n = 0;
+    const lowCount = Math.round(0.1 * total);
+    for (let i = gate; i < HIST_SIZE; i++) {
+      n += h.counts[i]!;
+      if (n >= lowCount) {
+        low = i / HIST_GRAIN + ABS_GATE;
+        break;
+      }
+    }
+    let high = Number.NaN;
+    n = total;
+    const highCount = Math.round(0.95 * total);
+    for (let i = HIST_SIZE - 1; i >= 0; i--) {
+      n -= Math.min(n, h.counts[i]!);
+      if (n < highCount) {
+        high = i / HIST_GRAIN + ABS_GATE;
+        break;
+      }
+    }
+    return high - low;
+  }
+
+  /** Highest true peak since start (dBTP), over all channels. */
+  get maxTruePeak(): number {
+    return toDb(this.maxPeakLinear);
+  }
+
+  /** Highest true peak of channel `c` since start (dBTP). */
+  channelTruePeak(c: number): number {
+    return toDb(this.channelPeaks[c] ?? 0);
+  }
+
+  /** Highest true peak since the previous call (dBTP), over all channels. */
+  takeChunkPeak(): number {
+    const p = this.chunkPeak;
+    this.chunkPeak = 0;
+    return toDb(p);
+  }
+
+  /**
+   * 4x polyphase interpolation; the peak of every original and interpolated sample. An interpolated
+   * value is at most TP_GAIN times the largest sample in its window, so windows whose samples all
+   * lie below (chunk sample peak) / TP_GAIN cannot raise the peak and are skipped: the result is
+   * exact, and on programme audio only a few percent of the windows are computed.
+   */
+  private truePeak(channels: readonly Float32Array[], n: number): void {
+    const hist = this.tpHist;
+    const coeffs = TP_COEFFS;
+    // The 36 coefficients as locals (phase 1: a, phase 2: b, phase 3: e) so the JIT keeps them in registers.
+    const { 0: a0, 1: b0, 2: e0 } = [coeffs[0]!, coeffs[12]!, coeffs[24]!];
+    const { 0: a1, 1: b1, 2: e1 } = [coeffs[1]!, coeffs[13]!, coeffs[25]!];
+    const { 0: a2, 1: b2, 2: e2 } = [coeffs[2]!, coeffs[14]!, coeffs[26]!];
+    const { 0: a3, 1: b3, 2: e3 } = [coeffs[3]!, coeffs[15]!, coeffs[27]!];
+    const { 0: a4, 1: b4, 2: e4 } = [coeffs[4]!, coeffs[16]!, coeffs[28]!];
+    const { 0: a5, 1: b5, 2: e5 } = [coeffs[5]!, coeffs[17]!, coeffs[29]!];
+    const { 0: a6, 1: b6, 2: e6 } = [coeffs[6]!, coeffs[18]!, coeffs[30]!];
+    const { 0: a7, 1: b7, 2: e7 } = [coeffs[7]!, coeffs[19]!, coeffs[31]!];
+    const { 0: a8, 1: b8, 2: e8 } = [coeffs[8]!, coeffs[20]!, coeffs[32]!];
+    const { 0: a9, 1: b9, 2: e9 } = [coeffs[9]!, coeffs[21]!, coeffs[33]!];
+    const { 0: a10, 1: b10, 2: e10 } = [coeffs[10]!, coeffs[22]!, coeffs[34]!];
+    const { 0: a11, 1: b11, 2: e11 } = [coeffs[11]!, coeffs[23]!, coeffs[35]!];
+    const span = 2 * TP_TAPS;
+    let chunkMax = this.chunkPeak;
+    let pos = this.tpPos;
+    for (let c = 0; c < channels.length; c++) {
+      const x = channels[c]!;
+      const base = c * span;
+      let peak = 0;
+      for (let i = 0; i < n; i++) {
+        const a = x[i]! < 0 ? -x[i]! : x[i]!;
+        if (a > peak) peak = a;
+      }
+      const threshold = peak / TP_GAIN;
+      // Samples still in the window from the previous chunk.
+      let lastBig = -TP_TAPS;
+      for (let j = 0; j < TP_TAPS; j++) {
+        const v = hist[base + j]!;
+        if ((v < 0 ? -v : v) >= threshold && threshold > 0) lastBig = -1;
+      }
+      pos = this.tpPos;
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        hist[base + pos] = v;
+        hist[base + pos + TP_TAPS] = v;
+        pos = pos + 1 === TP_TAPS ? 0 : pos + 1;
+        if ((v < 0 ? -v : v) >= threshold) lastBig = i;
+        if (i - lastBig >= TP_TAPS || threshold === 0) continue;
+        // hist[base + pos .. base + pos + TP_TAPS - 1] holds the last TP_TAPS samples, oldest first.
+        const w = base + pos;
+        const x0 = hist[w + 0]!;
+        const x1 = hist[w + 1]!;
+        const x2 = hist[w + 2]!;
+        const x3 = hist[w + 3]!;
+        const x4 = hist[w + 4]!;
+        const x5 = hist[w + 5]!;
+        const x6 = hist[w + 6]!;
+        const x7 = hist[w + 7]!;
+        const x8 = hist[w + 8]!;
+        const x9 = hist[w + 9]!;
+        const x10 = hist[w + 10]!;
+        const x11 = hist[w + 11]!;
+        let y =
+          a0 * x0 +
+          a1 * x1 +
+          a2 * x2 +
+          a3 * x3 +
+          a4 * x4 +
+          a5 * x5 +
+          a6 * x6 +
+          a7 * x7 +
+          a8 * x8 +
+          a9 * x9 +
+          a10 * x10 +
+          a11 * x11;
+        if (y < 0) y = -y;
+        if (y > peak) peak = y;
+        y =
+          b0 * x0 +
+          b1 * x1 +
+          b2 * x2 +
+          b3 * x3 +
+          b4 * x4 +
+          b5 * x5 +
+          b6 * x6 +
+          b7 * x7 +
+          b8 * x8 +
+          b9 * x9 +
+          b10 * x10 +
+          b11 * x11;
+        if (y < 0) y = -y;
+        if (y > peak) peak = y;
+        y =
+          e0 * x0 +
+          e1 * x1 +
+          e2 * x2 +
+          e3 * x3 +
+          e4 * x4 +
+          e5 * x5 +
+          e6 * x6 +
+          e7 * x7 +
+          e8 * x8 +
+          e9 * x9 +
+          e10 * x10 +
+          e11 * x11;
+        if (y < 0) y = -y;
+        if (y > peak) peak = y;
+      }
+      if (peak > this.channelPeaks[c]!) this.channelPeaks[c] = peak;
+      if (peak > this.maxPeakLinear) this.maxPeakLinear = peak;
+      if (peak > chunkMax) chunkMax = peak;
+    }
+    this.tpPos = pos;
+    this.chunkPeak = chunkMax;
+  }
+
+  /** Forget everything (a discontinuity or a new connection). */
+  reset(): void {
+    this.state.fill(0);
+    this.blockSum.fill(0);
+    this.blockFill = 0;
+    this.ring.fill(0);
+    this.ringPos = 0;
+    this.blocks = 0;
+    this.i400.reset();
+    this.i3000.reset();
+    this.tpHist.fill(0);
+    this.tpPos = 0;
+    this.chunkPeak = 0;
+    this.maxPeakLinear = 0;
+    this.channelPeaks.fill(0);
+    this.momentary = Number.NEGATIVE_INFINITY;
+    this.shortTerm = Number.NEGATIVE_INFINITY;
+  }
+}
+
+function toDb(linear: number): number {
+  return linear > 0 ? 20 * Math.log10(linear) : Number.NEGATIVE_INFINITY;
+}
