@@ -1,13 +1,37 @@
 /**
  * renderToFile: write a stream's content with its scheduled defects to a file, as fast
- * as the encoder goes (not real time). Signal loss becomes a timestamp gap (no packets).
+ * as the encoder goes (not real time). Signal loss becomes a timestamp gap (no packets);
+ * missing tracks and dropped frames likewise; transport damage is applied to the finished
+ * MPEG-TS bytes.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import * as damage from './damage.ts';
 import { PacketMuxer } from './mux.ts';
-import { renderCycle, round6 } from './render.ts';
+import { renderCycle, round6, streamSeed } from './render.ts';
 import type { GroundTruthEntry, ScenarioStream } from './scenario.ts';
+import { tsDamagerFor } from './ts-damage.ts';
 
-const FORMATS: Record<string, string> = { '.ts': 'mpegts', '.mp4': 'mp4', '.mkv': 'matroska', '.mov': 'mov' };
+const FORMATS: Record<string, string> = {
+  '.ts': 'mpegts',
+  '.mp4': 'mp4',
+  '.mkv': 'matroska',
+  '.mov': 'mov',
+  '.webm': 'webm',
+};
+
+/** Codec/container combinations renderToFile refuses, with the reason. */
+function containerProblem(stream: ScenarioStream, format: string): string | undefined {
+  const v = stream.video.codec;
+  const a = stream.audio === false ? undefined : stream.audio.codec;
+  if (format === 'mpegts' && v === 'vp9') return 'MPEG-TS cannot carry vp9 (use .mkv or .webm)';
+  if (format === 'webm' && v !== 'vp9') return `webm carries vp9 video only (video.codec is ${v})`;
+  if (format === 'webm' && a !== undefined && a !== 'opus') return `webm carries opus audio only (audio.codec is ${a})`;
+  if (format !== 'mpegts' && stream.schedule.some((it) => it.type === 'transport')) {
+    return 'transport damage needs an MPEG-TS output (.ts)';
+  }
+  return undefined;
+}
 
 export async function renderToFile(
   stream: ScenarioStream,
@@ -15,10 +39,20 @@ export async function renderToFile(
   opts: { duration: number; seed?: number },
 ): Promise<GroundTruthEntry[]> {
   const format = FORMATS[extname(outPath).toLowerCase()];
-  if (!format) throw new Error(`renderToFile: unsupported extension ${extname(outPath)} (use .ts, .mp4, .mkv)`);
+  if (!format) {
+    throw new Error(`renderToFile: unsupported extension ${extname(outPath)} (use .ts, .mp4, .mkv, .mov, .webm)`);
+  }
   if (!(opts.duration > 0)) throw new Error('renderToFile: duration must be > 0');
+  const problem = containerProblem(stream, format);
+  if (problem) throw new Error(`renderToFile: stream ${stream.id} to ${outPath}: ${problem}`);
   const globalHeader = format !== 'mpegts';
-  const enc = await renderCycle(stream, { seconds: opts.duration, globalHeader, threads: 2, seed: opts.seed });
+  const enc = await renderCycle(stream, {
+    seconds: opts.duration,
+    globalHeader,
+    threads: 2,
+    seed: opts.seed,
+    damage,
+  });
   const tracks = enc.audio ? [enc.video, enc.audio] : [enc.video];
   const mux = new PacketMuxer(
     outPath,
@@ -26,22 +60,36 @@ export async function renderToFile(
     tracks,
     format === 'mp4' || format === 'mov' ? { movflags: '+faststart' } : {},
   );
+  let truthReps: GroundTruthEntry[][] = [];
   try {
     mux.open();
-    for (const p of enc.packets) if (!p.drop) mux.write(p, 0n);
+    for (const p of enc.packets) if (!p.drop && !p.omit) mux.write(p, 0n);
+    for (let k = 0; k * stream.cycle < opts.duration; k++) truthReps.push(enc.truthFor(k));
   } finally {
     mux.close();
     enc.free();
   }
+  const ts = format === 'mpegts' ? tsDamagerFor(stream, streamSeed(stream, opts.seed ?? 1)) : undefined;
+  if (ts) await writeFile(outPath, ts.process(await readFile(outPath)));
+
   // Ground truth for every repetition of the cycle that starts inside the file.
   const out: GroundTruthEntry[] = [];
-  for (let k = 0; k * stream.cycle < opts.duration; k++) {
-    for (const e of enc.truth) {
+  truthReps.forEach((reps, k) => {
+    for (const e of reps) {
       const start = e.start + k * stream.cycle;
       if (start >= opts.duration) continue;
       const end = Math.min(opts.duration, (e.end ?? e.start) + k * stream.cycle);
       out.push({ ...e, start: round6(start), end: round6(end) });
     }
+  });
+  truthReps = [];
+  out.sort((a, b) => a.start - b.start);
+  // A whole-stream entry (track never sent) is one interval, not one per repetition.
+  const merged: GroundTruthEntry[] = [];
+  for (const e of out) {
+    const prev = e.whole ? merged.find((m) => m.whole && m.type === e.type) : undefined;
+    if (prev) prev.end = Math.max(prev.end!, e.end!);
+    else merged.push(e);
   }
-  return out.sort((a, b) => a.start - b.start);
+  return merged;
 }

@@ -9,9 +9,18 @@
  * Timing: one shared interval ticks every TICK_MS and sends every packet whose DTS
  * (relative to the first packet) is due against the wall clock since start.
  */
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { createReadStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,9 +28,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AV_LOG_ERROR } from 'node-av/constants';
 import { Log } from 'node-av/lib';
-import { createLogger, type Logger } from '../shared/index.ts';
+import { createLogger, ErrorCodes, VigilError, type Logger } from '../shared/index.ts';
+import * as damage from './damage.ts';
 import { PacketMuxer } from './mux.ts';
-import { round6, startRender, type EncodedCycle, type EncodedPacket, type ProgressiveRender } from './render.ts';
+import { TS_PACKET, tsDamagerFor, type TsDamager } from './ts-damage.ts';
+import {
+  round6,
+  startRender,
+  streamSeed,
+  type EncodedCycle,
+  type EncodedPacket,
+  type ProgressiveRender,
+} from './render.ts';
 import type { GroundTruthEntry, Scenario, ScenarioStream } from './scenario.ts';
 
 const TICK_MS = 20;
@@ -58,6 +76,7 @@ class UdpSink implements Sink {
     url: string,
     enc: EncodedCycle,
     private readonly log: Logger,
+    private readonly relay?: Socket,
   ) {
     const tracks = enc.audio ? [enc.video, enc.audio] : [enc.video];
     this.mux = new PacketMuxer(url, 'mpegts', tracks, { pes_payload_size: '0' }).open();
@@ -77,7 +96,32 @@ class UdpSink implements Sink {
     } catch {
       /* closing: nothing to report */
     }
+    this.relay?.close();
   }
+}
+
+/**
+ * Transport damage on UDP: the muxer sends its datagrams to a relay socket on loopback, which
+ * damages the TS packets and forwards what is left to the real destination.
+ */
+async function startRelay(
+  host: string,
+  port: number,
+  damager: TsDamager,
+  log: Logger,
+): Promise<{ sock: Socket; port: number }> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((res, rej) => {
+    sock.once('error', rej);
+    sock.bind(0, '127.0.0.1', () => res());
+  });
+  sock.on('error', (e) => log.warn({ err: e }, 'udp relay error'));
+  sock.on('message', (msg) => {
+    const whole = msg.length - (msg.length % TS_PACKET);
+    const out = damager.process(msg.subarray(0, whole));
+    if (out.length) sock.send(out, port, host);
+  });
+  return { sock, port: sock.address().port };
 }
 
 interface Segment {
@@ -93,6 +137,8 @@ class HlsSink implements Sink {
   private waiters: (() => void)[] = [];
   playlist = '';
   private closed = false;
+  /** Media time of the last video packet written (audio-only stretches cut on time instead). */
+  private lastVideo = -Infinity;
 
   constructor(
     readonly dir: string,
@@ -100,13 +146,17 @@ class HlsSink implements Sink {
     private readonly segmentSeconds: number,
     private readonly windowSize: number,
     private readonly log: Logger,
+    private readonly damager?: TsDamager,
   ) {
     mkdirSync(dir, { recursive: true });
   }
 
   write(ep: EncodedPacket, shift: bigint, tAbs: number): void {
     if (this.closed) return;
-    const isKey = ep.kind === 'video' && ep.key;
+    if (ep.kind === 'video') this.lastVideo = tAbs;
+    // Video missing (audio goes on): segments start and cut on audio packets, on time.
+    const audioOnly = ep.kind === 'audio' && tAbs - this.lastVideo > 0.5;
+    const isKey = (ep.kind === 'video' && ep.key) || audioOnly;
     if (this.cur && isKey && tAbs - this.cur.start >= this.segmentSeconds - 1e-6) this.cut();
     if (!this.cur) {
       if (!isKey) return; // a segment starts on a keyframe
@@ -122,7 +172,7 @@ class HlsSink implements Sink {
     }
     const track = ep.kind === 'video' ? this.enc.video : this.enc.audio!;
     const end = tAbs + (Number(ep.duration) * track.timeBase.num) / track.timeBase.den;
-    if (ep.kind === 'video' && end > this.cur.end) this.cur.end = end;
+    if ((ep.kind === 'video' || audioOnly) && end > this.cur.end) this.cur.end = end;
   }
 
   lossStarted(): void {
@@ -136,6 +186,7 @@ class HlsSink implements Sink {
     this.cur = null;
     try {
       c.mux.close();
+      if (this.damager) writeFileSync(c.tmp, this.damager.process(readFileSync(c.tmp)));
       const name = `seg${c.seq}.ts`;
       renameSync(c.tmp, join(this.dir, name));
       this.segs.push({ seq: c.seq, name, duration: Math.max(0.04, c.end - c.start) });
@@ -257,6 +308,8 @@ class LiveStream {
           this.inLoss = true;
           this.sink.lossStarted();
         }
+      } else if (p.omit) {
+        // Not sent (missing track, dropped frame), without a loss of signal.
       } else {
         this.inLoss = false;
         const track = p.kind === 'video' ? video : audio!;
@@ -297,6 +350,13 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   const log = (opts.logger ?? createLogger(undefined, 'vigil')).child({ module: 'simulate' });
   quietFfmpegLogs();
 
+  const fileOnly = scenario.streams.find((s) => s.output.type === 'file');
+  if (fileOnly) {
+    throw new VigilError(
+      ErrorCodes.SCENARIO_INVALID,
+      `stream ${fileOnly.id} has output type file: it can only be rendered with renderToFile, not played live`,
+    );
+  }
   const hlsStreams = scenario.streams.filter((s) => s.output.type === 'hls');
   let tmpRoot: string | undefined;
   let server: Server | undefined;
@@ -308,7 +368,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   const t0Render = performance.now();
   const renders: ProgressiveRender[] = [];
   try {
-    for (const s of scenario.streams) renders.push(await startRender(s, { seed: scenario.seed, threads: 1 }));
+    for (const s of scenario.streams) renders.push(await startRender(s, { seed: scenario.seed, threads: 1, damage }));
   } catch (e) {
     for (const r of renders) r.abort();
     await Promise.allSettled(renders.map((r) => r.done));
@@ -373,10 +433,14 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
         const port = s.output.port || (await freeUdpPort(s.output.host));
         const host = s.output.host;
         const url = `udp://${host}:${port}`;
-        const sink = new UdpSink(`${url}?pkt_size=1316`, enc, log);
+        const damager = tsDamagerFor(s, streamSeed(s, scenario.seed));
+        const relay = damager ? await startRelay(host, port, damager, log) : undefined;
+        const sendTo = relay ? `udp://127.0.0.1:${relay.port}` : url;
+        const sink = new UdpSink(`${sendTo}?pkt_size=1316`, enc, log, relay?.sock);
         lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, url));
-      } else {
-        const sink = new HlsSink(join(tmpRoot!, s.id), enc, s.output.segmentSeconds, s.output.windowSize, log);
+      } else if (s.output.type === 'hls') {
+        const damager = tsDamagerFor(s, streamSeed(s, scenario.seed));
+        const sink = new HlsSink(join(tmpRoot!, s.id), enc, s.output.segmentSeconds, s.output.windowSize, log, damager);
         hlsSinks.set(s.id, sink);
         lives.push(
           new LiveStream(enc as ProgressiveRender['enc'], sink, `http://127.0.0.1:${httpPort}/${s.id}/index.m3u8`),
@@ -434,7 +498,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
 
   let stopped: Promise<void> | undefined;
   return {
-    streams: lives.map((l) => ({ id: l.id, url: l.url, output: l.enc.stream.output.type })),
+    streams: lives.map((l) => ({ id: l.id, url: l.url, output: l.enc.stream.output.type as 'udp' | 'hls' })),
     truth: () => allTruth().map((e) => ({ ...e })),
     stop() {
       stopped ??= (async () => {

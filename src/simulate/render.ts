@@ -1,6 +1,6 @@
 /**
  * Render one cycle of a stream's content with its scripted defects and encode it once
- * (libx264 + AAC) into in-memory packets. The live replayer and renderToFile both use it.
+ * (h264/hevc/mpeg2/vp9 + aac/mp2/opus, see codecs.ts) into in-memory packets. The live replayer and renderToFile both use it.
  *
  * Content comes from FFmpeg: lavfi sources (testsrc2, smptebars, sine, ...) through the
  * lavfi input device, or a real clip decoded and scaled through a filter graph, looped
@@ -8,31 +8,23 @@
  */
 import '../shared/polyfill.ts';
 import { Decoder, Demuxer, FilterAPI } from 'node-av';
-import {
-  AV_CHANNEL_ORDER_NATIVE,
-  AV_CODEC_FLAG_GLOBAL_HEADER,
-  AV_PIX_FMT_YUV420P,
-  AV_SAMPLE_FMT_FLTP,
-  AVERROR_EAGAIN,
-  AVERROR_EOF,
-  AV_OPT_SEARCH_CHILDREN,
-} from 'node-av/constants';
-import {
-  Codec,
-  CodecContext,
-  CodecParameters,
-  FFmpegError,
-  FormatContext,
-  Frame,
-  InputFormat,
-  Option,
-  Packet,
-} from 'node-av/lib';
-import { Rational, type IRational } from 'node-av/lib';
-import { FF_ENCODER_AAC, FF_ENCODER_LIBX264 } from 'node-av/constants';
+import { AV_PICTURE_TYPE_I, AV_PIX_FMT_YUV420P, AVERROR_EAGAIN } from 'node-av/constants';
+import { Codec, CodecContext, CodecParameters, FormatContext, Frame, InputFormat, Packet } from 'node-av/lib';
+import { type IRational } from 'node-av/lib';
 import { clockText, drawClock } from './clock.ts';
+import { check, encode, openAudioEncoder, openVideoEncoder } from './codecs.ts';
 import { channelNames, type GroundTruthEntry, type ScenarioStream, type ScheduleItem } from './scenario.ts';
+import {
+  AudioDelayLine,
+  programmeAudio,
+  syncPatternAudio,
+  syncPatternVideo,
+  type AudioSource,
+  type VideoSource,
+} from './synth.ts';
 import { prng } from '../shared/index.ts';
+
+export { setOpt } from './codecs.ts';
 
 export type Kind = 'video' | 'audio';
 
@@ -46,8 +38,10 @@ export interface EncodedPacket {
   key: boolean;
   /** DTS in seconds from the start of the cycle. */
   t: number;
-  /** Packet is inside a scripted signal loss: the replayer does not send it. */
+  /** Packet is inside a scripted signal loss: the replayer does not send it (and HLS cuts). */
   drop: boolean;
+  /** Packet is not sent for another reason (track missing, stutter): no loss for the replayer. */
+  omit?: boolean;
 }
 
 export interface EncodedTrack {
@@ -65,16 +59,15 @@ export interface EncodedCycle {
   audio?: EncodedTrack;
   /** All packets of one cycle, in DTS order (video first on ties). */
   packets: EncodedPacket[];
-  /** Ground truth for one cycle, media seconds relative to the cycle start. */
+  /**
+   * Ground truth for one cycle, media seconds relative to the cycle start (entries whose
+   * extent depends on the encoded packets, decoder corruption, are updated while encoding).
+   */
   truth: GroundTruthEntry[];
+  /** Ground truth of repetition `rep` of the cycle when more than one was rendered (renderToFile). */
+  truthFor(rep: number): GroundTruthEntry[];
   free(): void;
 }
-
-const check = (ret: number, what: string): number => {
-  FFmpegError.throwIfError(ret, what);
-  return ret;
-};
-
 
 function hashString(s: string): number {
   let h = 2166136261;
@@ -98,12 +91,6 @@ function noiseTable(): Float32Array {
 }
 
 // ---------------------------------------------------------------- video sources
-
-/** Yields tightly packed yuv420p pictures (W*H*3/2 bytes), one per output frame. */
-interface VideoSource {
-  next(): Promise<Uint8Array>;
-  close(): Promise<void>;
-}
 
 function lavfiOptions(opts: Record<string, string | number> | undefined): string {
   if (!opts) return '';
@@ -274,12 +261,6 @@ async function clipVideo(stream: ScenarioStream, path: string): Promise<VideoSou
 
 // ---------------------------------------------------------------- audio sources
 
-/** Yields interleaved float32 samples at the configured rate/channels. */
-interface AudioSource {
-  read(n: number): Promise<Float32Array>;
-  close(): Promise<void>;
-}
-
 function layoutOf(channels: number): string {
   return channels === 1 ? 'mono' : 'stereo';
 }
@@ -390,93 +371,19 @@ async function clipAudio(path: string, sampleRate: number, channels: number): Pr
   );
 }
 
-// ---------------------------------------------------------------- encoders
-
-/** Set an AVOption on a context or its private data (codec/muxer options). */
-export function setOpt(obj: CodecContext | FormatContext, name: string, value: string): void {
-  check(Option.set(obj.getNative(), name, value, AV_OPT_SEARCH_CHILDREN), `option ${name}=${value}`);
-}
-
-interface Enc {
-  ctx: CodecContext;
-  timeBase: IRational;
-  out: Packet[];
-}
-
-function openVideoEncoder(stream: ScenarioStream, globalHeader: boolean, threads: number): Enc {
-  const { width, height, fps, bitrateKbps, preset } = stream.video;
-  const codec = Codec.findEncoderByName(FF_ENCODER_LIBX264);
-  if (!codec) throw new Error('libx264 encoder not available in this FFmpeg build');
-  const ctx = new CodecContext();
-  ctx.allocContext3(codec);
-  ctx.width = width;
-  ctx.height = height;
-  ctx.pixelFormat = AV_PIX_FMT_YUV420P;
-  const timeBase = new Rational(1, fps);
-  ctx.timeBase = timeBase;
-  ctx.framerate = new Rational(fps, 1);
-  ctx.gopSize = fps;
-  ctx.maxBFrames = 0;
-  ctx.bitRate = BigInt(bitrateKbps * 1000);
-  ctx.rcMaxRate = BigInt(Math.round(bitrateKbps * 1500));
-  ctx.rcBufferSize = bitrateKbps * 1000;
-  ctx.threadCount = threads;
-  if (globalHeader) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
-  // Private options through AVOptions: passing a Dictionary to open2 double-frees on GC in node-av 6.1.
-  setOpt(ctx, 'preset', preset);
-  setOpt(ctx, 'x264-params', `keyint=${fps}:min-keyint=${fps}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0`);
-  check(ctx.open2Sync(codec, null), 'open libx264');
-
-  return { ctx, timeBase, out: [] };
-}
-
-function openAudioEncoder(sampleRate: number, channels: number, bitrateKbps: number, globalHeader: boolean): Enc {
-  const codec = Codec.findEncoderByName(FF_ENCODER_AAC);
-  if (!codec) throw new Error('aac encoder not available');
-  const ctx = new CodecContext();
-  ctx.allocContext3(codec);
-  ctx.sampleRate = sampleRate;
-  ctx.sampleFormat = AV_SAMPLE_FMT_FLTP;
-  ctx.channelLayout = { nbChannels: channels, order: AV_CHANNEL_ORDER_NATIVE, mask: channels === 1 ? 4n : 3n };
-  const timeBase = new Rational(1, sampleRate);
-  ctx.timeBase = timeBase;
-  ctx.bitRate = BigInt(bitrateKbps * 1000);
-  if (globalHeader) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
-  setOpt(ctx, 'aac_coder', 'fast');
-  check(ctx.open2Sync(codec, null), 'open aac');
-  return { ctx, timeBase, out: [] };
-}
-
-async function drain(enc: Enc): Promise<void> {
-  for (;;) {
-    const pkt = new Packet();
-    pkt.alloc();
-    const ret = await enc.ctx.receivePacket(pkt);
-    if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) {
-      pkt.free();
-      return;
-    }
-    check(ret, 'receivePacket');
-    enc.out.push(pkt);
-  }
-}
-
-async function encode(enc: Enc, frame: Frame | null): Promise<void> {
-  check(await enc.ctx.sendFrame(frame), 'sendFrame');
-  await drain(enc);
-}
-
-// ---------------------------------------------------------------- defects
+// ---------------------------------------------------------------- schedule helpers
 
 const frameSpan = (item: ScheduleItem, fps: number) => ({
   first: Math.ceil(item.at * fps - 1e-6),
   end: Math.ceil((item.at + item.duration) * fps - 1e-6),
 });
 
-/** Video-affecting schedule item active at frame index i, if any. */
+type ItemOf<T extends ScheduleItem['type']> = Extract<ScheduleItem, { type: T }>;
+
+/** Picture-changing schedule item (black, freeze, dark/static clean) active at frame index i. */
 function videoItemAt(schedule: readonly ScheduleItem[], fps: number, i: number): ScheduleItem | undefined {
   for (const it of schedule) {
-    if (it.type === 'silence' || it.type === 'signal_loss') continue;
+    if (it.type !== 'black' && it.type !== 'freeze' && it.type !== 'clean') continue;
     if (it.type === 'clean' && it.variant === 'normal') continue;
     const { first, end } = frameSpan(it, fps);
     if (i >= first && i < end) return it;
@@ -484,10 +391,56 @@ function videoItemAt(schedule: readonly ScheduleItem[], fps: number, i: number):
   return undefined;
 }
 
+function itemAtFrame<T extends ScheduleItem['type']>(
+  schedule: readonly ScheduleItem[],
+  type: T,
+  fps: number,
+  i: number,
+): ItemOf<T> | undefined {
+  for (const it of schedule) {
+    if (it.type !== type) continue;
+    const { first, end } = frameSpan(it, fps);
+    if (i >= first && i < end) return it as ItemOf<T>;
+  }
+  return undefined;
+}
+
+/** Frame k (0-based) of a window is hit by an evenly spread `rate` (0.2 = frames 4, 9, 14, ...). */
+const hitByRate = (k: number, rate: number) => Math.floor((k + 1) * rate + 1e-9) > Math.floor(k * rate + 1e-9);
+
+/** Next keyframe time at/after t: keyframes are on every whole second of media time. */
+const nextKey = (t: number) => Math.ceil(t - 1e-6);
+
+// ---------------------------------------------------------------- damage (optional module)
+
+/**
+ * The damage functions (damage.ts), passed in by the callers: damage.ts imports render.ts,
+ * so render.ts must not import it back.
+ */
+export interface DamageApi {
+  damagePacket(
+    data: Buffer,
+    packetIndex: number,
+    opts: { mode: 'drop' | 'bitflip' | 'burst'; rate: number; seed: number },
+  ): Buffer | null;
+  damageFrames(
+    frames: readonly Frame[],
+    opts: {
+      mode: 'drop' | 'bitflip' | 'burst';
+      rate: number;
+      seed: number;
+      codec: 'h264' | 'hevc' | 'mpeg2video';
+      width: number;
+      height: number;
+      fps: number;
+    },
+  ): Promise<Frame[]>;
+}
+
 // ---------------------------------------------------------------- render
 
 export interface RenderOptions {
-  /** Seed for noise and pointer motion. */
+  /** Seed for noise, pointer motion and damage (the stream's own `seed` wins). */
   seed?: number;
   /** Set GLOBAL_HEADER on encoders (MP4/MKV outputs). */
   globalHeader?: boolean;
@@ -495,6 +448,8 @@ export interface RenderOptions {
   threads?: number;
   /** Stop after this many seconds (renderToFile with duration < cycle). Default: one cycle. */
   seconds?: number;
+  /** Needed when the schedule has corruption items. */
+  damage?: DamageApi;
 }
 
 /** Render and encode one cycle (or `seconds`, which may span several cycles of the schedule). */
@@ -517,6 +472,82 @@ export interface ProgressiveRender {
   abort(): void;
 }
 
+/** The seed a stream's randomness uses. */
+export function streamSeed(stream: ScenarioStream, scenarioSeed = 1): number {
+  return stream.seed ?? (scenarioSeed ^ hashString(stream.id)) >>> 0;
+}
+
+/** Ground-truth template for one schedule item (one cycle, cycle-relative seconds). */
+function truthOf(stream: ScenarioStream, it: ScheduleItem): GroundTruthEntry | null {
+  const fps = stream.video.fps;
+  const cycle = stream.cycle;
+  const chNames = channelNames(stream.audio === false ? 2 : stream.audio.channels);
+  const chName = (c: number | string) => (typeof c === 'number' ? chNames[c]! : c);
+  let start = it.at;
+  let end = it.at + it.duration;
+  const snap = () => {
+    const { first, end: e } = frameSpan(it, fps);
+    start = first / fps;
+    end = e / fps;
+  };
+  const base = { streamId: stream.id };
+  const mk = (e: Omit<GroundTruthEntry, 'streamId' | 'start' | 'end'>): GroundTruthEntry => ({
+    ...base,
+    ...e,
+    start: round6(start),
+    end: round6(end),
+  });
+  switch (it.type) {
+    case 'black':
+    case 'freeze':
+      snap();
+      return mk({ type: it.type });
+    case 'clean':
+      snap();
+      return mk({ type: 'clean', variant: it.variant });
+    case 'signal_loss':
+      end = Math.min(cycle, nextKey(end));
+      return mk({ type: 'signal_loss' });
+    case 'silence':
+      if (it.channel === undefined) return mk({ type: 'silence' });
+      return mk({ type: 'channel_loss', channel: chName(it.channel), variant: 'dead' });
+    case 'channel_loss':
+      return mk({ type: 'channel_loss', channel: chName(it.channel), variant: it.variant });
+    case 'loudness':
+      return mk({ type: 'loudness', gainDb: it.gainDb });
+    case 'clipping':
+      return mk({ type: 'clipping', gainDb: it.gainDb });
+    case 'av_offset':
+      return mk({ type: 'av_sync', kind: 'content', offsetMs: it.offsetMs });
+    case 'timestamp_drift': {
+      const driftMs = it.driftMs ?? (it.ppm! * it.duration) / 1000;
+      const ppm = it.ppm ?? (it.driftMs! * 1000) / it.duration;
+      return mk({ type: 'av_sync', kind: 'timestamps', driftMs: round6(driftMs), ppm: round6(ppm) });
+    }
+    case 'audio_missing':
+      return mk({ type: 'audio_missing' });
+    case 'video_missing':
+      // Video resumes on a keyframe: the first whole second at/after the window's end.
+      end = Math.min(cycle, nextKey(end));
+      return mk({ type: 'video_missing' });
+    case 'stutter':
+      snap();
+      return mk({ type: 'stutter', mode: it.mode, rate: it.rate });
+    case 'corruption':
+      snap();
+      if (it.variant === 'decoder') end = Math.min(cycle, nextKey(end)); // refined while encoding
+      return mk({ type: 'corruption', variant: it.variant, mode: it.mode, rate: it.rate });
+    case 'transport': {
+      if (it.rate > 0) end = Math.min(cycle, nextKey(end)); // decoder clean at the next keyframe
+      const e = mk({ type: 'transport', mode: it.mode, rate: it.rate });
+      if (it.discontinuityMs !== undefined) {
+        e.discontinuityMs = round6((Math.round((it.discontinuityMs / 1000) * fps) / fps) * 1000);
+      }
+      return e;
+    }
+  }
+}
+
 /**
  * Open sources and encoders, then encode in the background: packets become available
  * progressively, so a live replay can start before the whole cycle is encoded.
@@ -526,28 +557,61 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
   const cycle = stream.cycle;
   const seconds = opts.seconds ?? cycle;
   const nFrames = Math.round(seconds * fps);
+  const cycleFrames = Math.round(cycle * fps);
   const threads = opts.threads ?? 1;
-  const rand = prng((opts.seed ?? 1) ^ hashString(stream.id));
+  const seed = streamSeed(stream, opts.seed ?? 1);
+  const rand = prng(seed);
   const schedule = stream.schedule;
+  const damage = opts.damage;
+  if (!damage && schedule.some((it) => it.type === 'corruption')) {
+    throw new Error(`stream ${stream.id}: corruption needs the damage functions (RenderOptions.damage)`);
+  }
 
   const content = stream.content;
   let video: VideoSource;
   let audio: AudioSource | null = null;
   const audioCfg = stream.audio === false ? null : stream.audio;
-  if ('path' in content) {
+  if (content.source === 'syncpattern') {
+    video = syncPatternVideo(width, height, fps);
+    if (audioCfg) {
+      const beepMs = 'beepMs' in content ? content.beepMs : undefined;
+      const beep = Math.max(1, Math.round(((beepMs ?? 1000 / fps) / 1000) * audioCfg.sampleRate));
+      audio = syncPatternAudio(audioCfg.sampleRate, audioCfg.channels, beep, seed);
+    }
+  } else if ('path' in content) {
     const path: string = content.path;
     video = await clipVideo(stream, path);
     if (audioCfg) audio = await clipAudio(path, audioCfg.sampleRate, audioCfg.channels);
   } else {
     video = await lavfiVideo(stream, content.source, 'options' in content ? content.options : undefined);
   }
-  if (audioCfg && !audio) audio = await lavfiAudio(audioCfg.sampleRate, audioCfg.channels, audioCfg.toneHz);
+  if (audioCfg && !audio) {
+    audio =
+      audioCfg.signal === 'programme'
+        ? programmeAudio(audioCfg.sampleRate, audioCfg.channels, seed)
+        : await lavfiAudio(audioCfg.sampleRate, audioCfg.channels, audioCfg.toneHz);
+  }
+  const offsets = schedule.filter((it): it is ItemOf<'av_offset'> => it.type === 'av_offset');
+  const sr = audioCfg?.sampleRate ?? 48000;
+  const ch = audioCfg?.channels ?? 2;
+  const delayLine =
+    audio && offsets.length
+      ? new AudioDelayLine(
+          audio,
+          ch,
+          Math.round((Math.max(...offsets.map((o) => Math.abs(o.offsetMs))) / 1000) * sr) + 4096,
+        )
+      : undefined;
 
   const venc = openVideoEncoder(stream, !!opts.globalHeader, threads);
-  const aenc = audioCfg
-    ? openAudioEncoder(audioCfg.sampleRate, audioCfg.channels, audioCfg.bitrateKbps, !!opts.globalHeader)
-    : null;
-  const frameSize = aenc ? aenc.ctx.frameSize || 1024 : 1024;
+  const aenc = audioCfg ? openAudioEncoder(audioCfg, !!opts.globalHeader) : null;
+  const frameSize = aenc ? aenc.frameSize : 1024;
+
+  // A forward timestamp jump (transport discontinuity), whole frames; live loops carry it on.
+  const jumps = schedule
+    .filter((it): it is ItemOf<'transport'> => it.type === 'transport' && it.discontinuityMs !== undefined)
+    .map((it) => ({ at: frameSpan(it, fps).first / fps, frames: Math.round((it.discontinuityMs! / 1000) * fps) }));
+  const jumpFramesPerCycle = jumps.reduce((n, j) => n + j.frames, 0);
 
   // Codec parameters for muxers (available once the encoders are open).
   const vpar = new CodecParameters();
@@ -557,7 +621,7 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
     kind: 'video',
     par: vpar,
     timeBase: venc.timeBase,
-    cycleTicks: BigInt(Math.round(cycle * fps)),
+    cycleTicks: BigInt(cycleFrames + jumpFramesPerCycle),
   };
   let aTrack: EncodedTrack | undefined;
   if (aenc) {
@@ -570,35 +634,50 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
       kind: 'audio',
       par: apar,
       timeBase: aenc.timeBase,
-      cycleTicks: BigInt(Math.round(cycle * (audioCfg?.sampleRate ?? 48000))),
+      cycleTicks: BigInt(Math.round(cycle * sr + (jumpFramesPerCycle / fps) * sr)),
     };
   }
 
-  // Ground truth and signal-loss ranges follow from the schedule: keyframes are every
-  // second exactly (keyint = fps, no scenecut), so a loss resumes at the next whole second.
+  // Ground truth follows from the schedule: keyframes are on every whole second (GOP = fps
+  // frames, and an I-frame is forced on the first picture of each second), so anything that
+  // must resume on a keyframe resumes at the next whole second.
   const truth: GroundTruthEntry[] = [];
-  const losses: { start: number; end: number }[] = [];
-  const chNames = channelNames(audioCfg?.channels ?? 2);
+  const truthOfItem = new Map<ScheduleItem, GroundTruthEntry>();
   for (const it of schedule) {
-    let start = it.at;
-    let end = it.at + it.duration;
-    if (it.type !== 'silence' && it.type !== 'signal_loss') {
-      const { first, end: e } = frameSpan(it, fps);
-      start = first / fps;
-      end = e / fps;
+    const e = truthOf(stream, it);
+    if (!e) continue;
+    truth.push(e);
+    truthOfItem.set(it, e);
+  }
+  for (const [kind, cfg] of [
+    ['video', stream.video],
+    ['audio', audioCfg],
+  ] as const) {
+    if (cfg?.missing) {
+      truth.push({ streamId: stream.id, type: `${kind}_missing`, start: 0, end: cycle, whole: true });
     }
-    if (it.type === 'signal_loss') {
-      end = Math.min(cycle, Math.ceil(end - 1e-6));
-      losses.push({ start, end });
-    }
-    const entry: GroundTruthEntry = { streamId: stream.id, type: it.type, start: round6(start), end: round6(end) };
-    if (it.type === 'silence' && it.channel !== undefined) {
-      entry.channel = typeof it.channel === 'number' ? chNames[it.channel] : it.channel;
-    }
-    if (it.type === 'clean') entry.variant = it.variant;
-    truth.push(entry);
   }
   truth.sort((a, b) => a.start - b.start);
+  /** Per repetition (rep > 0) copies of entries whose extent was measured while encoding. */
+  const repTruth = new Map<number, Map<GroundTruthEntry, GroundTruthEntry>>();
+
+  const losses = schedule
+    .filter((it) => it.type === 'signal_loss')
+    .map((it) => truthOfItem.get(it)!)
+    .map((e) => ({ start: e.start, end: e.end! }));
+  const videoGaps = schedule
+    .filter((it) => it.type === 'video_missing')
+    .map((it) => truthOfItem.get(it)!)
+    .map((e) => ({ start: e.start, end: e.end! }));
+  const audioGaps = schedule
+    .filter((it) => it.type === 'audio_missing')
+    .map((it) => ({ start: it.at, end: it.at + it.duration }));
+  const drifts = schedule.filter((it): it is ItemOf<'timestamp_drift'> => it.type === 'timestamp_drift');
+  const decoderDamage = schedule
+    .filter((it): it is ItemOf<'corruption'> => it.type === 'corruption' && it.variant === 'decoder')
+    .map((it) => ({ it, ...frameSpan(it, fps) }));
+  const inRange = (rs: readonly { start: number; end: number }[], tc: number) =>
+    rs.some((l) => tc >= l.start - 1e-6 && tc < l.end - 1e-6);
 
   const packets: EncodedPacket[] = [];
   let freed = false;
@@ -610,6 +689,10 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
     audio: aTrack,
     packets,
     truth,
+    truthFor(rep: number) {
+      const over = repTruth.get(rep);
+      return truth.map((e) => ({ ...(over?.get(e) ?? e) }));
+    },
     complete: false,
     encodedSeconds: 0,
     free() {
@@ -623,10 +706,80 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
     },
   };
 
+  // Decoder damage bookkeeping, per item and repetition of the cycle.
+  interface DamageState {
+    index: number;
+    first?: number;
+    lastDamaged?: number;
+    end?: number;
+  }
+  const damageState = new Map<string, DamageState>();
+  const damageKey = (i: number, rep: number) => `${i}:${rep}`;
+  const truthEntryFor = (e: GroundTruthEntry, rep: number): GroundTruthEntry => {
+    if (rep === 0) return e;
+    let m = repTruth.get(rep);
+    if (!m) repTruth.set(rep, (m = new Map<GroundTruthEntry, GroundTruthEntry>()));
+    let c = m.get(e);
+    if (!c) m.set(e, (c = { ...e }));
+    return c;
+  };
+
   const secs = (v: bigint, tb: IRational) => (Number(v) * tb.num) / tb.den;
   const pending: EncodedPacket[] = [];
   let lastV = -1;
   let lastA = aenc ? -1 : Infinity;
+  const totalSamples = Math.round(seconds * sr);
+  /** Jump (in seconds) applied to media time t (absolute, seconds since frame 0). */
+  const jumpAt = (t: number) => {
+    if (!jumps.length) return 0;
+    const rep = Math.floor(t / cycle + 1e-9);
+    const tc = t - rep * cycle;
+    let frames = rep * jumpFramesPerCycle;
+    for (const j of jumps) if (tc >= j.at - 1e-6) frames += j.frames;
+    return frames / fps;
+  };
+
+  const damageVideo = (p: EncodedPacket): void => {
+    const tc = p.t - Math.floor(p.t / cycle + 1e-9) * cycle;
+    const rep = Math.floor(p.t / cycle + 1e-9);
+    const fi = Math.round(tc * fps);
+    decoderDamage.forEach(({ it, first, end }, n) => {
+      const key = damageKey(n, rep);
+      let st = damageState.get(key);
+      if (fi >= first && fi < end) {
+        if (!st) damageState.set(key, (st = { index: 0 }));
+        const data = p.pkt.data;
+        if (!data) return;
+        const out = damage!.damagePacket(Buffer.from(data), st.index++, {
+          mode: it.mode,
+          rate: it.rate,
+          seed: seed + n,
+        });
+        const changed = out === null || !out.equals(data);
+        if (out === null) p.omit = true;
+        else if (changed) p.pkt.data = out;
+        if (changed) {
+          st.first ??= tc;
+          st.lastDamaged = tc;
+          st.end = undefined;
+        } else if (p.key && st.lastDamaged !== undefined && st.end === undefined) {
+          st.end = tc;
+        }
+      } else if (st && p.key && st.lastDamaged !== undefined && st.end === undefined && fi >= end) {
+        st.end = tc;
+      }
+      if (st) {
+        const e = truthEntryFor(truthOfItem.get(it)!, rep);
+        if (st.first === undefined) {
+          e.end = e.start; // nothing hit (yet)
+        } else {
+          e.start = round6(st.first);
+          e.end = round6(st.end ?? Math.min(cycle, nextKey(st.lastDamaged! + 1 / fps)));
+        }
+      }
+    });
+  };
+
   /** Move encoder output to `pending`, then publish everything that can no longer be preceded. */
   const commit = (final: boolean) => {
     for (const p of venc.out.splice(0)) {
@@ -662,7 +815,33 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
     while (n < pending.length && pending[n]!.t <= safe) n++;
     for (const p of pending.splice(0, n)) {
       const tc = p.t % cycle;
-      p.drop = losses.some((l) => tc >= l.start - 1e-6 && tc < l.end - 1e-6);
+      p.drop = inRange(losses, tc);
+      if (p.kind === 'video') {
+        if (stream.video.missing || inRange(videoGaps, tc)) p.omit = true;
+        else if (decoderDamage.length && !p.drop) damageVideo(p);
+      } else {
+        if (audioCfg?.missing || inRange(audioGaps, tc)) p.omit = true;
+        for (const d of drifts) {
+          const a = d.at;
+          const b = d.at + d.duration;
+          const rate = d.ppm !== undefined ? d.ppm * 1e-6 : d.driftMs! / 1000 / d.duration;
+          if (tc >= a - 1e-6 && tc < b - 1e-6) {
+            const shift = BigInt(Math.round((tc - a) * rate * sr));
+            p.pts += shift;
+            p.dts += shift;
+          } else if (tc >= b - 1e-6 && rate > 0 && tc < b + rate * d.duration - 1e-6) {
+            // Back in step after the window: packets the drifted ones already cover are not sent.
+            p.omit = true;
+          }
+        }
+      }
+      const j = jumpAt(p.t);
+      if (j) {
+        const tb = p.kind === 'video' ? venc.timeBase : aenc!.timeBase;
+        const shift = BigInt(Math.round((j * tb.den) / tb.num));
+        p.pts += shift;
+        p.dts += shift;
+      }
       packets.push(p);
       enc.encodedSeconds = p.t;
     }
@@ -672,17 +851,96 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
   const cSize = ySize / 4;
   let snapshot: Uint8Array | undefined;
   let snapshotItem: ScheduleItem | undefined;
+  let lastPic: Uint8Array | undefined;
+  let lastKeySecond = -1;
   let audioPos = 0; // samples produced
-  const sr = audioCfg?.sampleRate ?? 48000;
-  const ch = audioCfg?.channels ?? 2;
-  const totalSamples = Math.round(seconds * sr);
   const names = channelNames(ch);
+  const cycleSamples = Math.round(cycle * sr);
+  /** Pictures held back for upstream (re-encoded) damage: [frame index, picture]. */
+  let held: { item: ItemOf<'corruption'>; frames: { i: number; pic: Uint8Array }[] } | undefined;
+
+  const encodePicture = async (pic: Uint8Array, i: number) => {
+    const frame = Frame.fromVideoBuffer(Buffer.from(pic.buffer, pic.byteOffset, pic.byteLength), {
+      width,
+      height,
+      format: AV_PIX_FMT_YUV420P,
+      timeBase: venc.timeBase,
+    });
+    frame.pts = BigInt(i);
+    const sec = Math.floor(i / fps);
+    if (sec !== lastKeySecond) {
+      frame.pictType = AV_PICTURE_TYPE_I;
+      lastKeySecond = sec;
+    }
+    await encode(venc, frame);
+    frame.free();
+  };
+
+  const flushHeld = async () => {
+    if (!held) return;
+    const h = held;
+    held = undefined;
+    const frames = h.frames.map(({ pic }) =>
+      Frame.fromVideoBuffer(Buffer.from(pic.buffer, pic.byteOffset, pic.byteLength), {
+        width,
+        height,
+        format: AV_PIX_FMT_YUV420P,
+        timeBase: venc.timeBase,
+      }),
+    );
+    h.frames.forEach((f, k) => (frames[k]!.pts = BigInt(f.i)));
+    let damaged: Frame[];
+    try {
+      damaged = await damage!.damageFrames(frames, {
+        mode: h.item.mode,
+        rate: h.item.rate,
+        seed: seed + schedule.indexOf(h.item),
+        codec: h.item.upstreamCodec,
+        width,
+        height,
+        fps,
+      });
+    } finally {
+      for (const f of frames) f.free();
+    }
+    for (let k = 0; k < h.frames.length; k++) {
+      const f = damaged[Math.min(k, damaged.length - 1)];
+      const pic = f ? new Uint8Array(f.toBuffer()) : h.frames[k]!.pic;
+      await encodePicture(pic, h.frames[k]!.i);
+    }
+    for (const f of damaged) f.free();
+  };
+
+  /** Read `n` source samples for output position `pos`, shifted by any av_offset covering it. */
+  const readAudio = async (pos: number, n: number): Promise<Float32Array> => {
+    if (!delayLine) return audio!.read(n);
+    const out = new Float32Array(n * ch);
+    let s = 0;
+    while (s < n) {
+      const p = pos + s;
+      const pc = p % cycleSamples;
+      let d = 0;
+      let runEnd = n; // samples (from s) with the same delay
+      for (const o of offsets) {
+        const a = Math.round(o.at * sr);
+        const b = Math.round((o.at + o.duration) * sr);
+        if (pc >= a && pc < b) {
+          d = Math.round((o.offsetMs / 1000) * sr);
+          runEnd = Math.min(runEnd, s + (b - pc));
+        } else if (pc < a) runEnd = Math.min(runEnd, s + (a - pc));
+      }
+      runEnd = Math.min(runEnd, s + (cycleSamples - pc));
+      out.set(await delayLine.readAt(p - d, runEnd - s), s * ch);
+      s = runEnd;
+    }
+    return out;
+  };
 
   const run = async () => {
     try {
       for (let i = 0; i < nFrames; i++) {
         if (aborted) throw new Error('render aborted');
-        const ci = i % Math.round(cycle * fps); // frame index inside the cycle
+        const ci = i % cycleFrames; // frame index inside the cycle
         let pic = await video.next();
         const item = videoItemAt(schedule, fps, ci);
         if (item && (item.type === 'freeze' || (item.type === 'clean' && item.variant === 'static'))) {
@@ -728,50 +986,37 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
         }
         if (stream.clock) drawClock(pic, width, height, clockText(ci, fps));
 
-        const frame = Frame.fromVideoBuffer(Buffer.from(pic.buffer, pic.byteOffset, pic.byteLength), {
-          width,
-          height,
-          format: AV_PIX_FMT_YUV420P,
-          timeBase: venc.timeBase,
-        });
-        frame.pts = BigInt(i);
-        await encode(venc, frame);
-        frame.free();
+        const stutter = itemAtFrame(schedule, 'stutter', fps, ci);
+        const stutterHit = stutter && hitByRate(ci - frameSpan(stutter, fps).first, stutter.rate);
+        const reenc = itemAtFrame(schedule, 'corruption', fps, ci);
+        if (held && held.item !== reenc) await flushHeld();
+        if (stutterHit && stutter.mode === 'drop') {
+          // Not encoded: the stream shows a timestamp gap, and the content moves on.
+          lastPic = pic;
+        } else {
+          if (stutterHit && stutter.mode === 'duplicate' && lastPic) pic = lastPic.slice();
+          lastPic = pic;
+          if (reenc && reenc.variant === 'reencoded') {
+            held ??= { item: reenc, frames: [] };
+            held.frames.push({ i, pic });
+          } else {
+            await encodePicture(pic, i);
+          }
+        }
+        if (i === nFrames - 1 || (i + 1) % cycleFrames === 0) await flushHeld();
 
         // Audio up to the end of this video frame.
         if (aenc && audio) {
           const until = Math.min(totalSamples + frameSize, Math.round(((i + 1) / fps) * sr));
           while (audioPos + frameSize <= until || (i === nFrames - 1 && audioPos < totalSamples)) {
-            const inter = await audio.read(frameSize);
+            const inter = await readAudio(audioPos, frameSize);
             const planar = new Float32Array(frameSize * ch);
-            const cycleSamples = Math.round(cycle * sr);
-            const base = audioPos % cycleSamples;
-            // Silence items overlapping this frame, as sample ranges relative to the frame.
-            const mutes: { a: number; b: number; mask: number }[] = [];
-            for (const it of schedule) {
-              if (it.type !== 'silence') continue;
-              const a = Math.round(it.at * sr) - base;
-              const b = Math.round((it.at + it.duration) * sr) - base;
-              if (b <= 0 || a >= frameSize) continue;
-              const mask =
-                it.channel === undefined
-                  ? ~0
-                  : 1 << (typeof it.channel === 'number' ? it.channel : names.indexOf(it.channel));
-              mutes.push({ a: Math.max(0, a), b: Math.min(frameSize, b), mask });
-            }
             for (let c = 0; c < ch; c++) {
               const o = c * frameSize;
               for (let s = 0; s < frameSize; s++) planar[o + s] = inter[s * ch + c]!;
-              for (const m of mutes) if (m.mask & (1 << c)) planar.fill(0, o + m.a, o + m.b);
             }
-            const af = Frame.fromAudioBuffer(Buffer.from(planar.buffer), {
-              nbSamples: frameSize,
-              format: AV_SAMPLE_FMT_FLTP,
-              sampleRate: sr,
-              channelLayout: { nbChannels: ch, order: AV_CHANNEL_ORDER_NATIVE, mask: ch === 1 ? 4n : 3n },
-              timeBase: aenc.timeBase,
-            });
-            af.pts = BigInt(audioPos);
+            applyAudioDefects(planar, frameSize, ch, audioPos, sr, cycleSamples, schedule, names);
+            const af = aenc.makeFrame(planar, frameSize, BigInt(audioPos));
             await encode(aenc, af);
             af.free();
             audioPos += frameSize;
@@ -779,9 +1024,11 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
         }
         commit(false);
       }
+      await flushHeld();
       await encode(venc, null);
       if (aenc) await encode(aenc, null);
       commit(true);
+      // Decoder damage still open at the end: clean again only at the next cycle's keyframe.
       enc.complete = true;
       enc.encodedSeconds = seconds;
     } finally {
@@ -789,10 +1036,60 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
       aenc?.ctx.freeContext();
       for (const p of [...venc.out, ...(aenc?.out ?? []), ...pending]) ('pkt' in p ? p.pkt : p).free();
       await video.close();
-      if (audio) await audio.close();
+      if (delayLine) await delayLine.close();
+      else if (audio) await audio.close();
     }
   };
   return { enc, done: run(), abort: () => void (aborted = true) };
+}
+
+/**
+ * Audio defects on one planar chunk starting at absolute sample `pos`: silence, dead or
+ * phase-inverted channel, loudness gain, clipping (gain, then hard clip at full scale).
+ */
+function applyAudioDefects(
+  planar: Float32Array,
+  n: number,
+  ch: number,
+  pos: number,
+  sr: number,
+  cycleSamples: number,
+  schedule: readonly ScheduleItem[],
+  names: readonly string[],
+): void {
+  const base = pos % cycleSamples;
+  for (const it of schedule) {
+    if (it.type !== 'silence' && it.type !== 'channel_loss' && it.type !== 'loudness' && it.type !== 'clipping')
+      continue;
+    // The item in this cycle, or in the next one when the chunk crosses the cycle's end.
+    for (const off of [0, cycleSamples]) {
+      const a = Math.max(0, Math.round(it.at * sr) + off - base);
+      const b = Math.min(n, Math.round((it.at + it.duration) * sr) + off - base);
+      if (b <= a) continue;
+      let mask = ~0;
+      if ((it.type === 'silence' || it.type === 'channel_loss') && it.channel !== undefined) {
+        mask = 1 << (typeof it.channel === 'number' ? it.channel : names.indexOf(it.channel));
+      }
+      for (let c = 0; c < ch; c++) {
+        if (!(mask & (1 << c))) continue;
+        const o = c * n;
+        if (it.type === 'silence' || (it.type === 'channel_loss' && it.variant === 'dead')) {
+          planar.fill(0, o + a, o + b);
+        } else if (it.type === 'channel_loss') {
+          for (let s = a; s < b; s++) planar[o + s] = -planar[o + s]!;
+        } else if (it.type === 'loudness') {
+          const g = 10 ** (it.gainDb / 20);
+          for (let s = a; s < b; s++) planar[o + s] = planar[o + s]! * g;
+        } else {
+          const g = 10 ** (it.gainDb / 20);
+          for (let s = a; s < b; s++) {
+            const v = planar[o + s]! * g;
+            planar[o + s] = v > 1 ? 1 : v < -1 ? -1 : v;
+          }
+        }
+      }
+    }
+  }
 }
 
 export function round6(x: number): number {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ErrorCodes, VigilError } from '../shared/index.ts';
+import { ErrorCodes, VigilError, type IncidentType } from '../shared/index.ts';
 
 const num = (what: string) => z.number({ error: `expected ${what}` });
 
@@ -24,13 +24,17 @@ const freezeSchema = z.strictObject({
   /** Per-frame luma noise amplitude (0..64) added to the frozen picture. */
   grain: num('a grain amplitude 0..64').min(0).max(64).optional(),
 });
+const channelRef = z.union([z.number().int().min(0), z.string().min(1)], {
+  error: 'expected a channel index or name',
+});
 const silenceSchema = z.strictObject({
   type: z.literal('silence'),
   ...defectBase,
-  /** One dead channel: 0-based index into the layout, or its name (FL, FR, FC, ...). All channels when absent. */
-  channel: z
-    .union([z.number().int().min(0), z.string().min(1)], { error: 'expected a channel index or name' })
-    .optional(),
+  /**
+   * One dead channel: 0-based index into the layout, or its name (FL, FR, FC, ...). All channels
+   * when absent. With a channel this is an alias of `channel_loss` (ground truth type channel_loss).
+   */
+  channel: channelRef.optional(),
 });
 const signalLossSchema = z.strictObject({ type: z.literal('signal_loss'), ...defectBase });
 const cleanSchema = z.strictObject({
@@ -40,16 +44,160 @@ const cleanSchema = z.strictObject({
   /** For variant dark: luma scale relative to the source (default 0.15). */
   level: num('a luma scale 0.01..1').min(0.01).max(1).optional(),
 });
+const damageMode = z.enum(['drop', 'bitflip', 'burst']);
+const corruptionSchema = z.strictObject({
+  type: z.literal('corruption'),
+  ...defectBase,
+  /**
+   * decoder: the encoded video packets inside the window are damaged (the monitor's decoder
+   * sees errors until the next keyframe); reencoded: upstream damage baked into the pictures
+   * (damaged frames encoded cleanly).
+   */
+  variant: z.enum(['decoder', 'reencoded']).default('decoder'),
+  mode: damageMode.default('bitflip'),
+  /** Damage rate for damage.ts (fraction of packets / bytes hit, 0..1). */
+  rate: num('a rate 0..1').gt(0).max(1).default(0.05),
+  /** reencoded only: the upstream codec whose damage is baked in (default h264). */
+  upstreamCodec: z.enum(['h264', 'hevc', 'mpeg2video']).default('h264'),
+});
+const avOffsetSchema = z.strictObject({
+  type: z.literal('av_offset'),
+  ...defectBase,
+  /** Audio content shifted against the pictures: positive = audio late (ms, |x| <= 5000). */
+  offsetMs: num('an offset in ms')
+    .min(-5000)
+    .max(5000)
+    .refine((v) => v !== 0, 'expected a non-zero offset'),
+});
+const driftSchema = z
+  .strictObject({
+    type: z.literal('timestamp_drift'),
+    ...defectBase,
+    /** Audio PTS run fast (+) or slow (-) against video PTS by this many parts per million. */
+    ppm: num('a drift in ppm').min(-200000).max(200000).optional(),
+    /** Or: the audio PTS offset reached at the end of the window (ms, linear ramp from 0). */
+    driftMs: num('a drift in ms').min(-5000).max(5000).optional(),
+  })
+  .refine((d) => (d.ppm === undefined) !== (d.driftMs === undefined), {
+    message: 'expected exactly one of ppm|driftMs',
+    path: ['ppm'],
+  });
+const loudnessSchema = z.strictObject({
+  type: z.literal('loudness'),
+  ...defectBase,
+  /** Gain applied to every channel (dB): +12 too loud, -20 too quiet. */
+  gainDb: num('a gain in dB')
+    .min(-60)
+    .max(40)
+    .refine((v) => v !== 0, 'expected a non-zero gain'),
+});
+const clippingSchema = z.strictObject({
+  type: z.literal('clipping'),
+  ...defectBase,
+  /** Overdrive gain before the hard clip at full scale (dB). */
+  gainDb: num('a gain in dB').gt(0).max(60).default(20),
+});
+const channelLossSchema = z.strictObject({
+  type: z.literal('channel_loss'),
+  ...defectBase,
+  /** The affected channel: 0-based index or name (FL, FR, FC). */
+  channel: channelRef,
+  /** dead: digital zero; phase_invert: the channel multiplied by -1. */
+  variant: z.enum(['dead', 'phase_invert']).default('dead'),
+});
+const audioMissingSchema = z.strictObject({ type: z.literal('audio_missing'), ...defectBase });
+const videoMissingSchema = z.strictObject({ type: z.literal('video_missing'), ...defectBase });
+const stutterSchema = z.strictObject({
+  type: z.literal('stutter'),
+  ...defectBase,
+  /** drop: frames not sent (timestamp gaps); duplicate: the previous picture repeated with a new timestamp. */
+  mode: z.enum(['drop', 'duplicate']).default('drop'),
+  /** Fraction of frames dropped/duplicated, spread evenly (0.2 = 1 of every 5). */
+  rate: num('a rate 0..1').gt(0).lt(1).default(0.2),
+});
+const transportSchema = z.strictObject({
+  type: z.literal('transport'),
+  ...defectBase,
+  /** drop: TS packets removed (continuity errors); corrupt: payload garbled, transport_error_indicator set. */
+  mode: z.enum(['drop', 'corrupt']).default('drop'),
+  /** Fraction of the audio/video TS packets hit inside the window. */
+  rate: num('a rate 0..1').min(0).max(1).default(0.02),
+  /** Optional forward jump of every PTS/DTS/PCR at `at` (ms); later timestamps stay shifted. */
+  discontinuityMs: num('a jump in ms').positive().max(600000).optional(),
+});
 
-const SCHEDULE_TYPES = ['black', 'freeze', 'silence', 'signal_loss', 'clean'] as const;
+const SCHEDULE_TYPES = [
+  'black',
+  'freeze',
+  'silence',
+  'signal_loss',
+  'clean',
+  'corruption',
+  'av_offset',
+  'timestamp_drift',
+  'loudness',
+  'clipping',
+  'channel_loss',
+  'audio_missing',
+  'video_missing',
+  'stutter',
+  'transport',
+] as const;
 
 const scheduleItemSchema = z.discriminatedUnion(
   'type',
-  [blackSchema, freezeSchema, silenceSchema, signalLossSchema, cleanSchema],
+  [
+    blackSchema,
+    freezeSchema,
+    silenceSchema,
+    signalLossSchema,
+    cleanSchema,
+    corruptionSchema,
+    avOffsetSchema,
+    driftSchema,
+    loudnessSchema,
+    clippingSchema,
+    channelLossSchema,
+    audioMissingSchema,
+    videoMissingSchema,
+    stutterSchema,
+    transportSchema,
+  ],
   {
     error: (iss) => (iss.code === 'invalid_union' ? `expected one of ${SCHEDULE_TYPES.join('|')}` : undefined),
   },
 );
+
+/**
+ * Overlap groups: items of one group must not overlap each other. Items of different groups may
+ * (e.g. a loudness step during a freeze).
+ */
+const GROUPS: Record<ScheduleItem['type'], string> = {
+  black: 'video',
+  freeze: 'video',
+  clean: 'video',
+  signal_loss: 'video',
+  stutter: 'video',
+  corruption: 'video',
+  video_missing: 'video',
+  silence: 'audio',
+  loudness: 'audio',
+  clipping: 'audio',
+  channel_loss: 'audio',
+  audio_missing: 'audio',
+  av_offset: 'sync',
+  timestamp_drift: 'sync',
+  transport: 'transport',
+};
+const AUDIO_TYPES = new Set([
+  'silence',
+  'loudness',
+  'clipping',
+  'channel_loss',
+  'audio_missing',
+  'av_offset',
+  'timestamp_drift',
+]);
 
 const udpOutput = z.strictObject({
   type: z.literal('udp'),
@@ -65,8 +213,10 @@ const hlsOutput = z.strictObject({
   /** Segments listed in the sliding-window playlist. */
   windowSize: z.number().int().min(2).max(30).default(6),
 });
-const outputSchema = z.discriminatedUnion('type', [udpOutput, hlsOutput], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|hls' : undefined),
+/** Not live: the stream is only rendered with renderToFile (any container, vp9 included). */
+const fileOutput = z.strictObject({ type: z.literal('file') });
+const outputSchema = z.discriminatedUnion('type', [udpOutput, hlsOutput, fileOutput], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|hls|file' : undefined),
 });
 
 const lavfiContent = z.strictObject({
@@ -74,7 +224,8 @@ const lavfiContent = z.strictObject({
   source: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/, 'expected a lavfi source name')
-    .refine((s) => s !== 'clip', 'clip needs a path'),
+    .refine((s) => s !== 'clip', 'clip needs a path')
+    .refine((s) => s !== 'syncpattern', 'syncpattern takes no options'),
   /** Extra source options, appended as `:key=value` (e.g. { decimals: 2 }). */
   options: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
@@ -83,8 +234,17 @@ const clipContent = z.strictObject({
   /** Path to a media file; relative paths resolve against the scenario file (or the cwd). */
   path: z.string().min(1),
 });
-const contentSchema = z.union([clipContent, lavfiContent], {
-  error: 'expected { source: <lavfi name> } or { source: clip, path }',
+const syncContent = z.strictObject({
+  /**
+   * Flash-and-beep A/V sync pattern: once per second (on each whole second of media time) one
+   * white frame on a dark background and a 1 kHz beep starting at the same instant.
+   */
+  source: z.literal('syncpattern'),
+  /** Beep length in ms (default: one frame). */
+  beepMs: num('a beep length in ms').min(5).max(500).optional(),
+});
+const contentSchema = z.union([syncContent, clipContent, lavfiContent], {
+  error: 'expected { source: <lavfi name> }, { source: syncpattern } or { source: clip, path }',
 });
 
 const videoSchema = z.strictObject({
@@ -92,16 +252,29 @@ const videoSchema = z.strictObject({
   height: z.number().int().min(64).max(2160).multipleOf(2).default(360),
   fps: z.number().int().min(1).max(60).default(25),
   bitrateKbps: z.number().int().min(50).max(50000).default(800),
-  codec: z.literal('h264').default('h264'),
+  /** h264 (libx264), hevc (libx265), mpeg2 (mpeg2video), vp9 (libvpx-vp9: files .mkv/.webm only). */
+  codec: z.enum(['h264', 'hevc', 'mpeg2', 'vp9']).default('h264'),
   preset: z.enum(['ultrafast', 'superfast', 'veryfast']).default('ultrafast'),
+  /** The track is declared (PMT / container header) but no video packet is ever sent. */
+  missing: z.boolean().default(false),
 });
 const audioSchema = z.strictObject({
   sampleRate: z
     .union([z.literal(44100), z.literal(48000), z.literal(32000)], { error: 'expected 32000|44100|48000' })
     .default(48000),
   channels: z.number().int().min(1).max(2).default(2),
+  /** aac (default), mp2 (MPEG-1 Layer II), opus (libopus, 48 kHz only). */
+  codec: z.enum(['aac', 'mp2', 'opus']).default('aac'),
+  /**
+   * Generated sound when the content has none of its own: tone (a sine at toneHz, peak -18 dBFS,
+   * about -18.8 LUFS in stereo) or programme (pink noise with a slow level variation, calibrated
+   * to about -23 LUFS).
+   */
+  signal: z.enum(['tone', 'programme']).default('tone'),
   toneHz: z.number().min(20).max(20000).default(440),
   bitrateKbps: z.number().int().min(32).max(512).default(128),
+  /** The track is declared (PMT / container header) but no audio packet is ever sent. */
+  missing: z.boolean().default(false),
 });
 
 export const streamSchema = z
@@ -113,61 +286,62 @@ export const streamSchema = z
     clock: z.boolean().default(true),
     video: videoSchema.default(videoSchema.parse({})),
     audio: z.union([z.literal(false), audioSchema]).default(audioSchema.parse({})),
+    /** Seed for this stream's randomness (damage, grain); default: the scenario seed mixed with the id. */
+    seed: z.number().int().optional(),
     /** The schedule covers [0, cycle) s of media time and repeats while looping. */
     cycle: z.number().int().min(2).max(600).default(60),
     schedule: z.array(scheduleItemSchema).default([]),
   })
   .superRefine((s, ctx) => {
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (s.video.codec === 'vp9' && s.output.type !== 'file') {
+      issue(
+        ['video', 'codec'],
+        `vp9 cannot be carried in MPEG-TS (output ${s.output.type} sends MPEG-TS): use h264|hevc|mpeg2, or vp9 with output { type: file } rendered to .mkv/.webm`,
+      );
+    }
+    if (s.video.codec === 'mpeg2' && ![24, 25, 30, 50, 60].includes(s.video.fps)) {
+      issue(['video', 'fps'], 'mpeg2 needs a standard frame rate: 24|25|30|50|60');
+    }
+    if (s.audio !== false && s.audio.codec === 'opus' && s.audio.sampleRate !== 48000) {
+      issue(['audio', 'sampleRate'], 'opus needs sampleRate 48000');
+    }
+    if (s.audio !== false && s.video.missing && s.audio.missing) {
+      issue(['audio', 'missing'], 'expected at most one missing track');
+    }
     s.schedule.forEach((item, i) => {
       if (item.at + item.duration > s.cycle + 1e-9) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['schedule', i, 'duration'],
-          message: `expected at + duration <= cycle (${s.cycle})`,
-        });
+        issue(['schedule', i, 'duration'], `expected at + duration <= cycle (${s.cycle})`);
       }
-      if (item.type === 'silence' && s.audio === false) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['schedule', i, 'type'],
-          message: 'silence needs audio (audio is false)',
-        });
+      if (AUDIO_TYPES.has(item.type) && s.audio === false) {
+        issue(['schedule', i, 'type'], `${item.type} needs audio (audio is false)`);
       }
       if (
-        item.type === 'silence' &&
-        typeof item.channel === 'number' &&
-        s.audio !== false &&
-        item.channel >= s.audio.channels
+        (item.type === 'silence' || item.type === 'channel_loss') &&
+        item.channel !== undefined &&
+        s.audio !== false
       ) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['schedule', i, 'channel'],
-          message: `expected a channel index < ${s.audio.channels}`,
-        });
-      }
-      if (item.type === 'silence' && typeof item.channel === 'string' && s.audio !== false) {
         const names = channelNames(s.audio.channels);
-        if (!names.includes(item.channel)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['schedule', i, 'channel'],
-            message: `expected one of ${names.join('|')}`,
-          });
+        if (typeof item.channel === 'number' && item.channel >= s.audio.channels) {
+          issue(['schedule', i, 'channel'], `expected a channel index < ${s.audio.channels}`);
+        }
+        if (typeof item.channel === 'string' && !names.includes(item.channel)) {
+          issue(['schedule', i, 'channel'], `expected one of ${names.join('|')}`);
         }
       }
+      if (item.type === 'av_offset' && Math.abs(item.offsetMs) / 1000 >= s.cycle) {
+        issue(['schedule', i, 'offsetMs'], `expected |offsetMs| < cycle (${s.cycle} s)`);
+      }
     });
-    // Video defects (black, freeze, clean variants) and signal loss must not overlap each other.
-    const exclusive = s.schedule.map((it, i) => ({ it, i })).filter(({ it }) => it.type !== 'silence');
-    for (let a = 0; a < exclusive.length; a++) {
-      for (let b = a + 1; b < exclusive.length; b++) {
-        const x = exclusive[a]!.it;
-        const y = exclusive[b]!.it;
+    // Items of one overlap group must not overlap each other.
+    const items = s.schedule.map((it, i) => ({ it, i }));
+    for (let a = 0; a < items.length; a++) {
+      for (let b = a + 1; b < items.length; b++) {
+        const x = items[a]!.it;
+        const y = items[b]!.it;
+        if (GROUPS[x.type] !== GROUPS[y.type]) continue;
         if (x.at < y.at + y.duration && y.at < x.at + x.duration) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['schedule', exclusive[b]!.i, 'at'],
-            message: `expected no overlap with schedule[${exclusive[a]!.i}] (${x.type})`,
-          });
+          issue(['schedule', items[b]!.i, 'at'], `expected no overlap with schedule[${items[a]!.i}] (${x.type})`);
         }
       }
     }
@@ -205,21 +379,44 @@ export type ScenarioStream = Scenario['streams'][number];
 export type ScheduleItem = ScenarioStream['schedule'][number];
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 
+/** Ground-truth type: an incident type name, or `clean` for a labelled defect-free stretch. */
+export type GroundTruthType = IncidentType | 'clean';
+
 /** Ground truth for one scripted interval, as played. */
 export interface GroundTruthEntry {
   streamId: string;
-  type: 'black' | 'freeze' | 'silence' | 'signal_loss' | 'clean';
+  type: GroundTruthType;
   /** Media seconds since the first frame the stream emitted. */
   start: number;
   /** Media seconds; for live entries absent (undefined) until playback reaches it. */
   end?: number;
-  /** Audio channel name (FL, FR, ...) for a one-channel silence. */
+  /** Audio channel name (FL, FR, FC) for channel_loss. */
   channel?: string;
   /** ISO 8601 wall times when the replay crossed start/end (live only). */
   wallStart?: string;
   wallEnd?: string;
-  /** For type clean: normal | dark | static. */
-  variant?: 'normal' | 'dark' | 'static';
+  /**
+   * clean: normal | dark | static; corruption: decoder | reencoded;
+   * channel_loss: dead | phase_invert.
+   */
+  variant?: string;
+  /** corruption: drop | bitflip | burst; stutter: drop | duplicate; transport: drop | corrupt. */
+  mode?: string;
+  /** corruption/stutter/transport: the damage rate asked for. */
+  rate?: number;
+  /** av_sync: `content` (audio samples shifted) or `timestamps` (PTS drift, content in sync). */
+  kind?: 'content' | 'timestamps';
+  /** av_sync kind content: audio offset against the pictures in ms (positive = audio late). */
+  offsetMs?: number;
+  /** av_sync kind timestamps: audio PTS minus video PTS at the end of the window (ms) and the rate (ppm). */
+  driftMs?: number;
+  ppm?: number;
+  /** loudness / clipping: the gain applied (dB). */
+  gainDb?: number;
+  /** transport: forward timestamp jump at the start (ms). */
+  discontinuityMs?: number;
+  /** audio_missing / video_missing: the whole stream (a track declared but never sent). */
+  whole?: boolean;
   /** Loop index (0-based) of the cycle this entry belongs to (live only). */
   loop?: number;
 }

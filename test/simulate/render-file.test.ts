@@ -120,7 +120,7 @@ describe('renderToFile', () => {
 
   it('returns file ground truth without wall times', () => {
     expect(truth).toEqual([
-      { streamId: 'file1', type: 'silence', start: 1, end: 2, channel: 'FR' },
+      { streamId: 'file1', type: 'channel_loss', start: 1, end: 2, channel: 'FR', variant: 'dead' },
       { streamId: 'file1', type: 'black', start: 2, end: 4 },
       { streamId: 'file1', type: 'freeze', start: 4.52, end: 5.52 },
       { streamId: 'file1', type: 'silence', start: 5, end: 6.5 },

@@ -43,7 +43,9 @@ describe('parseScenario', () => {
         },
       ],
     });
-    expect(d).toContain('streams[0].schedule[1].type: expected one of black|freeze|silence|signal_loss|clean');
+    expect(d).toContain(
+      'streams[0].schedule[1].type: expected one of black|freeze|silence|signal_loss|clean|corruption|av_offset|timestamp_drift|loudness|clipping|channel_loss|audio_missing|video_missing|stutter|transport',
+    );
     expect(d).toContain('streams[0].bogus: unknown key');
     expect(d).toContain('streams[0].schedule[2].grainz: unknown key');
     expect(d.some((l) => l.startsWith('streams[0].output.port: expected number'))).toBe(true);
@@ -51,7 +53,7 @@ describe('parseScenario', () => {
 
   it('rejects unknown output types, top-level keys and a missing streams list', () => {
     expect(detailsOf({ streams: [{ id: 'a', output: { type: 'rtmp' } }], extra: true })).toEqual([
-      'streams[0].output.type: expected one of udp|hls',
+      'streams[0].output.type: expected one of udp|hls|file',
       'extra: unknown key',
     ]);
     expect(detailsOf({})[0]).toMatch(/^streams: expected array/);

@@ -1,0 +1,125 @@
+/**
+ * Transport damage: MPEG-TS packets (188 bytes) of the audio/video PIDs dropped or corrupted
+ * inside scheduled windows, after muxing (file .ts, HLS segments, UDP datagrams).
+ *
+ * Time of a TS packet = the PTS of the last PES that started on its PID, relative to the first
+ * PTS seen in the stream (so 0 = the first frame), 33-bit wrap handled. Windows are given in
+ * that PTS time and repeat every `period` seconds (a live cycle, plus any timestamp jump).
+ *
+ * drop: the packet is removed (the receiver sees a continuity-counter error on that PID);
+ * corrupt: the transport_error_indicator bit is set and 8 payload bytes are overwritten
+ * (FFmpeg's demuxer marks the PES it lands in AV_PKT_FLAG_CORRUPT).
+ */
+import { prng } from '../shared/index.ts';
+import type { ScheduleItem } from './scenario.ts';
+
+export const TS_PACKET = 188;
+
+export interface TsDamageWindow {
+  /** PTS seconds (since the first PTS) where damage starts / stops. */
+  start: number;
+  end: number;
+  mode: 'drop' | 'corrupt';
+  rate: number;
+}
+
+const WRAP = 2 ** 33;
+
+export class TsDamager {
+  private readonly rand: () => number;
+  private firstPts: number | undefined;
+  private readonly pidTime = new Map<number, number>();
+  private readonly pesPids = new Set<number>();
+  /** Packets dropped / corrupted so far (for tests and logs). */
+  dropped = 0;
+  corrupted = 0;
+
+  constructor(
+    private readonly windows: readonly TsDamageWindow[],
+    private readonly period: number,
+    seed: number,
+  ) {
+    this.rand = prng(seed ^ 0x7ada);
+  }
+
+  /** Damage a buffer of whole TS packets (length a multiple of 188); returns the bytes to send. */
+  process(buf: Buffer): Buffer {
+    const out: Buffer[] = [];
+    let keepFrom = 0;
+    for (let off = 0; off + TS_PACKET <= buf.length; off += TS_PACKET) {
+      if (buf[off] !== 0x47) continue; // not aligned: pass through untouched
+      const pid = ((buf[off + 1]! & 0x1f) << 8) | buf[off + 2]!;
+      const pusi = (buf[off + 1]! & 0x40) !== 0;
+      const afc = (buf[off + 3]! >> 4) & 3;
+      let p = off + 4;
+      if (afc === 2 || afc === 3) p += 1 + buf[off + 4]!;
+      const hasPayload = afc === 1 || afc === 3;
+      if (pusi && hasPayload && p + 14 <= off + TS_PACKET) {
+        if (buf[p] === 0 && buf[p + 1] === 0 && buf[p + 2] === 1) {
+          this.pesPids.add(pid);
+          const flags = buf[p + 7]!;
+          if (flags & 0x80) {
+            const b = buf.subarray(p + 9, p + 14);
+            const pts =
+              (b[0]! >> 1) * 2 ** 30 + ((b[1]! << 7) | (b[2]! >> 1)) * 2 ** 15 + ((b[3]! << 7) | (b[4]! >> 1));
+            this.firstPts ??= pts;
+            let d = pts - this.firstPts;
+            if (d < -WRAP / 2) d += WRAP;
+            this.pidTime.set(pid, d / 90000);
+          }
+        }
+      }
+      if (!this.pesPids.has(pid) || !hasPayload) continue;
+      const t = this.pidTime.get(pid);
+      if (t === undefined) continue;
+      const w = this.windowAt(t);
+      if (!w || !(this.rand() < w.rate)) continue;
+      if (w.mode === 'drop') {
+        if (off > keepFrom) out.push(buf.subarray(keepFrom, off));
+        keepFrom = off + TS_PACKET;
+        this.dropped++;
+      } else {
+        buf[off + 1] = buf[off + 1]! | 0x80;
+        const start = p < off + TS_PACKET ? p : off + 4;
+        for (let k = 0; k < 8; k++) {
+          const at = start + Math.floor(this.rand() * (off + TS_PACKET - start));
+          buf[at] = Math.floor(this.rand() * 256);
+        }
+        this.corrupted++;
+      }
+    }
+    if (keepFrom === 0) return buf;
+    if (keepFrom < buf.length) out.push(buf.subarray(keepFrom));
+    return Buffer.concat(out);
+  }
+
+  private windowAt(t: number): TsDamageWindow | undefined {
+    const tc = this.period > 0 ? t - Math.floor(t / this.period + 1e-9) * this.period : t;
+    return this.windows.find((w) => tc >= w.start - 1e-6 && tc < w.end - 1e-6);
+  }
+}
+
+/** The transport damager for a stream, or undefined when its schedule has no TS damage. */
+export function tsDamagerFor(
+  stream: { video: { fps: number }; cycle: number; schedule: readonly ScheduleItem[] },
+  seed: number,
+): TsDamager | undefined {
+  const fps = stream.video.fps;
+  const items = stream.schedule.filter(
+    (it): it is Extract<ScheduleItem, { type: 'transport' }> => it.type === 'transport',
+  );
+  if (!items.some((it) => it.rate > 0)) return undefined;
+  // PTS time runs ahead of content time by the jumps already passed (whole frames).
+  const jumps = items
+    .filter((it) => it.discontinuityMs !== undefined)
+    .map((it) => ({
+      at: Math.ceil(it.at * fps - 1e-6) / fps,
+      s: Math.round((it.discontinuityMs! / 1000) * fps) / fps,
+    }));
+  const ptsOf = (tc: number) => tc + jumps.filter((j) => tc >= j.at - 1e-6).reduce((n, j) => n + j.s, 0);
+  const period = stream.cycle + jumps.reduce((n, j) => n + j.s, 0);
+  const windows = items
+    .filter((it) => it.rate > 0)
+    .map((it) => ({ start: ptsOf(it.at), end: ptsOf(it.at) + it.duration, mode: it.mode, rate: it.rate }));
+  return new TsDamager(windows, period, seed);
+}
