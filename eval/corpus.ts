@@ -1,0 +1,322 @@
+/**
+ * The labelled corpus: simulator scenarios built in code, rendered once with renderToFile
+ * and cached under eval/out/corpus by a hash of (scenario, simulator source), with the
+ * ground truth next to each file.
+ *
+ * Two splits:
+ * - tuning: seeds 1..99 and the content detector authors may look at (testsrc2, and the
+ *   clips the unit tests already use or that are listed as tuning here);
+ * - held-out: seeds from 1001 and content kept out of tuning (other lavfi sources, other
+ *   clips). All clips are also checked unmodified by test/engine/real-clips.test.ts (a
+ *   false-alarm test), so "held out" means held out of defect tuning, not never seen.
+ *
+ * Defect files: every available defect type x variant is instanced `perVariant` times per
+ * split; the instances are shuffled (seeded) and packed three to a file, with clean stretches
+ * of 4-7 s around each, and each file gets the next codec, resolution and content of its
+ * split in turn. Clean files: real clips (and one lavfi source) with no defect at all, for
+ * false alarms per hour.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prng } from '../src/shared/index.ts';
+import type { IncidentType } from '../src/shared/index.ts';
+import { parseScenario, renderToFile } from '../src/simulate/index.ts';
+import { detectorMinDuration, simulatorAccepts, probeStream, type Availability, DEFECTS } from './defects.ts';
+
+export type Split = 'tuning' | 'held-out';
+export const SPLITS: readonly Split[] = ['tuning', 'held-out'];
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = dirname(here);
+export const MEDIA = join(ROOT, '..', 'shared', 'media');
+export const CACHE = join(here, 'out', 'corpus');
+
+/** A media-time interval of ground truth. */
+export interface Truth {
+  readonly type: IncidentType;
+  readonly start: number;
+  readonly end: number;
+  readonly channel?: string;
+  /** The schedule variant that made it (for the listing). */
+  readonly variant?: string;
+}
+
+export interface Content {
+  readonly label: string;
+  readonly content: Record<string, unknown>;
+  /** Burned-in clock (the simulator default for lavfi sources). */
+  readonly clock: boolean;
+}
+
+export interface Format {
+  readonly codec: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly bitrateKbps: number;
+  readonly audioCodec?: string;
+}
+
+export interface CorpusFile {
+  readonly id: string;
+  readonly split: Split;
+  /** defects: scripted defects between clean stretches; clean: no defect at all. */
+  readonly kind: 'defects' | 'clean';
+  readonly format: Format;
+  readonly content: string;
+  readonly seed: number;
+  readonly duration: number;
+  /** The scenario stream as the schema takes it. */
+  readonly stream: Record<string, unknown>;
+  /** Variant names of the scheduled defects, per type (for the listing). */
+  readonly planned: readonly { type: IncidentType; variant: string; at: number; duration: number }[];
+}
+
+export interface RenderedFile extends CorpusFile {
+  readonly path: string;
+  readonly truth: readonly Truth[];
+  /** Truth entries the simulator reported that the evaluation does not score (e.g. clean). */
+  readonly otherTruth: readonly { type: string; start: number; end: number }[];
+}
+
+const clip = (file: string): Content => ({ label: file.replace(/\.[a-z0-9]+$/, ''), content: { source: 'clip', path: join(MEDIA, file) }, clock: false });
+const lavfi = (source: string, options?: Record<string, string | number>): Content => ({
+  label: source,
+  content: options ? { source, options } : { source },
+  clock: true,
+});
+
+/** Content per split. Clips with a digitally silent audio track (parking lot, flower) are left out: their silence is real. */
+export const CONTENT: Record<Split, { defects: Content[]; clean: Content[] }> = {
+  tuning: {
+    defects: [lavfi('testsrc2'), clip('static_water_stream_480x360.mp4'), clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4')],
+    clean: [clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4'), clip('static_water_stream_480x360.mp4'), lavfi('testsrc2')],
+  },
+  'held-out': {
+    defects: [lavfi('mandelbrot'), clip('handheld_crystal_toy_480p.mp4'), clip('bbb_720p_vp8_vorbis_0-30s.webm'), clip('sintel_256x110_lowbitrate_blocky.mp4'), lavfi('life', { mold: 10, ratio: 0.5, death_color: '#C83232', life_color: '#00ff00' })],
+    clean: [
+      clip('handheld_crystal_toy_480p.mp4'),
+      clip('bbb_720p_vp8_vorbis_0-30s.webm'),
+      clip('sintel_256x110_lowbitrate_blocky.mp4'),
+      clip('static_room_people_one_by_one_10fps.mp4'),
+      clip('bear_vp9_320x240_noaudio.webm'),
+    ],
+  },
+};
+
+const RESOLUTIONS = [
+  { width: 640, height: 360, bitrateKbps: 900 },
+  { width: 320, height: 180, bitrateKbps: 300 },
+  { width: 1280, height: 720, bitrateKbps: 2500 },
+];
+
+/** libx265 and libvpx-vp9 encode 720p several times slower than real time here: they get 640x360 at most. */
+function sizeFor(codec: string, r: (typeof RESOLUTIONS)[number]): (typeof RESOLUTIONS)[number] {
+  return (codec === 'hevc' || codec === 'vp9') && r.width > 640 ? RESOLUTIONS[0]! : r;
+}
+
+/** Codecs the simulator takes now, with the audio codec paired with each where it takes one. */
+export function availableFormats(): { codec: string; audioCodec?: string }[] {
+  const out: { codec: string; audioCodec?: string }[] = [];
+  const pair: Record<string, string> = { h264: 'aac', hevc: 'aac', mpeg2: 'mp2', vp9: 'opus' };
+  for (const codec of ['h264', 'hevc', 'mpeg2', 'vp9']) {
+    const output = outputFor(codec);
+    if (!simulatorAccepts(probeStream({ output, video: { codec } }))) continue;
+    const audioCodec = pair[codec]!;
+    out.push(simulatorAccepts(probeStream({ output, video: { codec }, audio: { codec: audioCodec } })) ? { codec, audioCodec } : { codec });
+  }
+  return out;
+}
+
+function outputFor(codec: string): Record<string, unknown> {
+  // Newer schemas name file output; vp9 needs it. Older ones only know udp|hls.
+  if (simulatorAccepts(probeStream({ output: { type: 'file' } }))) return { type: 'file' };
+  return codec === 'vp9' ? { type: 'file' } : { type: 'udp', port: 0 };
+}
+
+export const extensionFor = (codec: string): string => (codec === 'vp9' ? '.mkv' : '.ts');
+
+let programmeAudio: boolean | undefined;
+function audioFor(f: Format): Record<string, unknown> {
+  programmeAudio ??= simulatorAccepts(probeStream({ audio: { signal: 'programme' } }));
+  // Programme-like sound at about -23 LUFS where the simulator has it: a bare tone is not what
+  // a loudness or channel detector sees in service.
+  return { ...(f.audioCodec ? { codec: f.audioCodec } : {}), ...(programmeAudio ? { signal: 'programme' } : {}) };
+}
+
+function streamFor(id: string, f: Format, c: Content, seed: number, cycle: number, schedule: Record<string, unknown>[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    output: outputFor(f.codec),
+    content: c.content,
+    clock: c.clock,
+    video: { width: f.width, height: f.height, fps: f.fps, bitrateKbps: f.bitrateKbps, ...(f.codec !== 'h264' ? { codec: f.codec } : {}) },
+    audio: audioFor(f),
+    ...(simulatorAccepts(probeStream({ seed: 1 })) ? { seed } : {}),
+    cycle,
+    schedule,
+    ...extra,
+  };
+}
+
+export interface CorpusOptions {
+  readonly splits: readonly Split[];
+  readonly types?: readonly IncidentType[];
+  /** Instances of each variant per split. */
+  readonly perVariant: number;
+  /** Clean files per split (taken from the split's clean content in turn), and their length. */
+  readonly cleanFiles: number;
+  readonly cleanSeconds: number;
+  /** Resolutions to cycle through (index into RESOLUTIONS: 0 = 640x360, 1 = 320x180, 2 = 1280x720). */
+  readonly resolutions: readonly number[];
+}
+
+/** Plan the corpus (no rendering). */
+export function planCorpus(avail: readonly Availability[], o: CorpusOptions): CorpusFile[] {
+  const formats = availableFormats();
+  const files: CorpusFile[] = [];
+  for (const split of o.splits) {
+    const seedBase = split === 'tuning' ? 1 : 1001;
+    const rand = prng(seedBase * 7919);
+    const contents = CONTENT[split];
+    // 1. Instances.
+    interface Inst {
+      type: IncidentType;
+      variantIdx: number;
+    }
+    const insts: Inst[] = [];
+    for (const a of avail) {
+      if (!a.simulator) continue;
+      if (o.types && !o.types.includes(a.type)) continue;
+      const def = DEFECTS.find((d) => d.type === a.type)!;
+      a.variants.forEach((v) => {
+        const vi = def.variants.indexOf(v);
+        for (let k = 0; k < o.perVariant; k++) insts.push({ type: a.type, variantIdx: vi });
+      });
+    }
+    for (let i = insts.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [insts[i], insts[j]] = [insts[j]!, insts[i]!];
+    }
+    // 2. Pack three to a file; instances that need their own stream settings go alone.
+    const groups: Inst[][] = [];
+    let cur: Inst[] = [];
+    for (const inst of insts) {
+      const v = DEFECTS.find((d) => d.type === inst.type)!.variants[inst.variantIdx]!;
+      if (v.stream) {
+        groups.push([inst]);
+        continue;
+      }
+      cur.push(inst);
+      if (cur.length === 3) {
+        groups.push(cur);
+        cur = [];
+      }
+    }
+    if (cur.length) groups.push(cur);
+    // 3. Files.
+    groups.forEach((g, gi) => {
+      const seed = seedBase + gi;
+      const needsTs = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.needsMpegTs);
+      let fmt = formats[gi % formats.length]!;
+      if (needsTs && extensionFor(fmt.codec) !== '.ts') fmt = formats.find((f) => extensionFor(f.codec) === '.ts')!;
+      const res = sizeFor(fmt.codec, RESOLUTIONS[o.resolutions[gi % o.resolutions.length]!]!);
+      const format: Format = { ...fmt, ...res, fps: 25 };
+      const content = contents.defects[gi % contents.defects.length]!;
+      const r = prng(seed * 104729);
+      let t = 3 + Math.round(r() * 20) / 10;
+      const schedule: Record<string, unknown>[] = [];
+      const planned: CorpusFile['planned'][number][] = [];
+      let extra: Record<string, unknown> = {};
+      for (const inst of g) {
+        const def = DEFECTS.find((d) => d.type === inst.type)!;
+        const v = def.variants[inst.variantIdx]!;
+        const min = Math.max(def.duration[0], (detectorMinDuration(def.type) ?? 0) + 1);
+        const max = Math.max(def.duration[1], min + 2);
+        const duration = Math.round((min + r() * (max - min)) * 10) / 10;
+        schedule.push(...v.items({ at: t, duration, rand: r, channels: 2 }));
+        planned.push({ type: def.type, variant: v.name, at: t, duration });
+        if (v.stream) extra = { ...extra, ...v.stream };
+        t += duration + 4 + Math.round(r() * 30) / 10;
+      }
+      const cycle = Math.ceil(t);
+      const id = `${split}-d${String(gi).padStart(3, '0')}`;
+      const c = extra['content'] ? { label: 'syncpattern', content: extra['content'] as Record<string, unknown>, clock: false } : content;
+      const { content: _c, ...rest } = extra;
+      files.push({
+        id,
+        split,
+        kind: 'defects',
+        format,
+        content: c.label,
+        seed,
+        duration: cycle,
+        stream: streamFor(id.replace(/[^A-Za-z0-9_-]/g, '_'), format, c, seed, cycle, schedule, rest),
+        planned,
+      });
+    });
+    // 4. Clean files.
+    for (let k = 0; k < o.cleanFiles; k++) {
+      const c = contents.clean[k % contents.clean.length]!;
+      const fmt = formats[k % formats.length]!;
+      const res = sizeFor(fmt.codec, RESOLUTIONS[o.resolutions[k % o.resolutions.length]!]!);
+      const format: Format = { ...fmt, ...res, fps: 25 };
+      const id = `${split}-c${String(k).padStart(3, '0')}`;
+      const seed = seedBase + 500 + k;
+      files.push({
+        id,
+        split,
+        kind: 'clean',
+        format,
+        content: c.label,
+        seed,
+        duration: o.cleanSeconds,
+        stream: streamFor(id, format, c, seed, o.cleanSeconds, []),
+        planned: [],
+      });
+    }
+  }
+  return files;
+}
+
+function simulatorHash(): string {
+  const h = createHash('sha256');
+  const dir = join(ROOT, 'src', 'simulate');
+  for (const f of readdirSync(dir).sort()) if (f.endsWith('.ts')) h.update(f).update(readFileSync(join(dir, f)));
+  return h.digest('hex').slice(0, 12);
+}
+let simHash: string | undefined;
+
+/** Render a planned file (or take it from the cache) and load its ground truth. */
+export async function renderFile(f: CorpusFile, typeOf: (truthType: string) => IncidentType | undefined): Promise<RenderedFile & { cached: boolean }> {
+  simHash ??= simulatorHash();
+  const key = createHash('sha256').update(JSON.stringify({ stream: f.stream, duration: f.duration, sim: simHash })).digest('hex').slice(0, 16);
+  mkdirSync(CACHE, { recursive: true });
+  const path = join(CACHE, `${f.id}-${key}${extensionFor(f.format.codec)}`);
+  const truthPath = `${path}.truth.json`;
+  let raw: { type: string; start: number; end?: number; channel?: string }[];
+  let cached = true;
+  if (existsSync(path) && existsSync(truthPath)) {
+    raw = JSON.parse(readFileSync(truthPath, 'utf8')) as typeof raw;
+  } else {
+    cached = false;
+    const sc = parseScenario({ seed: f.seed, streams: [f.stream] });
+    const tmp = `${path}.part${extensionFor(f.format.codec)}`;
+    raw = (await renderToFile(sc.streams[0]!, tmp, { duration: f.duration }));
+    renameSync(tmp, path);
+    writeFileSync(truthPath, JSON.stringify(raw, null, 1));
+  }
+  const truth: Truth[] = [];
+  const otherTruth: RenderedFile['otherTruth'][number][] = [];
+  for (const e of raw) {
+    const type = typeOf(e.type);
+    const end = e.end ?? e.start;
+    if (type) {
+      const p = f.planned.find((x) => x.type === type && Math.abs(x.at - e.start) < 1.5);
+      truth.push({ type, start: e.start, end, ...(e.channel ? { channel: e.channel } : {}), ...(p ? { variant: p.variant } : {}) });
+    } else otherTruth.push({ type: e.type, start: e.start, end });
+  }
+  return { ...f, path, truth, otherTruth, cached };
+}

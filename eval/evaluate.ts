@@ -1,0 +1,341 @@
+/**
+ * The evaluation proper: render (or reuse) the corpus, run Vigil and the FFmpeg baselines
+ * on every file, score both against the ground truth, and return one row per type x split.
+ */
+import { cpus, loadavg } from 'node:os';
+import { DETECTORS } from '../src/detect/index.ts';
+import { setMediaLogLevel } from '../src/ingest/index.ts';
+import type { IncidentType } from '../src/shared/index.ts';
+import { runBaselines, type BaselineParams, type BaselineResult } from './baseline.ts';
+import { planCorpus, renderFile, type CorpusOptions, type RenderedFile, type Split } from './corpus.ts';
+import { availability, DEFECTS, defectOf, truthToIncidentType, type Availability, type Baseline } from './defects.ts';
+import { addCounts, emptyCounts, intervalsFromSeries, metrics, scoreFile, type Interval, type Metrics, type TypeCounts } from './score.ts';
+import { onlyDetector, runVigil, runVigilLive } from './vigil.ts';
+
+export interface EvalOptions extends CorpusOptions {
+  /** Defect files per split that also get the per-detector CPU runs. */
+  readonly cpuFiles: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface SideResult {
+  readonly counts: TypeCounts;
+  readonly metrics: Metrics;
+  /** False positives on clean-only files per hour of clean-only content. */
+  readonly falseAlarmsPerHour: number | undefined;
+  readonly cleanFalsePositives: number;
+  /** CPU as a ratio to decode-only of the same files (undefined: not measured). */
+  readonly cpuRatio: number | undefined;
+  readonly note?: string;
+}
+
+export interface Row {
+  readonly split: Split;
+  readonly type: IncidentType;
+  readonly available: boolean;
+  readonly missing?: string;
+  readonly variants: readonly string[];
+  readonly vigil?: SideResult;
+  readonly baseline?: SideResult & { name: Baseline; params: string };
+}
+
+export interface EvalReport {
+  readonly date: string;
+  readonly machine: string;
+  readonly loadavg: readonly number[];
+  readonly options: Omit<EvalOptions, 'log'>;
+  readonly corpus: {
+    readonly files: number;
+    readonly seconds: number;
+    readonly bySplit: Record<string, { files: number; seconds: number; cleanFiles: number; cleanSeconds: number; truths: number }>;
+    readonly codecs: string[];
+    readonly resolutions: string[];
+    readonly contents: Record<string, string[]>;
+    readonly rendered: number;
+  };
+  readonly vigilCpuRatio: Record<string, number | undefined>;
+  readonly rows: Row[];
+  readonly availability: Availability[];
+  readonly blockThreshold?: number;
+  readonly loudnessParams: LoudnessParams;
+  readonly files: { id: string; split: Split; kind: string; codec: string; size: string; content: string; duration: number; truth: string; vigil: string }[];
+  readonly seconds: number;
+}
+
+export interface LoudnessParams {
+  readonly low: number;
+  readonly high: number;
+  readonly truePeak: number;
+  readonly minDuration: number;
+  readonly source: string;
+}
+
+function numOpt(detector: string, names: RegExp): number | undefined {
+  const d = DETECTORS.find((x) => x.name === detector || x.types.includes(detector as IncidentType));
+  if (!d) return undefined;
+  for (const [k, o] of Object.entries(d.options)) if (names.test(k) && o.type === 'number') return o.default;
+  return undefined;
+}
+
+/** Loudness verdict parameters for ebur128: Vigil's loudness defaults where it has them, else R128 with +-5 LU. */
+export function loudnessParams(): LoudnessParams {
+  const target = numOpt('loudness', /^target/i);
+  const low = numOpt('loudness', /^(min|low)/i);
+  const high = numOpt('loudness', /^(max|high)(?!.*peak)/i);
+  const tol = numOpt('loudness', /tolerance|margin/i);
+  const tp = numOpt('loudness', /peak/i);
+  const minDuration = numOpt('loudness', /^minDuration$/);
+  const t = target ?? -23;
+  return {
+    low: low ?? t - (tol ?? 5),
+    high: high ?? t + (tol ?? 5),
+    truePeak: tp ?? -1,
+    minDuration: minDuration ?? 3,
+    source: DETECTORS.some((d) => d.types.includes('loudness')) ? 'Vigil loudness defaults' : 'R128 -23 LUFS +-5 LU, -1 dBTP, 3 s (no loudness detector yet)',
+  };
+}
+
+function baselineParams(): BaselineParams {
+  return {
+    black: { d: numOpt('black', /^minDuration$/) ?? 2, pixTh: numOpt('black', /^pixelThreshold$/) ?? 0.1, picTh: numOpt('black', /^pictureRatio$/) ?? 0.98 },
+    freeze: { noiseDb: -60, d: numOpt('freeze', /^minDuration$/) ?? 2 },
+    silence: { noiseDb: numOpt('silence', /^threshold$/) ?? -60, d: numOpt('silence', /^minDuration$/) ?? 2 },
+  };
+}
+
+const corruptionMin = (): number => numOpt('corruption', /^minDuration$/) ?? 1;
+
+function loudnessIntervals(r: BaselineResult['r128'], p: LoudnessParams, end: number): Interval[] {
+  // Short-term loudness needs 3 s of signal: skip the first 3 s as the detector would.
+  const s = r.filter((x) => x.t >= 3);
+  const out = intervalsFromSeries(
+    s.map((x) => ({ t: x.t, on: Number.isFinite(x.s) && (x.s < p.low || x.s > p.high) })),
+    p.minDuration,
+    'loudness',
+    end,
+  );
+  out.push(...intervalsFromSeries(r.map((x) => ({ t: x.t, on: x.tp > p.truePeak })), 0, 'loudness', end));
+  return out;
+}
+
+const blockIntervals = (b: BaselineResult['block'], th: number, end: number): Interval[] =>
+  intervalsFromSeries(b.map((x) => ({ t: x.t, on: x.v > th })), corruptionMin(), 'corruption', end);
+
+interface FileRun {
+  readonly file: RenderedFile;
+  readonly vigil: Interval[];
+  readonly vigilCpu: number;
+  readonly base: BaselineResult;
+  /** CPU seconds of a decode-only pass (same decoders, nothing else). */
+  readonly decodeOnly: number;
+  /** Vigil ran it as a live channel paced at 1x (signal loss). */
+  readonly live: boolean;
+  /** CPU of analyze() with one detector on, by detector name. */
+  readonly only: Map<string, number>;
+}
+
+const implies = (t: IncidentType): readonly IncidentType[] => defectOf(t)?.implies ?? [];
+
+export async function evaluate(o: EvalOptions): Promise<EvalReport> {
+  const t0 = performance.now();
+  const log = o.log ?? (() => {});
+  setMediaLogLevel('error');
+  const avail = availability();
+  const types = (o.types ?? DEFECTS.map((d) => d.type)).filter((t) => DEFECTS.some((d) => d.type === t));
+  const plan = planCorpus(avail, { ...o, types });
+  const baselinesWanted = new Set<Baseline>();
+  for (const a of avail) {
+    const b = defectOf(a.type)?.baseline;
+    if (b && a.simulator && types.includes(a.type)) baselinesWanted.add(b);
+  }
+  const bp = baselineParams();
+  const lp = loudnessParams();
+  const runs: FileRun[] = [];
+  let rendered = 0;
+  const cpuCount = new Map<Split, number>();
+  for (const [i, f] of plan.entries()) {
+    const tr = performance.now();
+    const file = await renderFile(f, truthToIncidentType);
+    if (!file.cached) rendered++;
+    const trs = (performance.now() - tr) / 1000;
+    // Signal loss is wall-clock silence of a live source: files with one play as a live channel at 1x.
+    const live = file.truth.some((t) => t.type === 'signal_loss');
+    const v = live ? await runVigilLive(file.path, file.duration) : await runVigil(file.path);
+    const base = await runBaselines(file.path, [...baselinesWanted], bp);
+    const decodeOnly = (await runBaselines(file.path, [], bp)).decodeCpu;
+    const only = new Map<string, number>();
+    const n = cpuCount.get(f.split) ?? 0;
+    if (f.kind === 'defects' && !live && n < o.cpuFiles) {
+      cpuCount.set(f.split, n + 1);
+      for (const d of DETECTORS) {
+        if (!d.types.some((t) => types.includes(t))) continue;
+        only.set(d.name, (await runVigil(file.path, onlyDetector(d.name))).cpu);
+      }
+    }
+    const vigil = v.incidents.map((x) => ({ type: x.type, start: x.start, end: x.end ?? v.duration, ...(x.channel ? { channel: x.channel } : {}) }));
+    runs.push({ file, vigil, vigilCpu: v.cpu, base, decodeOnly, live, only });
+    log(
+      `[${i + 1}/${plan.length}] ${file.id} ${file.format.codec} ${file.format.width}x${file.format.height} ${file.content} ${file.duration}s` +
+        `${file.cached ? '' : ` (rendered ${trs.toFixed(1)} s)`}: truth ${file.truth.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'}; ` +
+        `vigil ${vigil.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'} ${live ? ' [live 1x]' : ''} (cpu ${(v.cpu / decodeOnly).toFixed(2)}x decode-only)`,
+    );
+  }
+
+  // Corruption baseline: blockdetect has no verdict of its own. Pick the threshold that gives the
+  // best F1 on the tuning split and apply it to both splits.
+  let blockThreshold: number | undefined;
+  if (baselinesWanted.has('blockdetect')) {
+    const tuning = runs.filter((r) => r.file.split === 'tuning');
+    const values = [...new Set(tuning.flatMap((r) => r.base.block.map((b) => Math.round(b.v * 100) / 100)))].sort((a, b) => a - b);
+    const step = Math.max(1, Math.floor(values.length / 200));
+    let best = -1;
+    for (let k = 0; k < values.length; k += step) {
+      const th = values[k]!;
+      const c = emptyCounts();
+      for (const r of tuning) {
+        const m = scoreFile(r.file.truth, blockIntervals(r.base.block, th, r.base.duration), { implies, types: ['corruption'] }).get('corruption');
+        if (m) addCounts(c, m);
+      }
+      const f1 = metrics(c).f1 ?? 0;
+      if (f1 > best) {
+        best = f1;
+        blockThreshold = th;
+      }
+    }
+  }
+
+  const baselineIntervals = (r: FileRun, b: Baseline): Interval[] => {
+    const end = r.base.duration;
+    switch (b) {
+      case 'blackdetect':
+        return r.base.intervals.filter((x) => x.type === 'black');
+      case 'freezedetect':
+        return r.base.intervals.filter((x) => x.type === 'freeze');
+      case 'silencedetect':
+        return r.base.intervals.filter((x) => x.type === 'silence');
+      case 'blockdetect':
+        return blockThreshold === undefined ? [] : blockIntervals(r.base.block, blockThreshold, end);
+      case 'ebur128':
+        return loudnessIntervals(r.base.r128, lp, end);
+    }
+  };
+  const baselineDesc = (b: Baseline): string => {
+    switch (b) {
+      case 'blackdetect':
+        return `blackdetect=d=${bp.black.d}:pix_th=${bp.black.pixTh}:pic_th=${bp.black.picTh}`;
+      case 'freezedetect':
+        return `freezedetect=n=${bp.freeze.noiseDb}dB:d=${bp.freeze.d}`;
+      case 'silencedetect':
+        return `silencedetect=n=${bp.silence.noiseDb}dB:d=${bp.silence.d}:mono=1`;
+      case 'blockdetect':
+        return `blockdetect, lavfi.block > ${blockThreshold?.toFixed(2) ?? '?'} for >= ${corruptionMin()} s (threshold: best F1 on tuning)`;
+      case 'ebur128':
+        return `ebur128=peak=true, short-term outside [${lp.low}, ${lp.high}] LUFS for >= ${lp.minDuration} s, or true peak > ${lp.truePeak} dBTP (${lp.source})`;
+    }
+  };
+
+  const rows: Row[] = [];
+  const vigilCpuRatio: Record<string, number | undefined> = {};
+  for (const split of o.splits) {
+    const rs = runs.filter((r) => r.file.split === split);
+    const cleanHours = rs.filter((r) => r.file.kind === 'clean').reduce((a, r) => a + r.base.duration, 0) / 3600;
+    const fast = rs.filter((r) => !r.live);
+    const fdec = fast.reduce((a, r) => a + r.decodeOnly, 0);
+    vigilCpuRatio[split] = fdec > 0 ? fast.reduce((a, r) => a + r.vigilCpu, 0) / fdec : undefined;
+    for (const type of types) {
+      const a = avail.find((x) => x.type === type)!;
+      const def = defectOf(type)!;
+      const side = (dets: (r: FileRun) => Interval[], cpuRatio: number | undefined, note?: string): SideResult => {
+        const c = emptyCounts();
+        let cleanFp = 0;
+        for (const r of rs) {
+          const m = scoreFile(r.file.truth, dets(r), { implies, types: [type] }).get(type);
+          if (!m) continue;
+          addCounts(c, m);
+          if (r.file.kind === 'clean') cleanFp += m.falsePositives;
+        }
+        return {
+          counts: c,
+          metrics: metrics(c),
+          falseAlarmsPerHour: cleanHours > 0 ? cleanFp / cleanHours : undefined,
+          cleanFalsePositives: cleanFp,
+          cpuRatio,
+          ...(note ? { note } : {}),
+        };
+      };
+      const row: { -readonly [K in keyof Row]: Row[K] } = {
+        split,
+        type,
+        available: a.simulator && a.detector !== undefined,
+        variants: a.variants.map((v) => v.name),
+        ...(a.missing ? { missing: a.missing } : {}),
+      };
+      if (a.simulator && a.detector) {
+        let cpu: number | undefined;
+        const det = DETECTORS.find((d) => d.types.includes(type));
+        if (det) {
+          const sub = rs.filter((r) => r.only.has(det.name));
+          const d = sub.reduce((x, r) => x + r.decodeOnly, 0);
+          if (d > 0) cpu = sub.reduce((x, r) => x + r.only.get(det.name)!, 0) / d;
+        }
+        row.vigil = side((r) => r.vigil.filter((x) => x.type === type), cpu, def.fileNote);
+      }
+      if (a.simulator && def.baseline && baselinesWanted.has(def.baseline)) {
+        const b = def.baseline;
+        // Decode-only (its own pass) plus the filter graph's own CPU, over decode-only.
+        const d = rs.reduce((x, r) => x + r.decodeOnly, 0);
+        const f = rs.reduce((x, r) => x + (r.base.filterCpu[b] ?? 0), 0);
+        row.baseline = { ...side((r) => baselineIntervals(r, b), d > 0 ? (d + f) / d : undefined), name: b, params: baselineDesc(b) };
+      }
+      rows.push(row);
+    }
+  }
+
+  const bySplit: EvalReport['corpus']['bySplit'] = {};
+  for (const split of o.splits) {
+    const rs = runs.filter((r) => r.file.split === split);
+    const clean = rs.filter((r) => r.file.kind === 'clean');
+    bySplit[split] = {
+      files: rs.length,
+      seconds: rs.reduce((a, r) => a + r.base.duration, 0),
+      cleanFiles: clean.length,
+      cleanSeconds: clean.reduce((a, r) => a + r.base.duration, 0),
+      truths: rs.reduce((a, r) => a + r.file.truth.length, 0),
+    };
+  }
+  const contents: Record<string, string[]> = {};
+  for (const split of o.splits) contents[split] = [...new Set(runs.filter((r) => r.file.split === split).map((r) => r.file.content))];
+  const cpu = cpus();
+  return {
+    date: new Date().toISOString(),
+    machine: `${cpu[0]?.model ?? 'unknown'} x ${cpu.length}, Node ${process.version}`,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    options: { splits: o.splits, ...(o.types ? { types: o.types } : {}), perVariant: o.perVariant, cleanFiles: o.cleanFiles, cleanSeconds: o.cleanSeconds, resolutions: o.resolutions, cpuFiles: o.cpuFiles },
+    corpus: {
+      files: runs.length,
+      seconds: runs.reduce((a, r) => a + r.base.duration, 0),
+      bySplit,
+      codecs: [...new Set(runs.map((r) => r.file.format.codec + (r.file.format.audioCodec ? `+${r.file.format.audioCodec}` : '')))],
+      resolutions: [...new Set(runs.map((r) => `${r.file.format.width}x${r.file.format.height}`))],
+      contents,
+      rendered,
+    },
+    vigilCpuRatio,
+    rows,
+    availability: avail,
+    ...(blockThreshold !== undefined ? { blockThreshold } : {}),
+    loudnessParams: lp,
+    files: runs.map((r) => ({
+      id: r.file.id,
+      split: r.file.split,
+      kind: r.file.kind,
+      codec: r.file.format.codec,
+      size: `${r.file.format.width}x${r.file.format.height}`,
+      content: r.file.content,
+      duration: Math.round(r.base.duration * 10) / 10,
+      truth: r.file.truth.map((t) => `${t.type}${t.variant ? `(${t.variant})` : ''} ${t.start.toFixed(2)}-${t.end.toFixed(2)}`).join(', '),
+      vigil: r.vigil.map((t) => `${t.type}${t.channel ? `[${t.channel}]` : ''} ${t.start.toFixed(2)}-${t.end.toFixed(2)}`).join(', '),
+    })),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The evaluation harness (npm run eval): its scoring rules on hand-made intervals, and one
+ * tiny end-to-end run (one rendered file with one black interval, Vigil and blackdetect on
+ * it) that must score that black as found by both.
+ */
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../../eval/evaluate.ts';
+import { markdown, spliceMarkers } from '../../eval/report.ts';
+import { intervalsFromSeries, metrics, scoreFile, type Interval } from '../../eval/score.ts';
+import type { IncidentType } from '../../src/shared/index.ts';
+
+const implies = (t: IncidentType): IncidentType[] => (t === 'black' ? ['freeze'] : []);
+const iv = (type: IncidentType, start: number, end: number): Interval => ({ type, start, end });
+
+describe('scoring', () => {
+  it('counts an overlapping detection of the same type as found, with its onset error', () => {
+    const s = scoreFile([iv('black', 10, 14)], [iv('black', 10.4, 14.1)], { implies });
+    const c = s.get('black')!;
+    expect(c).toMatchObject({ truths: 1, found: 1, detections: 1, matched: 1, falsePositives: 0, ignored: 0 });
+    expect(c.onsetErrors[0]).toBeCloseTo(0.4, 6);
+    expect(metrics(c)).toMatchObject({ precision: 1, recall: 1, f1: 1 });
+  });
+
+  it('counts a detection of another type as a false positive unless the truth implies it', () => {
+    const truth = [iv('black', 10, 14)];
+    const implied = scoreFile(truth, [iv('freeze', 11, 14)], { implies }).get('freeze')!;
+    expect(implied).toMatchObject({ detections: 1, matched: 0, falsePositives: 0, ignored: 1 });
+    const notImplied = scoreFile(truth, [iv('silence', 11, 14)], { implies }).get('silence')!;
+    expect(notImplied).toMatchObject({ detections: 1, falsePositives: 1, ignored: 0 });
+    // The black itself was missed: recall 0, F1 0 (no detection of its type).
+    const black = scoreFile(truth, [iv('freeze', 11, 14)], { implies }).get('black')!;
+    expect(metrics(black)).toMatchObject({ recall: 0, f1: 0 });
+  });
+
+  it('applies the slack at the edges and no further', () => {
+    expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.4, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(1);
+    expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.6, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(0);
+  });
+
+  it('computes precision, recall and F1 from counts', () => {
+    const truth = [iv('silence', 5, 8), iv('silence', 20, 24), iv('silence', 40, 43)];
+    const dets = [iv('silence', 5, 8), iv('silence', 20.2, 24), iv('silence', 30, 33)];
+    const m = metrics(scoreFile(truth, dets, { implies }).get('silence')!);
+    expect(m.precision).toBeCloseTo(2 / 3, 9);
+    expect(m.recall).toBeCloseTo(2 / 3, 9);
+    expect(m.f1).toBeCloseTo(2 / 3, 9);
+    expect(m.onsetError).toBeCloseTo(0.1, 9);
+  });
+
+  it('turns a flag series into intervals of at least the minimum duration', () => {
+    const s = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((t) => ({ t, on: (t >= 2 && t < 5) || t === 7 }));
+    expect(intervalsFromSeries(s, 2, 'corruption', 10)).toEqual([{ type: 'corruption', start: 2, end: 5 }]);
+    expect(intervalsFromSeries(s.map((x) => ({ ...x, on: x.t >= 8 })), 1, 'corruption', 10)).toEqual([
+      { type: 'corruption', start: 8, end: 10 },
+    ]);
+  });
+
+  it('replaces the text between the eval markers, or appends them', () => {
+    const doc = 'a\n<!-- eval:start -->\nold\n<!-- eval:end -->\nb\n';
+    expect(spliceMarkers(doc, 'new')).toBe('a\n<!-- eval:start -->\nnew\n<!-- eval:end -->\nb\n');
+    expect(spliceMarkers('a\n', 'x')).toBe('a\n\n<!-- eval:start -->\nx\n<!-- eval:end -->\n');
+  });
+});
+
+describe('end to end: one rendered file with one black interval', () => {
+  it('scores the black as found by Vigil and by blackdetect, and reports every type', { timeout: 120_000 }, async () => {
+    const rep = await evaluate({
+      splits: ['tuning'],
+      types: ['black'],
+      perVariant: 1,
+      cleanFiles: 0,
+      cleanSeconds: 10,
+      resolutions: [1],
+      cpuFiles: 1,
+    });
+    expect(rep.corpus.files).toBe(1);
+    expect(rep.rows.map((r) => r.type)).toEqual(['black']);
+    const row = rep.rows[0]!;
+    expect(row.split).toBe('tuning');
+    expect(row.available).toBe(true);
+    expect(row.vigil!.counts).toMatchObject({ truths: 1, found: 1, falsePositives: 0 });
+    expect(row.vigil!.metrics.f1).toBe(1);
+    expect(row.vigil!.cpuRatio).toBeGreaterThan(0);
+    expect(row.baseline!.name).toBe('blackdetect');
+    expect(row.baseline!.counts).toMatchObject({ truths: 1, found: 1 });
+    expect(row.baseline!.cpuRatio).toBeGreaterThan(1);
+    const md = markdown(rep, { quick: true });
+    expect(md).toContain('| black | Vigil | 1.00 | 1.00 | 1.00 |');
+    expect(md).toContain('| black | FFmpeg blackdetect |');
+    // Every type of the contract has an availability verdict, evaluated or not.
+    expect(rep.availability.map((a) => a.type)).toContain('transport');
+  });
+});
