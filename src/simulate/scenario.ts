@@ -95,7 +95,7 @@ const clippingSchema = z.strictObject({
   type: z.literal('clipping'),
   ...defectBase,
   /** Overdrive gain before the hard clip at full scale (dB). */
-  gainDb: num('a gain in dB').gt(0).max(60).default(20),
+  gainDb: num('a gain in dB').gt(0).max(60).default(30),
 });
 const channelLossSchema = z.strictObject({
   type: z.literal('channel_loss'),
@@ -266,8 +266,8 @@ const audioSchema = z.strictObject({
   /** aac (default), mp2 (MPEG-1 Layer II), opus (libopus, 48 kHz only). */
   codec: z.enum(['aac', 'mp2', 'opus']).default('aac'),
   /**
-   * Generated sound when the content has none of its own: tone (a sine at toneHz, peak -18 dBFS,
-   * about -18.8 LUFS in stereo) or programme (pink noise with a slow level variation, calibrated
+   * Generated sound when the content has none of its own: tone (a sine at toneHz, peak -21 dBFS,
+   * about -22 LUFS in stereo) or programme (pink noise with a slow level variation, calibrated
    * to about -23 LUFS).
    */
   signal: z.enum(['tone', 'programme']).default('tone'),

@@ -103,7 +103,7 @@ export function syncPatternAudio(sampleRate: number, channels: number, beepSampl
  * Gain that puts the programme signal at about -23 LUFS (integrated, stereo). Calibrated by
  * measuring this generator with FFmpeg's ebur128 filter; test/simulate checks it stays within 1 LU.
  */
-export const PROGRAMME_GAIN = 0.2;
+export const PROGRAMME_GAIN = 0.262;
 
 /**
  * Programme-like sound: pink noise (Paul Kellet's filter), 90% common to all channels and

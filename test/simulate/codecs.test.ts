@@ -61,6 +61,8 @@ describe('codecs', () => {
     const vp9 = stream('x', { codec: 'vp9' }, { codec: 'opus' }, { type: 'file' });
     await expect(renderToFile(vp9, join(dir, 'x.ts'), { duration: 1 })).rejects.toThrow(/MPEG-TS cannot carry vp9/);
     const h264 = stream('y', {}, {});
-    await expect(renderToFile(h264, join(dir, 'y.webm'), { duration: 1 })).rejects.toThrow(/webm carries vp9 video only/);
+    await expect(renderToFile(h264, join(dir, 'y.webm'), { duration: 1 })).rejects.toThrow(
+      /webm carries vp9 video only/,
+    );
   });
 });

@@ -48,7 +48,10 @@ export async function decodeFile(path: string, opts: { audio?: boolean; video?: 
       const ls = f.linesize[0]!;
       let sum = 0;
       for (let r = 0; r < f.height; r += 2) for (let c = 0; c < f.width; c += 2) sum += y[r * ls + c]!;
-      out.frames.push({ t: (Number(f.pts) * tb.num) / tb.den, mean: sum / (Math.ceil(f.height / 2) * Math.ceil(f.width / 2)) });
+      out.frames.push({
+        t: (Number(f.pts) * tb.num) / tb.den,
+        mean: sum / (Math.ceil(f.height / 2) * Math.ceil(f.width / 2)),
+      });
       f.free();
     }
   };
