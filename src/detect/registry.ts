@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { avSyncDetector } from './av-sync/av-sync-detector.ts';
 import { blackDetector } from './black/black-detector.ts';
 import { channelLossDetector } from './channel-loss/channel-loss-detector.ts';
 import { clippingDetector } from './clipping/clipping-detector.ts';
@@ -17,6 +18,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
   loudnessDetector as unknown as DetectorSpec,
   clippingDetector as unknown as DetectorSpec,
   channelLossDetector as unknown as DetectorSpec,
+  avSyncDetector as unknown as DetectorSpec,
   trackPresenceDetector as unknown as DetectorSpec,
   transportDetector as unknown as DetectorSpec,
 ];

@@ -83,24 +83,41 @@ export class AudioEvents {
     const ringMask = ring.length - 1;
     const blockLen = this.blockLen;
     const sr = this.sampleRate;
-    for (let i = 0; i < n; i++) {
-      let m = c0[i]!;
-      if (c1) m += c1[i]!;
-      if (c2) m += c2[i]!;
-      m *= gain;
+    let i = 0;
+    while (i < n) {
       if (this.inBlock === 0) {
         this.blockStartTime = a.mediaTime + i / sr;
         if (this.blocksInHop === 0) this.hopStart = this.blockStartTime;
       }
-      const d = m - this.prev;
-      this.prev = m;
-      this.eLo += m * m;
-      this.eHi += d * d;
-      const am = m < 0 ? -m : m;
-      if (am > this.blockPeak) this.blockPeak = am;
-      ring[this.ringPos] = m;
-      this.ringPos = (this.ringPos + 1) & ringMask;
-      if (++this.inBlock === blockLen) this.endBlock();
+      // The rest of this block (or of the chunk) with everything in locals.
+      const begin = i;
+      const stop = Math.min(n, i + blockLen - this.inBlock);
+      let prev = this.prev;
+      let eLo = this.eLo;
+      let eHi = this.eHi;
+      let peak = this.blockPeak;
+      let pos = this.ringPos;
+      for (; i < stop; i++) {
+        let m = c0[i]!;
+        if (c1) m += c1[i]!;
+        if (c2) m += c2[i]!;
+        m *= gain;
+        const d = m - prev;
+        prev = m;
+        eLo += m * m;
+        eHi += d * d;
+        const am = m < 0 ? -m : m;
+        if (am > peak) peak = am;
+        ring[pos] = m;
+        pos = (pos + 1) & ringMask;
+      }
+      this.prev = prev;
+      this.eLo = eLo;
+      this.eHi = eHi;
+      this.blockPeak = peak;
+      this.ringPos = pos;
+      this.inBlock += stop - begin;
+      if (this.inBlock === blockLen) this.endBlock();
     }
   }
 

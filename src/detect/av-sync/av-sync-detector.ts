@@ -3,12 +3,16 @@ import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector, type DetectorContext } from '../spec.ts';
 import { AudioEvents, HOP } from './audio-events.ts';
-import { correlate } from './correlate.ts';
+import { matchEvents, peaks } from './correlate.ts';
 import { TimestampWatch } from './timestamps.ts';
 import { VideoEvents } from './video-events.ts';
 
-/** Visual onset strength (log ratio) from which a frame counts as an event (a cut, a motion start). */
-const EVENT_LEVEL = 0.3;
+/** Visual onset strength (log ratio of frame differences) from which a frame is an event: about a 2x jump, as at cuts. */
+const VISUAL_LEVEL = 0.7;
+/** Audio onset strength (summed log energy ratios of two bands) from which a hop is an onset. */
+const AUDIO_LEVEL = 1;
+/** Audio onsets closer than this many hops to a stronger one are not separate onsets. */
+const AUDIO_PEAK_RADIUS = 3;
 /** Verdicts are formed once per this much video media time (s). */
 const EVAL_EVERY = 1;
 /** A test-signal verdict needs this many flash–beep pairs in the window. */
@@ -53,7 +57,7 @@ export const avSyncDetector = defineDetector({
     window: {
       type: 'number',
       description: 'Media seconds of audio and video correlated for each content verdict',
-      default: 10,
+      default: 20,
       min: 3,
       max: 60,
       unit: 's',
@@ -163,12 +167,8 @@ export const avSyncDetector = defineDetector({
       skewChangeMs: round(tsState.skewChange * 1000, 1),
       audioClockDriftMs: round(tsState.audioClock * 1000, 1),
       cause: tsState.recentStep * 1000 >= o.maxTimestampSkew * 0.8 ? 'jump' : 'drift',
-      driftPpm: round(
-        (Math.abs(tsState.skewChange) >= Math.abs(tsState.audioClock)
-          ? tsState.skewChange / Math.max(1, tsState.skewSpan)
-          : tsState.audioClock / Math.max(1, tsState.audioSpan)) * 1e6,
-        0,
-      ),
+      skewRatePpm: round(tsState.skewRate * 1e6, 0),
+      audioClockPpm: round((tsState.audioClock / Math.max(1, tsState.audioSpan)) * 1e6, 0),
     });
 
     const maxLag = o.maxLag / 1000;
@@ -227,18 +227,16 @@ export const avSyncDetector = defineDetector({
 
     function contentVerdict(end: number): typeof verdict | undefined {
       const from = end - o.window;
-      let i0 = 0;
-      while (i0 < vt.length && vt[i0]! < from) i0++;
-      let i1 = i0;
-      while (i1 < vt.length && vt[i1]! <= end) i1++;
       if (!vt.length || vt[0]! > from + frameDuration || !at.length || at[0]! > from - maxLag + 0.05) return undefined;
-      const c = correlate(vt.slice(i0, i1), vs.slice(i0, i1), at, as, maxLag, frameDuration, EVENT_LEVEL);
-      if (!c) return undefined;
+      const visual = peaks(vt, vs, VISUAL_LEVEL, 1, from, end);
+      const sounds = peaks(at, as, AUDIO_LEVEL, AUDIO_PEAK_RADIUS, from - maxLag, end + maxLag);
+      const m = matchEvents(visual, sounds, maxLag, frameDuration, o.window + 2 * maxLag);
+      if (!m) return { offset: 0, confidence: 0, kind: 'content', extra: { visualEvents: visual.length, audioOnsets: sounds.length } };
       return {
-        offset: c.offset,
-        confidence: c.confidence,
+        offset: m.offset,
+        confidence: m.confidence,
         kind: 'content',
-        extra: { peak: c.peak, secondPeak: c.second, events: c.events },
+        extra: { visualEvents: m.visual, audioOnsets: m.audio, matched: m.matched, expectedByChance: m.expected },
       };
     }
 

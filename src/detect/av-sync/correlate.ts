@@ -1,123 +1,138 @@
 import { HOP } from './audio-events.ts';
 
-export interface Correlation {
-  /** Lag of the peak (s), positive = audio late; parabola-refined. */
+export interface EventMatch {
+  /** Offset (s), positive = audio late: median of the matched audio-minus-visual event gaps. */
   readonly offset: number;
-  /** Pearson correlation at the peak. */
-  readonly peak: number;
-  /** Highest correlation at lags away from the peak (further than the exclusion). */
-  readonly second: number;
-  /** Video frames with a visual event in the window. */
-  readonly events: number;
+  /** Visual events in the window. */
+  readonly visual: number;
+  /** Salient audio onsets in the window (with the lag margin). */
+  readonly audio: number;
+  /** Visual events with an audio onset at the offset (within half a frame). */
+  readonly matched: number;
+  /** Matches expected by chance at any one lag, given the audio onset rate. */
+  readonly expected: number;
   /** 0..1, see confidenceOf. */
   readonly confidence: number;
 }
 
-/**
- * Cross-correlates a visual onset series (one value per video frame, at its media time)
- * against the audio onset envelope (one value per 10 ms hop) over lags -maxLag..+maxLag in
- * hop steps. The audio envelope is max-pooled over one frame duration first, so an audio
- * event anywhere inside the frame interval lines up with that frame.
- *
- * @param vt visual sample times (s), ascending
- * @param vs visual strengths
- * @param at audio hop start times (s), ascending, regular HOP spacing inside runs
- * @param as audio onset strengths
- */
-export function correlate(
-  vt: readonly number[],
-  vs: readonly number[],
-  at: readonly number[],
-  as: readonly number[],
-  maxLag: number,
-  frameDuration: number,
-  eventLevel: number,
-): Correlation | undefined {
-  if (vt.length < 10 || at.length < 10) return undefined;
-  // Dense audio grid over the audio we hold, max-pooled over half a frame either side.
-  const t0 = at[0]!;
-  const size = Math.round((at[at.length - 1]! - t0) / HOP) + 1;
-  const grid = new Float64Array(size);
-  for (let k = 0; k < at.length; k++) {
-    const idx = Math.round((at[k]! - t0) / HOP);
-    if (idx >= 0 && idx < size && as[k]! > grid[idx]!) grid[idx] = as[k]!;
-  }
-  const half = Math.max(1, Math.round(frameDuration / 2 / HOP));
-  const pooled = new Float64Array(size);
-  for (let i = 0; i < size; i++) {
-    let m = 0;
-    const lo = Math.max(0, i - half);
-    const hi = Math.min(size - 1, i + half);
-    for (let j = lo; j <= hi; j++) if (grid[j]! > m) m = grid[j]!;
-    pooled[i] = m;
-  }
-  const lagSteps = Math.round(maxLag / HOP);
-  const nLags = 2 * lagSteps + 1;
-  const r = new Float64Array(nLags).fill(Number.NaN);
-  let events = 0;
-  for (const s of vs) if (s >= eventLevel) events++;
-  for (let l = 0; l < nLags; l++) {
-    const lag = (l - lagSteps) * HOP;
-    let n = 0;
-    let sx = 0;
-    let sy = 0;
-    let sxx = 0;
-    let syy = 0;
-    let sxy = 0;
-    for (let i = 0; i < vt.length; i++) {
-      // The frame at vt shows its content from vt on; a hop holds [t, t + HOP).
-      const idx = Math.round((vt[i]! + lag - t0) / HOP);
-      if (idx < 0 || idx >= size) continue;
-      const x = vs[i]!;
-      const y = pooled[idx]!;
-      n++;
-      sx += x;
-      sy += y;
-      sxx += x * x;
-      syy += y * y;
-      sxy += x * y;
+/** Coincident events needed for full confidence. */
+export const MATCHES_FOR_FULL_CONFIDENCE = 5;
+
+/** Picks local maxima of `values` at least `level` high, with no higher value within ±`radius` samples. */
+export function peaks(times: readonly number[], values: readonly number[], level: number, radius: number, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const t = times[i]!;
+    const v = values[i]!;
+    if (t < from || t > to || v < level) continue;
+    let isPeak = true;
+    for (let j = Math.max(0, i - radius); j <= Math.min(values.length - 1, i + radius); j++) {
+      if (values[j]! > v || (values[j]! === v && j < i)) {
+        isPeak = false;
+        break;
+      }
     }
-    if (n < 10) continue;
-    const cov = sxy - (sx * sy) / n;
-    const vx = sxx - (sx * sx) / n;
-    const vy = syy - (sy * sy) / n;
-    if (vx <= 0 || vy <= 0) continue;
-    r[l] = cov / Math.sqrt(vx * vy);
+    if (isPeak) out.push(t);
   }
-  let best = -1;
-  for (let l = 0; l < nLags; l++) if (!Number.isNaN(r[l]!) && (best < 0 || r[l]! > r[best]!)) best = l;
-  if (best < 0) return undefined;
-  const peak = r[best]!;
-  // Second peak: the best correlation outside the peak's lobe (more than 1.5 frames away).
-  const exclude = Math.max(3, Math.round((1.5 * frameDuration) / HOP));
-  let second = -1;
-  for (let l = 0; l < nLags; l++) {
-    if (Math.abs(l - best) <= exclude || Number.isNaN(r[l]!)) continue;
-    if (r[l]! > second) second = r[l]!;
-  }
-  let frac = 0;
-  if (best > 0 && best < nLags - 1) {
-    const a = r[best - 1]!;
-    const c = r[best + 1]!;
-    const den = a - 2 * peak + c;
-    if (Number.isFinite(den) && den < 0) frac = Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / den));
-  }
-  const offset = (best - lagSteps + frac) * HOP;
-  return { offset, peak, second, events, confidence: confidenceOf(peak, second, events) };
+  return out;
 }
 
-/** Events in a window needed for full confidence. */
-export const EVENTS_FOR_FULL_CONFIDENCE = 8;
+/**
+ * Event coincidence over lags: every (visual event, audio onset) pair votes for the lag
+ * audio − visual, with a tolerance of half a frame either side (a frame shows its content for
+ * a whole frame interval); the lag with most visual events matched wins. Each visual event
+ * counts at most once per lag.
+ */
+export function matchEvents(
+  visual: readonly number[],
+  audio: readonly number[],
+  maxLag: number,
+  frameDuration: number,
+  audioSpan: number,
+): EventMatch | undefined {
+  if (visual.length === 0 || audio.length === 0) return undefined;
+  const lagSteps = Math.round(maxLag / HOP);
+  const half = Math.max(1, Math.round(frameDuration / 2 / HOP));
+  const votes = new Int32Array(2 * lagSteps + 1);
+  const seen = new Int32Array(2 * lagSteps + 1).fill(-1);
+  visual.forEach((v, vi) => {
+    for (const a of audio) {
+      const l = Math.round((a - v) / HOP);
+      if (l < -lagSteps - half || l > lagSteps + half) continue;
+      for (let j = Math.max(-lagSteps, l - half); j <= Math.min(lagSteps, l + half); j++) {
+        if (seen[j + lagSteps] === vi) continue;
+        seen[j + lagSteps] = vi;
+        votes[j + lagSteps]!++;
+      }
+    }
+  });
+  // Best lag; among ties, the middle of the widest run of the maximum.
+  let max = 0;
+  for (const c of votes) if (c > max) max = c;
+  if (max === 0) return undefined;
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let l = 0; l < votes.length; ) {
+    if (votes[l] !== max) {
+      l++;
+      continue;
+    }
+    let e = l;
+    while (e < votes.length && votes[e] === max) e++;
+    if (e - l > bestLen) {
+      bestLen = e - l;
+      bestStart = l;
+    }
+    l = e;
+  }
+  const centre = (bestStart + (bestLen - 1) / 2 - lagSteps) * HOP;
+  // Refine: median gap of the pairs that voted for the winning lag.
+  const tol = (half + 0.5) * HOP;
+  const gaps: number[] = [];
+  for (const v of visual) {
+    let best = Number.NaN;
+    for (const a of audio) {
+      const g = a - v;
+      if (Math.abs(g - centre) <= tol && !(Math.abs(best - centre) <= Math.abs(g - centre))) best = g;
+    }
+    if (!Number.isNaN(best)) gaps.push(best);
+  }
+  gaps.sort((x, y) => x - y);
+  const offset = gaps.length ? gaps[gaps.length >> 1]! : centre;
+  const rate = audio.length / Math.max(audioSpan, 1e-3);
+  const binWidth = (2 * half + 1) * HOP;
+  const expected = visual.length * rate * binWidth;
+  const trials = (2 * maxLag) / binWidth;
+  return {
+    offset,
+    visual: visual.length,
+    audio: audio.length,
+    matched: max,
+    expected,
+    confidence: confidenceOf(max, expected, trials),
+  };
+}
 
 /**
- * Confidence 0..1 of a correlation peak: how far the peak stands above the best competing
- * lag (1 - second/peak), scaled down when the peak itself is weak (Pearson r below 0.3) or
- * the window holds few visual events (fewer than EVENTS_FOR_FULL_CONFIDENCE frames).
+ * Confidence 0..1 that `matched` coincidences at the best of `trials` independent lags are
+ * not chance: 1 − p, where p is the Poisson probability of at least that many chance matches
+ * at one lag (mean `expected`) times the number of lags tried (Bonferroni); then scaled by
+ * matched / MATCHES_FOR_FULL_CONFIDENCE, so a verdict rests on several events.
  */
-export function confidenceOf(peak: number, second: number, events: number): number {
-  if (!(peak > 0)) return 0;
-  const distinct = 1 - Math.max(0, second) / peak;
-  const strength = Math.min(1, peak / 0.3);
-  const support = Math.min(1, events / EVENTS_FOR_FULL_CONFIDENCE);
-  return Math.max(0, Math.min(1, distinct * strength * support));
+export function confidenceOf(matched: number, expected: number, trials: number): number {
+  const p = Math.min(1, poissonTail(matched, expected) * Math.max(1, trials));
+  return Math.max(0, (1 - p) * Math.min(1, matched / MATCHES_FOR_FULL_CONFIDENCE));
+}
+
+/** P(X >= k) for X ~ Poisson(mu). */
+export function poissonTail(k: number, mu: number): number {
+  if (k <= 0) return 1;
+  if (mu <= 0) return 0;
+  let term = Math.exp(-mu);
+  let below = term;
+  for (let i = 1; i < k; i++) {
+    term *= mu / i;
+    below += term;
+  }
+  return Math.max(0, 1 - below);
 }

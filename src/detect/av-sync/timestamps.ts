@@ -22,6 +22,8 @@ export interface TimestampState {
   readonly skewSpan: number;
   /** Largest change of the median skew within the last 2 s (s): a jump rather than a drift. */
   readonly recentStep: number;
+  /** Rate of change of the skew over the last 10 s (least squares; s per s, x1e6 = ppm). */
+  readonly skewRate: number;
   readonly ready: boolean;
 }
 
@@ -33,7 +35,7 @@ interface TrackTs {
 /**
  * Container timestamp consistency, from what ingest saw before decoding:
  * - A-V skew: the latest audio timestamp minus the latest video timestamp (decode order,
- *   unwrapped per track) at each packet's arrival, median-smoothed over 2 s of media. A muxer
+ *   unwrapped per track) at each video packet's arrival, median-smoothed over 2 s of media. A muxer
  *   or encoder writes tracks interleaved by capture time, so the skew is steady; when one
  *   track's timestamps start running at another rate, or jump, the skew moves away from the
  *   baseline learnt in the first seconds.
@@ -85,17 +87,22 @@ export class TimestampWatch {
       }
       track.unwrapped += d;
     }
-    if (!this.audio || !this.video) return;
+    // One skew sample per video packet (video packets pace the stream).
+    if (!this.audio || !this.video || p.track !== 'video') return;
     const t = p.mediaTime;
     if (Number.isNaN(this.firstT)) this.firstT = t;
     this.raw.push({ t, s: this.audio.unwrapped - this.video.unwrapped });
-    while (this.raw.length && this.raw[0]!.t < t - SKEW_SPAN) this.raw.shift();
+    let drop = 0;
+    while (drop < this.raw.length && this.raw[drop]!.t < t - SKEW_SPAN) drop++;
+    if (drop) this.raw.splice(0, drop);
     const last = this.smooth[this.smooth.length - 1];
     if (t - this.firstT < SKEW_SPAN || (last && t - last.t < 0.25)) return;
     const sorted = this.raw.map((r) => r.s).sort((a, b) => a - b);
     const med = sorted[sorted.length >> 1]!;
     this.smooth.push({ t, s: med });
-    while (this.smooth.length && this.smooth[0]!.t < t - 10) this.smooth.shift();
+    drop = 0;
+    while (drop < this.smooth.length && this.smooth[drop]!.t < t - 10) drop++;
+    if (drop) this.smooth.splice(0, drop);
     if (Number.isNaN(this.baseline) && t - this.firstT >= SKEW_SPAN + BASELINE_SPAN) {
       const base = this.smooth.map((x) => x.s).sort((a, b) => a - b);
       this.baseline = base[base.length >> 1]!;
@@ -139,6 +146,7 @@ export class TimestampWatch {
       audioClock: this.clockCarried + this.clockErr,
       audioSpan: this.clockSpan + (Number.isNaN(this.clockStart) ? 0 : this.clockSamples / this.clockRate),
       recentStep,
+      skewRate: slope(this.smooth),
       ready: !Number.isNaN(this.baseline),
     };
   }
@@ -160,4 +168,25 @@ export class TimestampWatch {
     this.clockCarried = 0;
     this.clockSpan = 0;
   }
+}
+
+/** Least-squares slope of s over t. */
+function slope(pts: readonly { t: number; s: number }[]): number {
+  const n = pts.length;
+  if (n < 3) return 0;
+  let st = 0;
+  let ss = 0;
+  for (const p of pts) {
+    st += p.t;
+    ss += p.s;
+  }
+  const mt = st / n;
+  const ms = ss / n;
+  let num = 0;
+  let den = 0;
+  for (const p of pts) {
+    num += (p.t - mt) * (p.s - ms);
+    den += (p.t - mt) ** 2;
+  }
+  return den > 0 ? num / den : 0;
 }

@@ -19,8 +19,8 @@ export interface VisualSample {
 
 /**
  * Cheap visual front end on the 160-px preview plane only (never the full luma): mean
- * luma, mean absolute difference against the previous preview on every other pixel and
- * row, and from it a visual onset strength. One pass over ~1/4 of the preview per frame.
+ * luma, mean absolute difference against the previous preview on every 4th pixel of
+ * every 2nd row, and from it a visual onset strength: ~1/8 of the preview per frame.
  */
 export class VideoEvents {
   private prev: Uint8Array = new Uint8Array(0);
@@ -41,8 +41,10 @@ export class VideoEvents {
     const data = p.data;
     const w = p.width;
     const h = p.height;
-    if (this.prev.length !== data.length) {
-      this.prev = new Uint8Array(data.length);
+    // Every 4th pixel of every 2nd row (staggered): ~1/8 of the preview, kept compactly.
+    const samples = Math.ceil(h / 2) * Math.ceil(w / 4);
+    if (this.prev.length !== samples) {
+      this.prev = new Uint8Array(samples);
       this.havePrev = false;
     }
     const prev = this.prev;
@@ -51,16 +53,14 @@ export class VideoEvents {
     let count = 0;
     for (let y = 0; y < h; y += 2) {
       const row = y * w;
-      for (let x = (y >> 1) & 1; x < w; x += 2) {
-        const i = row + x;
-        const a = data[i]!;
+      for (let x = (y >> 1) & 3; x < w; x += 4) {
+        const a = data[row + x]!;
         sum += a;
-        const d = a - prev[i]!;
+        const d = a - prev[count]!;
         diff += d < 0 ? -d : d;
-        count++;
+        prev[count++] = a;
       }
     }
-    prev.set(data);
     const mean = count ? sum / count : 0;
     let strength = 0;
     let flash = false;

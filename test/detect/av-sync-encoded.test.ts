@@ -1,0 +1,87 @@
+/**
+ * av_sync on real encoded files from the simulator (libx264 + AAC in MPEG-TS), through the
+ * whole pipeline (analyze: ingest → detectors → incidents): the flash-and-beep sync pattern
+ * with and without an audio offset, and audio timestamps drifting against video.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze } from '../../src/engine/analyze.ts';
+import { setMediaLogLevel } from '../../src/ingest/index.ts';
+import type { Incident } from '../../src/shared/index.ts';
+import { parseScenario, renderToFile, type ScheduleItem } from '../../src/simulate/index.ts';
+
+const DURATION = 16;
+
+function stream(schedule: unknown[], content: Record<string, unknown> = { source: 'syncpattern' }) {
+  return parseScenario({
+    seed: 5,
+    streams: [
+      {
+        id: 'sync',
+        output: { type: 'udp' },
+        content,
+        video: { width: 160, height: 90, fps: 25 },
+        audio: { sampleRate: 48000, channels: 2 },
+        cycle: DURATION,
+        schedule: schedule as ScheduleItem[],
+      },
+    ],
+  }).streams[0]!;
+}
+
+const avSync = (list: Incident[]) => list.filter((i) => i.type === 'av_sync');
+const show = (list: Incident[]) =>
+  list.map((i) => `${i.start.toFixed(2)}-${i.end?.toFixed(2)} ${JSON.stringify(i.measurements)}`).join('; ');
+
+let dir = '';
+beforeAll(async () => {
+  setMediaLogLevel('quiet');
+  dir = await mkdtemp(join(tmpdir(), 'vigil-avsync-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('av_sync on simulator files', () => {
+  it('clean sync pattern: no av_sync incident', async () => {
+    const file = join(dir, 'clean.ts');
+    await renderToFile(stream([]), file, { duration: DURATION });
+    const res = await analyze({ input: file });
+    expect(avSync(res.incidents), show(avSync(res.incidents))).toEqual([]);
+  });
+
+  for (const offsetMs of [300, -200]) {
+    it(`sync pattern with audio ${offsetMs > 0 ? 'late' : 'early'} by ${Math.abs(offsetMs)} ms: one incident, offset within a frame`, async () => {
+      const file = join(dir, `offset${offsetMs}.ts`);
+      await renderToFile(stream([{ type: 'av_offset', at: 2, duration: DURATION - 2, offsetMs }]), file, {
+        duration: DURATION,
+      });
+      const found = avSync((await analyze({ input: file })).incidents);
+      expect(found, show(found)).toHaveLength(1);
+      const m = found[0]!.measurements;
+      console.log(show(found));
+      expect(m.kind).toBe('test_signal');
+      expect(Math.abs(Number(m.offsetMs) - offsetMs), show(found)).toBeLessThan(40);
+      expect(found[0]!.confidence).toBeGreaterThanOrEqual(0.5);
+    });
+  }
+
+  it('audio timestamps drifting against video: one timestamps incident', async () => {
+    const file = join(dir, 'drift.ts');
+    await renderToFile(stream([{ type: 'timestamp_drift', at: 2, duration: DURATION - 2, driftMs: 600 }]), file, {
+      duration: DURATION,
+    });
+    const found = avSync((await analyze({ input: file })).incidents);
+    const ts = found.filter((i) => i.measurements.kind === 'timestamps');
+    expect(ts, show(found)).toHaveLength(1);
+    console.log(show(found));
+    const m = ts[0]!.measurements;
+    expect(Math.max(Math.abs(Number(m.skewChangeMs)), Math.abs(Number(m.audioClockDriftMs)))).toBeGreaterThan(100);
+    // The simulator ramps audio PTS by 600 ms over 14 s: 42 857 ppm.
+    expect(Number(m.skewRatePpm)).toBeGreaterThan(42857 * 0.7);
+    expect(Number(m.skewRatePpm)).toBeLessThan(42857 * 1.3);
+    expect(m.cause).toBe("drift");
+  });
+});
