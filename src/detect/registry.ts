@@ -8,6 +8,7 @@ import { loudnessDetector } from './loudness/loudness-detector.ts';
 import { silenceDetector } from './silence/silence-detector.ts';
 import { trackPresenceDetector } from './track-presence/track-presence-detector.ts';
 import { transportDetector } from './transport/transport-detector.ts';
+import { stutterDetector } from './stutter/stutter-detector.ts';
 import type { DetectorSpec, OptionSpec, OptionTable } from './spec.ts';
 
 /** Every detector Vigil ships, in the order they run on each frame. */
@@ -21,6 +22,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
   avSyncDetector as unknown as DetectorSpec,
   trackPresenceDetector as unknown as DetectorSpec,
   transportDetector as unknown as DetectorSpec,
+  stutterDetector as unknown as DetectorSpec,
 ];
 
 export function findDetector(name: string): DetectorSpec | undefined {

@@ -144,6 +144,30 @@ export class TsFile {
     if (opts.renumber) this.renumber(pids);
   }
 
+  /**
+   * Send these PES packets twice: a copy of each (same payload, same timestamps) right after
+   * the original, continuity counters renumbered so the copy is not a transport error. What a
+   * stalled encoder repeating its last frame with the same timestamp looks like.
+   */
+  repeat(units: readonly PesUnit[]): void {
+    const after = new Map<number, number[]>();
+    const pids = new Set<number>();
+    for (const u of units) {
+      after.set(u.packets[u.packets.length - 1]!, u.packets);
+      pids.add(u.pid);
+    }
+    const extra = units.reduce((n, u) => n + u.packets.length, 0);
+    const out = Buffer.alloc((this.packetCount + extra) * TS_PACKET);
+    let w = 0;
+    for (let i = 0; i < this.packetCount; i++) {
+      this.buf.copy(out, w++ * TS_PACKET, i * TS_PACKET, (i + 1) * TS_PACKET);
+      const copy = after.get(i);
+      if (copy) for (const j of copy) this.buf.copy(out, w++ * TS_PACKET, j * TS_PACKET, (j + 1) * TS_PACKET);
+    }
+    this.buf = out;
+    this.renumber(pids);
+  }
+
   /** Rewrite continuity counters of these PIDs so they run without a break. */
   private renumber(pids: ReadonlySet<number>): void {
     const cc = new Map<number, number>();
