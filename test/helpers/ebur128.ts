@@ -25,6 +25,7 @@ import {
 } from 'node-av';
 import { channelNames } from '../../src/ingest/index.ts';
 import type { AudioChunk } from '../../src/shared/index.ts';
+import { prng } from '../../src/shared/index.ts';
 
 const NAME_BITS = [
   'FL',
@@ -138,6 +139,9 @@ export interface R128Point {
   LRA: number;
   /** Highest true peak so far over all channels (dBTP). */
   TP: number;
+  /** The LRA's 10th and 95th percentiles (LUFS), FFmpeg's side only. */
+  lraLow?: number;
+  lraHigh?: number;
 }
 
 /** FFmpeg's ebur128 filter (peak=true, metadata=1) on the same samples: one point per 100 ms. */
@@ -158,6 +162,8 @@ export async function ffmpegEbur128(pcm: Pcm): Promise<R128Point[]> {
           I: num('I'),
           LRA: num('LRA'),
           TP: tp > 0 ? 20 * Math.log10(tp) : -Infinity,
+          lraLow: num('LRA.low'),
+          lraHigh: num('LRA.high'),
         });
       }
       f.free();
@@ -284,4 +290,51 @@ export async function aacRoundTrip(
   // The encoder delays its output by its priming samples (1024 for FFmpeg's AAC): drop them.
   const delay = Math.min(1024, written);
   return out.map((c) => c.slice(delay, Math.min(written, delay + n)));
+}
+
+/** Pink-ish noise (Paul Kellet's economy filter on seeded white noise), RMS about `dbfs`. */
+export function pinkNoise(seconds: number, sampleRate: number, seed: number, dbfs = -20): Float32Array {
+  const rand = prng(seed);
+  const n = Math.round(seconds * sampleRate);
+  const out = new Float32Array(n);
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let sq = 0;
+  for (let i = 0; i < n; i++) {
+    const w = rand() * 2 - 1;
+    b0 = 0.99765 * b0 + w * 0.099046;
+    b1 = 0.963 * b1 + w * 0.2965164;
+    b2 = 0.57 * b2 + w * 1.0526913;
+    const v = b0 + b1 + b2 + w * 0.1848;
+    out[i] = v;
+    sq += v * v;
+  }
+  const gain = 10 ** (dbfs / 20) / Math.sqrt(sq / Math.max(1, n));
+  for (let i = 0; i < n; i++) out[i]! *= gain;
+  return out;
+}
+
+/** PCM from whole per-channel arrays, cut in chunks of `chunk` samples. */
+export function pcmOf(
+  channels: readonly Float32Array[],
+  sampleRate: number,
+  names: readonly string[],
+  chunk = 1024,
+): Pcm {
+  return { sampleRate, names, chunks: chunked(channels, chunk) };
+}
+
+/** Joins a clip's chunks into one array per channel. */
+export function joined(pcm: Pcm): Float32Array[] {
+  const total = pcm.chunks.reduce((a, c) => a + c[0]!.length, 0);
+  return pcm.names.map((_, c) => {
+    const all = new Float32Array(total);
+    let o = 0;
+    for (const k of pcm.chunks) {
+      all.set(k[c]!, o);
+      o += k[c]!.length;
+    }
+    return all;
+  });
 }

@@ -21,6 +21,12 @@ const HIST_TOP = 10;
 const HIST_GRAIN = 100;
 const HIST_SIZE = (HIST_TOP - ABS_GATE) * HIST_GRAIN + 1;
 
+/** C's lrint in the default rounding mode: halves go to the even neighbour (as FFmpeg rounds). */
+function lrint(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 export function loudnessOf(power: number): number {
   return power > 0 ? -0.691 + 10 * Math.log10(power) : Number.NEGATIVE_INFINITY;
 }
@@ -78,7 +84,7 @@ class GateHistogram {
 
   add(power: number, loudness: number): void {
     if (!(loudness >= ABS_GATE)) return;
-    const bin = Math.min(HIST_SIZE - 1, Math.max(0, Math.round((loudness - ABS_GATE) * HIST_GRAIN)));
+    const bin = Math.min(HIST_SIZE - 1, Math.max(0, lrint((loudness - ABS_GATE) * HIST_GRAIN)));
     this.counts[bin]! += 1;
     this.sumPower += power;
     this.n++;
@@ -86,7 +92,7 @@ class GateHistogram {
 
   gateBin(relative: number): number {
     const threshold = loudnessOf(this.sumPower / this.n) + relative;
-    return Math.min(HIST_SIZE - 1, Math.max(0, Math.round((threshold - ABS_GATE) * HIST_GRAIN)));
+    return Math.min(HIST_SIZE - 1, Math.max(0, lrint((threshold - ABS_GATE) * HIST_GRAIN)));
   }
 
   reset(): void {
@@ -290,7 +296,7 @@ export class R128Meter {
     if (total === 0) return 0;
     let low = Number.NaN;
     let n = 0;
-    const lowCount = Math.round(0.1 * total);
+    const lowCount = Math.floor(0.1 * total + 0.5);
     for (let i = gate; i < HIST_SIZE; i++) {
       n += h.counts[i]!;
       if (n >= lowCount) {
@@ -300,7 +306,7 @@ export class R128Meter {
     }
     let high = Number.NaN;
     n = total;
-    const highCount = Math.round(0.95 * total);
+    const highCount = Math.floor(0.95 * total + 0.5);
     for (let i = HIST_SIZE - 1; i >= 0; i--) {
       n -= Math.min(n, h.counts[i]!);
       if (n < highCount) {
