@@ -1,0 +1,163 @@
+/**
+ * Training/evaluation data for the corruption model: sources (lavfi and real clips) scaled to a
+ * macroblock-aligned size, encoded clean and damaged (src/simulate/damage.ts), decoded, and
+ * re-encoded cleanly; per-block labels from comparison with the clean decode.
+ */
+import '../../src/shared/polyfill.ts';
+import { Decoder, Demuxer } from 'node-av';
+import { AV_PIX_FMT_YUV420P, SWS_BICUBIC, type AVPixelFormat } from 'node-av/constants';
+import { Frame, SoftwareScaleContext } from 'node-av/lib';
+import { damageFrames, type DamageCodec, type DamageMode } from '../../src/simulate/damage.ts';
+import { BlockFeatures, MB, NUM_FEATURES } from '../../src/detect/corruption/features.ts';
+
+export interface Source {
+  readonly name: string;
+  /** lavfi graph (without size/rate) or a clip path. */
+  readonly lavfi?: string;
+  readonly clip?: string;
+  /** Seconds to skip into a clip. */
+  readonly skip?: number;
+}
+
+/** Read `count` frames of a source as yuv420p at width x height. */
+export async function readSource(src: Source, width: number, height: number, count: number, fps: number): Promise<Frame[]> {
+  const input = src.lavfi ? `${src.lavfi.replace('{S}', `${width}x${height}`).replace('{R}', String(fps))}` : src.clip!;
+  await using dmx = await Demuxer.open(input, src.lavfi ? { format: 'lavfi' } : {});
+  const st = dmx.video();
+  if (!st) throw new Error(`${src.name}: no video`);
+  using dec = await Decoder.create(st);
+  const out: Frame[] = [];
+  let sws: SoftwareScaleContext | undefined;
+  let skip = src.lavfi ? 0 : Math.round((src.skip ?? 0) * (st.avgFrameRate.num / (st.avgFrameRate.den || 1) || 25));
+  for await (const f of dec.frames(dmx.packets(st.index))) {
+    if (!f) continue;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    if (!sws) {
+      sws = new SoftwareScaleContext();
+      sws.getContext(f.width, f.height, f.format as AVPixelFormat, width, height, AV_PIX_FMT_YUV420P, SWS_BICUBIC);
+    }
+    const o = new Frame();
+    o.alloc();
+    o.width = width;
+    o.height = height;
+    o.format = AV_PIX_FMT_YUV420P;
+    o.allocBuffer();
+    sws.scaleFrameSync(o, f);
+    o.pts = BigInt(out.length);
+    out.push(o);
+    if (out.length >= count) break;
+  }
+  sws?.freeContext();
+  if (out.length === 0 && (src.skip ?? 0) > 0) return readSource({ ...src, skip: 0 }, width, height, count, fps);
+  if (out.length < count / 2) throw new Error(`${src.name}: only ${out.length} of ${count} frames`);
+  // A short clip plays forwards then backwards to fill the sequence (no jump cut).
+  for (let i = out.length; i < count; i++) {
+    const k = i % (2 * out.length - 2);
+    const c = out[k < out.length ? k : 2 * out.length - 2 - k]!.clone()!;
+    c.pts = BigInt(i);
+    out.push(c);
+  }
+  return out;
+}
+
+export interface Variant {
+  readonly kind: 'clean' | 'lowrate' | 'decoded' | 'reencoded' | 'reencoded-clean';
+  readonly frames: Frame[];
+  /** Per frame, per block: 1 damaged, 0 intact, -1 ambiguous (left out). Null: all intact. */
+  readonly labels: Int8Array[] | null;
+}
+
+export interface SequenceSpec {
+  readonly source: Source;
+  readonly codec: DamageCodec;
+  readonly reencodeCodec: DamageCodec;
+  readonly mode: DamageMode;
+  readonly rate: number;
+  readonly seed: number;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly fps: number;
+}
+
+const POS_MAD = 8;
+const NEG_MAD = 3;
+
+function lumaOf(f: Frame): { y: Uint8Array; stride: number } {
+  return { y: f.data![0]!, stride: f.linesize[0]! };
+}
+
+/** Per-block labels from the mean absolute luma difference against the clean decode. */
+function labelsFor(damaged: Frame[], clean: Frame[], width: number, height: number): Int8Array[] {
+  const cols = Math.floor(width / MB);
+  const rows = Math.floor(height / MB);
+  return damaged.map((d, i) => {
+    const a = lumaOf(d);
+    const b = lumaOf(clean[i]!);
+    const lab = new Int8Array(cols * rows);
+    for (let by = 0; by < rows; by++) {
+      for (let bx = 0; bx < cols; bx++) {
+        let s = 0;
+        for (let y = by * MB; y < by * MB + MB; y++) {
+          for (let x = bx * MB; x < bx * MB + MB; x++) s += Math.abs(a.y[y * a.stride + x]! - b.y[y * b.stride + x]!);
+        }
+        const mad = s / (MB * MB);
+        lab[by * cols + bx] = mad >= POS_MAD ? 1 : mad < NEG_MAD ? 0 : -1;
+      }
+    }
+    return lab;
+  });
+}
+
+/** All variants of one sequence. Frames are owned by the caller (free them). */
+export async function makeSequence(s: SequenceSpec): Promise<Variant[]> {
+  const src = await readSource(s.source, s.width, s.height, s.frames, s.fps);
+  const base = { codec: s.codec, width: s.width, height: s.height, fps: s.fps, gop: s.fps };
+  const none = { mode: 'drop' as const, rate: 1, seed: 0, window: [0, 0] as const };
+  const clean = await damageFrames(src, { ...base, ...none });
+  const bpp = 0.02; // a starved encode: visibly blocky, intact
+  const lowrate = await damageFrames(src, { ...base, ...none, bitrateKbps: Math.max(30, Math.round((s.width * s.height * s.fps * bpp) / 1000)) });
+  const damaged = await damageFrames(src, { ...base, mode: s.mode, rate: s.rate, seed: s.seed, window: [Math.floor(s.fps / 3), s.frames] });
+  const re = { ...base, codec: s.reencodeCodec, ...none };
+  const reClean = await damageFrames(clean, re);
+  const reDamaged = await damageFrames(damaged, re);
+  for (const f of src) f.free();
+  const labels = labelsFor(damaged, clean, s.width, s.height);
+  return [
+    { kind: 'clean', frames: clean, labels: null },
+    { kind: 'lowrate', frames: lowrate, labels: null },
+    { kind: 'decoded', frames: damaged, labels },
+    { kind: 'reencoded-clean', frames: reClean, labels: null },
+    { kind: 'reencoded', frames: reDamaged, labels },
+  ];
+}
+
+export interface FeatureSet {
+  /** NUM_FEATURES per block, for analysed frames only. */
+  readonly x: Float32Array[];
+  /** Block labels per analysed frame (null: all intact). */
+  readonly y: (Int8Array | null)[];
+}
+
+/**
+ * Features of one variant as the detector sees them: every `step`-th frame from `phase`
+ * (the detector analyses a sparse subset of frames).
+ */
+export function featuresOf(v: Variant, step: number, phase: number): FeatureSet {
+  const bf = new BlockFeatures();
+  const x: Float32Array[] = [];
+  const y: (Int8Array | null)[] = [];
+  for (let i = phase; i < v.frames.length; i += step) {
+    const f = v.frames[i]!;
+    const { y: luma, stride } = lumaOf(f);
+    const n = bf.compute(luma, stride, f.width, f.height, v.kind === 'decoded' && f.decodeErrorFlags !== 0);
+    if (n === 0) continue;
+    if (i < step) continue; // the first analysed frame has no temporal reference
+    x.push(bf.out.slice(0, n * NUM_FEATURES));
+    y.push(v.labels ? v.labels[i]! : null);
+  }
+  return { x, y };
+}

@@ -1,0 +1,287 @@
+/**
+ * Per-macroblock features for the corruption model, computed on the full-resolution luma plane
+ * on the 16-px macroblock grid (the grid H.264, HEVC (at 16 px CTB sub-blocks), MPEG-2 and the
+ * decoders' concealment work on). Shared by the detector and the training script
+ * (scripts/train), so both see exactly the same numbers.
+ *
+ * Per block, sampled sparsely (4 rows and 4 columns of the 16) to keep the cost low:
+ * - interior: mean |horizontal step| along 4 rows and |vertical step| along 4 columns;
+ * - edge: mean |step| across the block's four boundaries (every other pixel);
+ * - mean and spread of the sampled pixels;
+ * then, per frame, the same quantities relative to the frame's median (compression blockiness
+ * and grain are spread over the whole picture; damage is local), the change of the block since
+ * the previous analysed frame (again relative to the frame median, so cuts and pans are not
+ * local events), the block's DC step against its neighbours, and its neighbours' blockiness.
+ */
+
+export const MB = 16;
+export const FEATURE_NAMES = [
+  'logEdgeRatio',
+  'logInterior',
+  'logEdge',
+  'relEdgeRatio',
+  'anisotropy',
+  'logTemporal',
+  'relTemporal',
+  'logDcStep',
+  'relDcStep',
+  'neighbourRelEdge',
+  'logSpread',
+  'relTextureChange',
+  'decodeError',
+  'flatMismatch',
+  'rowRelEdge',
+  'localTemporal',
+  'maxSideRatio',
+  'rowSliceEdge',
+] as const;
+export const NUM_FEATURES = FEATURE_NAMES.length;
+
+/** Per-stream state: last analysed frame's block statistics and scratch buffers. */
+export class BlockFeatures {
+  cols = 0;
+  rows = 0;
+  private n = 0;
+  private mean = new Float32Array(0);
+  private interior = new Float32Array(0);
+  private hInt = new Float32Array(0);
+  private vInt = new Float32Array(0);
+  private spread = new Float32Array(0);
+  private leftEdge = new Float32Array(0);
+  private topEdge = new Float32Array(0);
+  private prevMean = new Float32Array(0);
+  private prevInterior = new Float32Array(0);
+  private havePrev = false;
+  private scratch = new Float32Array(0);
+  private edgeRatio = new Float32Array(0);
+  private temporal = new Float32Array(0);
+  private dcStep = new Float32Array(0);
+  private texChange = new Float32Array(0);
+  private rowEdge = new Float32Array(0);
+  private sideRatio = new Float32Array(0);
+  private topRatio = new Float32Array(0);
+  private rowTop = new Float32Array(0);
+  /** The last computed frame had a previous frame to compare with (temporal features valid). */
+  referenced = false;
+  /** Row-major features, NUM_FEATURES per block. */
+  out = new Float32Array(0);
+
+  private configure(cols: number, rows: number): void {
+    this.cols = cols;
+    this.rows = rows;
+    const n = (this.n = cols * rows);
+    for (const k of ['mean', 'interior', 'hInt', 'vInt', 'spread', 'leftEdge', 'topEdge', 'prevMean', 'prevInterior', 'scratch', 'edgeRatio', 'temporal', 'dcStep', 'texChange'] as const) {
+      this[k] = new Float32Array(n);
+    }
+    this.out = new Float32Array(n * NUM_FEATURES);
+    this.rowEdge = new Float32Array(rows);
+    this.rowTop = new Float32Array(rows);
+    this.sideRatio = new Float32Array(n);
+    this.topRatio = new Float32Array(n);
+    this.havePrev = false;
+  }
+
+  /** Forget the previous frame (discontinuity). */
+  reset(): void {
+    this.havePrev = false;
+  }
+
+  /**
+   * Compute features of one frame into `out`. Returns the number of blocks (cols*rows); 0 when
+   * the picture is smaller than 3x3 macroblocks.
+   */
+  compute(luma: Uint8Array, stride: number, width: number, height: number, decodeError: boolean): number {
+    const cols = Math.floor(width / MB);
+    const rows = Math.floor(height / MB);
+    if (cols < 3 || rows < 3) return 0;
+    if (cols !== this.cols || rows !== this.rows) this.configure(cols, rows);
+    const { mean, interior, hInt, vInt, spread, leftEdge, topEdge } = this;
+    for (let by = 0; by < rows; by++) {
+      const y0 = by * MB;
+      for (let bx = 0; bx < cols; bx++) {
+        const x0 = bx * MB;
+        const b = by * cols + bx;
+        let h = 0;
+        let s = 0;
+        let s2 = 0;
+        // 4 rows: horizontal steps inside the block, and pixel sums.
+        for (let r = 2; r < MB; r += 4) {
+          const o = (y0 + r) * stride + x0;
+          let p = luma[o]!;
+          s += p;
+          s2 += p * p;
+          for (let x = 1; x < MB; x++) {
+            const q = luma[o + x]!;
+            const d = q - p;
+            h += d < 0 ? -d : d;
+            s += q;
+            s2 += q * q;
+            p = q;
+          }
+        }
+        // 4 columns: vertical steps inside the block.
+        let v = 0;
+        for (let c = 2; c < MB; c += 4) {
+          let o = y0 * stride + x0 + c;
+          let p = luma[o]!;
+          for (let y = 1; y < MB; y++) {
+            o += stride;
+            const q = luma[o]!;
+            const d = q - p;
+            v += d < 0 ? -d : d;
+            p = q;
+          }
+        }
+        // Boundaries to the left and above (every other pixel).
+        let le = 0;
+        if (bx > 0) {
+          for (let y = 0; y < MB; y += 2) {
+            const o = (y0 + y) * stride + x0;
+            const d = luma[o]! - luma[o - 1]!;
+            le += d < 0 ? -d : d;
+          }
+          le /= MB / 2;
+        }
+        let te = 0;
+        if (by > 0) {
+          const o = y0 * stride + x0;
+          for (let x = 0; x < MB; x += 2) {
+            const d = luma[o + x]! - luma[o + x - stride]!;
+            te += d < 0 ? -d : d;
+          }
+          te /= MB / 2;
+        }
+        const cnt = 4 * MB;
+        const m = s / cnt;
+        mean[b] = m;
+        hInt[b] = h / (4 * (MB - 1));
+        vInt[b] = v / (4 * (MB - 1));
+        interior[b] = (hInt[b]! + vInt[b]!) / 2;
+        spread[b] = Math.sqrt(Math.max(0, s2 / cnt - m * m));
+        leftEdge[b] = le;
+        topEdge[b] = te;
+      }
+    }
+    return this.derive(decodeError);
+  }
+
+  private median(a: Float32Array): number {
+    const s = this.scratch;
+    s.set(a);
+    s.sort();
+    return s[s.length >> 1]!;
+  }
+
+  private derive(decodeError: boolean): number {
+    this.referenced = this.havePrev;
+    const { cols, rows, n, mean, interior, hInt, vInt, spread, leftEdge, topEdge, edgeRatio, temporal, dcStep, texChange, out } = this;
+    for (let by = 0; by < rows; by++) {
+      for (let bx = 0; bx < cols; bx++) {
+        const b = by * cols + bx;
+        // Mean step over the boundaries the block has (left, top, right = right neighbour's left, bottom).
+        let e = 0;
+        let k = 0;
+        let dc = 0;
+        if (bx > 0) {
+          e += leftEdge[b]!;
+          dc += Math.abs(mean[b]! - mean[b - 1]!);
+          k++;
+        }
+        if (by > 0) {
+          e += topEdge[b]!;
+          dc += Math.abs(mean[b]! - mean[b - cols]!);
+          k++;
+        }
+        if (bx + 1 < cols) {
+          e += leftEdge[b + 1]!;
+          dc += Math.abs(mean[b]! - mean[b + 1]!);
+          k++;
+        }
+        if (by + 1 < rows) {
+          e += topEdge[b + cols]!;
+          dc += Math.abs(mean[b]! - mean[b + cols]!);
+          k++;
+        }
+        e /= k;
+        dc /= k;
+        // One-sided breaks (a slice that starts mid-picture) and horizontal breaks along a macroblock row.
+        const sideMax = Math.max(bx > 0 ? leftEdge[b]! : 0, by > 0 ? topEdge[b]! : 0, bx + 1 < cols ? leftEdge[b + 1]! : 0, by + 1 < rows ? topEdge[b + cols]! : 0);
+        this.sideRatio[b] = Math.log((sideMax + 1) / (interior[b]! + 1));
+        this.topRatio[b] = by > 0 ? Math.log((topEdge[b]! + 1) / (vInt[b]! + 1)) : 0;
+        edgeRatio[b] = Math.log((e + 1) / (interior[b]! + 1));
+        dcStep[b] = Math.log1p(dc);
+        temporal[b] = this.havePrev ? Math.log1p(Math.abs(mean[b]! - this.prevMean[b]!)) : 0;
+        texChange[b] = this.havePrev ? Math.log((interior[b]! + 1) / (this.prevInterior[b]! + 1)) : 0;
+        const o = b * NUM_FEATURES;
+        out[o + 1] = Math.log1p(interior[b]!);
+        out[o + 2] = Math.log1p(e);
+        out[o + 4] = Math.log((hInt[b]! + 1) / (vInt[b]! + 1));
+        out[o + 10] = Math.log1p(spread[b]!);
+      }
+    }
+    const medEdge = this.median(edgeRatio);
+    const medTemp = this.median(temporal);
+    const medDc = this.median(dcStep);
+    const medTex = this.median(texChange);
+    const rowEdge = this.rowEdge;
+    const medSide = this.median(this.sideRatio);
+    const medTop = this.median(this.topRatio);
+    for (let by = 0; by < rows; by++) {
+      let acc = 0;
+      for (let bx = 0; bx < cols; bx++) acc += this.topRatio[by * cols + bx]!;
+      this.rowTop[by] = acc / cols - medTop;
+    }
+    for (let by = 0; by < rows; by++) {
+      let acc = 0;
+      for (let bx = 0; bx < cols; bx++) acc += edgeRatio[by * cols + bx]!;
+      rowEdge[by] = acc / cols - medEdge;
+    }
+    for (let by = 0; by < rows; by++) {
+      for (let bx = 0; bx < cols; bx++) {
+        const b = by * cols + bx;
+        const o = b * NUM_FEATURES;
+        out[o] = edgeRatio[b]!;
+        out[o + 3] = edgeRatio[b]! - medEdge;
+        out[o + 5] = temporal[b]!;
+        out[o + 6] = temporal[b]! - medTemp;
+        out[o + 7] = dcStep[b]!;
+        out[o + 8] = dcStep[b]! - medDc;
+        let nb = -Infinity;
+        let flatNb = 0;
+        let tempNb = 0;
+        let k = 0;
+        const li = out[o + 1]!;
+        for (const [dx, dy] of NEIGHBOURS) {
+          const x = bx + dx;
+          const y = by + dy;
+          if (x < 0 || y < 0 || x >= cols || y >= rows) continue;
+          const nbi = y * cols + x;
+          const r = edgeRatio[nbi]! - medEdge;
+          if (r > nb) nb = r;
+          flatNb += Math.log1p(interior[nbi]!);
+          tempNb += temporal[nbi]!;
+          k++;
+        }
+        out[o + 9] = nb;
+        out[o + 11] = Math.abs(texChange[b]! - medTex);
+        out[o + 12] = decodeError ? 1 : 0;
+        out[o + 13] = li - flatNb / k;
+        out[o + 14] = rowEdge[by]!;
+        out[o + 15] = temporal[b]! - tempNb / k;
+        out[o + 16] = this.sideRatio[b]! - medSide;
+        out[o + 17] = Math.max(this.rowTop[by]!, by + 1 < rows ? this.rowTop[by + 1]! : 0);
+      }
+    }
+    this.prevMean.set(mean);
+    this.prevInterior.set(interior);
+    this.havePrev = true;
+    return n;
+  }
+}
+
+const NEIGHBOURS: ReadonlyArray<readonly [number, number]> = [
+  [-1, 0],
+  [1, 0],
+  [0, -1],
+  [0, 1],
+];
