@@ -20,13 +20,16 @@ export interface DecodedFile {
   /** Demuxed packets: kind, pts (s, raw: not rebased), key and corrupt flags, size. */
   packets: { kind: 'video' | 'audio'; pts: number; key: boolean; corrupt: boolean; size: number }[];
   /** Decoded pictures: pts (s, raw) and mean luma; `decodeErrors` counts packets the decoder refused. */
-  frames: { t: number; mean: number }[];
+  frames: { t: number; mean: number; sig?: Uint8Array }[];
   decodeErrors: number;
   /** Audio per channel with the pts (s, raw) of its first sample. */
   audio?: { t0: number; sampleRate: number; channels: Float32Array[] };
 }
 
-export async function decodeFile(path: string, opts: { audio?: boolean; video?: boolean } = {}): Promise<DecodedFile> {
+export async function decodeFile(
+  path: string,
+  opts: { audio?: boolean; video?: boolean; signature?: boolean } = {},
+): Promise<DecodedFile> {
   const dmx = await Demuxer.open(path);
   const vs = dmx.video();
   const as = dmx.audio();
@@ -47,10 +50,19 @@ export async function decodeFile(path: string, opts: { audio?: boolean; video?: 
       const y = f.data![0]!;
       const ls = f.linesize[0]!;
       let sum = 0;
-      for (let r = 0; r < f.height; r += 2) for (let c = 0; c < f.width; c += 2) sum += y[r * ls + c]!;
+      const sig = opts.signature ? new Uint8Array(Math.ceil(f.height / 2) * Math.ceil(f.width / 2)) : undefined;
+      let k = 0;
+      for (let r = 0; r < f.height; r += 2) {
+        for (let c = 0; c < f.width; c += 2) {
+          const v = y[r * ls + c]!;
+          sum += v;
+          if (sig) sig[k++] = v;
+        }
+      }
       out.frames.push({
         t: (Number(f.pts) * tb.num) / tb.den,
         mean: sum / (Math.ceil(f.height / 2) * Math.ceil(f.width / 2)),
+        sig,
       });
       f.free();
     }
@@ -155,3 +167,10 @@ export function peak(x: Float32Array): number {
 }
 
 export const db = (x: number) => 20 * Math.log10(x);
+
+/** Mean absolute difference of two frame signatures (luma levels). */
+export function sigDiff(a: Uint8Array, b: Uint8Array): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d += Math.abs(a[i]! - b[i]!);
+  return d / a.length;
+}
