@@ -539,7 +539,8 @@ function truthOf(stream: ScenarioStream, it: ScheduleItem): GroundTruthEntry | n
       return mk({ type: 'corruption', variant: it.variant, mode: it.mode, rate: it.rate });
     case 'transport': {
       if (it.rate > 0) end = Math.min(cycle, nextKey(end)); // decoder clean at the next keyframe
-      const e = mk({ type: 'transport', mode: it.mode, rate: it.rate });
+      const e =
+        it.rate > 0 ? mk({ type: 'transport', mode: it.mode, rate: it.rate }) : mk({ type: 'transport', rate: 0 });
       if (it.discontinuityMs !== undefined) {
         e.discontinuityMs = round6((Math.round((it.discontinuityMs / 1000) * fps) / fps) * 1000);
       }
