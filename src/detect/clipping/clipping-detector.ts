@@ -98,6 +98,8 @@ export const clippingDetector = defineDetector({
     let binFill = 0;
     let rates = new Float64Array(0);
     let totalSeconds = 0;
+    let firstEvent = 0;
+    let lastEventEnd = Number.NEGATIVE_INFINITY;
     reporter.measurements = () => {
       let best = 0;
       const hit: string[] = [];
@@ -130,6 +132,7 @@ export const clippingDetector = defineDetector({
         const low = thr * RIPPLE;
         const minRun = o.minRun;
         // Walk the chunk bin by bin so events land in the bin where their run reached minRun.
+        let chunkEvents = 0;
         let off = 0;
         while (off < n) {
           const take = Math.min(n - off, binSamples - binFill);
@@ -146,6 +149,7 @@ export const clippingDetector = defineDetector({
             }
             runs[c] = run;
             bins[c * nBins + bin]! += events;
+            chunkEvents += events;
           }
           off += take;
           binFill += take;
@@ -157,6 +161,7 @@ export const clippingDetector = defineDetector({
         }
         const dur = n / a.sampleRate;
         totalSeconds += dur;
+
         const span = Math.min(o.window, Math.max(totalSeconds, BIN_SECONDS));
         let active = false;
         let best = 0;
@@ -168,13 +173,21 @@ export const clippingDetector = defineDetector({
           if (rates[c]! >= o.minRate) active = true;
         }
         ctx.gauge('clips_per_second', round(best, 1));
-        reporter.update(a.mediaTime, a.wallTime, dur, active);
+        if (chunkEvents > 0) {
+          // The first event after a clean window is where a burst of clipping began.
+          if (!(a.mediaTime - lastEventEnd < o.window)) firstEvent = a.mediaTime;
+          lastEventEnd = a.mediaTime + dur;
+        }
+        // Chunks with events while the rate is high are the clipped ones: the interval runs from the
+        // first event of the burst to the last, and gaps shorter than `recovery` do not split it.
+        reporter.update(a.mediaTime, a.wallTime, dur, active && chunkEvents > 0, active ? firstEvent : undefined);
       },
       flush() {
         reporter.flush();
         runs.fill(0);
         bins.fill(0);
         totalSeconds = 0;
+        lastEventEnd = Number.NEGATIVE_INFINITY;
       },
     };
   },
