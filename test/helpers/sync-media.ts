@@ -65,3 +65,67 @@ export function interleave(video: readonly VideoFrameView[], audio: readonly Aud
   while (a < audio.length) out.push(audio[a++]!);
   return out;
 }
+
+export interface EditedContentOptions {
+  readonly fps: number;
+  readonly seconds: number;
+  /** Audio offset (s), positive = audio late. */
+  readonly offset: number;
+  readonly seed?: number;
+  readonly sampleRate?: number;
+}
+
+/**
+ * Ordinary-looking edited content without any test pattern: shots of 0.7-2.5 s (random), each a
+ * different texture drifting slowly, with a sound effect (a decaying noise burst) starting at
+ * each cut; under it a noise bed and unrelated clicks (about one a second) at random times. The
+ * audio content is moved by `offset` against the pictures; timestamps stay as they are.
+ */
+export function editedContent(o: EditedContentOptions, width = 128, height = 72): {
+  video: VideoFrameView[];
+  audio: AudioChunk[];
+  cuts: number[];
+} {
+  const rand = prng(o.seed ?? 3);
+  const cuts: number[] = [];
+  for (let t = 0.5 + rand(); t < o.seconds; t += 0.7 + rand() * 1.8) cuts.push(Math.round(t * o.fps) / o.fps);
+  const clicks: number[] = [];
+  for (let t = rand(); t < o.seconds; t += 0.2 + rand() * 1.6) clicks.push(t);
+  const video: VideoFrameView[] = [];
+  const n = Math.round(o.seconds * o.fps);
+  let shot = 0;
+  for (let i = 0; i < n; i++) {
+    const t = i / o.fps;
+    while (shot < cuts.length && cuts[shot]! <= t + 1e-9) shot++;
+    const s = shot * 0.37 + 1;
+    const dx = t * 6;
+    const fx = 5 + (shot % 4);
+    const fy = 4 + (shot % 3);
+    const col = new Float64Array(width);
+    for (let x = 0; x < width; x++) col[x] = Math.sin((x + dx) / fx + s);
+    const luma = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) {
+      const row = 50 * Math.cos(y / fy - s);
+      const diag = 30 * Math.sin(y / 9 + 2 * s);
+      for (let x = 0; x < width; x++) {
+        const v = 110 + row * col[x]! + diag + ((x * 7 + shot * 13) % 17);
+        luma[y * width + x] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+      }
+    }
+    video.push(frameFromLuma(luma, width, height, t, 1 / o.fps));
+  }
+  const sr = o.sampleRate ?? 48000;
+  const noise = prng((o.seed ?? 3) + 100);
+  const pcm = new Float32Array(Math.round(o.seconds * sr));
+  for (let k = 0; k < pcm.length; k++) pcm[k] = (noise() * 2 - 1) * 0.01; // bed, about -43 dBFS
+  const addBurst = (at: number, length: number, amp: number, decay: number) => {
+    const first = Math.round((at + o.offset) * sr);
+    for (let k = Math.max(0, first); k < Math.min(pcm.length, first + length * sr); k++) {
+      pcm[k] = pcm[k]! + (noise() * 2 - 1) * amp * Math.exp(-(k - first) / sr / decay);
+    }
+  };
+  for (const c of cuts) addBurst(c, 0.4, 0.4, 0.08);
+  for (const c of clicks) addBurst(c, 0.05, 0.25, 0.01);
+  const audio = audioChunks((_c, k) => pcm[k] ?? 0, 0, o.seconds, { sampleRate: sr, chunkSize: 1024 });
+  return { video, audio, cuts };
+}

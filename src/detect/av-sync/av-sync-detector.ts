@@ -7,8 +7,8 @@ import { matchEvents, peaks } from './correlate.ts';
 import { TimestampWatch } from './timestamps.ts';
 import { VideoEvents } from './video-events.ts';
 
-/** Visual onset strength (log ratio of frame differences) from which a frame is an event: about a 2x jump, as at cuts. */
-const VISUAL_LEVEL = 0.7;
+/** Visual onset strength (log ratio of frame differences) from which a frame is an event: a 1.5x jump (cuts, motion starts). */
+const VISUAL_LEVEL = 0.4;
 /** Audio onset strength (summed log energy ratios of two bands) from which a hop is an onset. */
 const AUDIO_LEVEL = 1;
 /** Audio onsets closer than this many hops to a stronger one are not separate onsets. */
@@ -236,7 +236,7 @@ export const avSyncDetector = defineDetector({
         offset: m.offset,
         confidence: m.confidence,
         kind: 'content',
-        extra: { visualEvents: m.visual, audioOnsets: m.audio, matched: m.matched, expectedByChance: m.expected },
+        extra: { visualEvents: m.visual, audioOnsets: m.audio, matched: m.matched, runnerUp: m.runnerUp, expectedByChance: m.expected },
       };
     }
 

@@ -9,6 +9,8 @@ export interface EventMatch {
   readonly audio: number;
   /** Visual events with an audio onset at the offset (within half a frame). */
   readonly matched: number;
+  /** Most visual events matched at any lag at least a frame away from the offset. */
+  readonly runnerUp: number;
   /** Matches expected by chance at any one lag, given the audio onset rate. */
   readonly expected: number;
   /** 0..1, see confidenceOf. */
@@ -86,6 +88,12 @@ export function matchEvents(
     l = e;
   }
   const centre = (bestStart + (bestLen - 1) / 2 - lagSteps) * HOP;
+  let runnerUp = 0;
+  const guard = 2 * half + 1;
+  for (let l = 0; l < votes.length; l++) {
+    if (l >= bestStart - guard && l < bestStart + bestLen + guard) continue;
+    if (votes[l]! > runnerUp) runnerUp = votes[l]!;
+  }
   // Refine: median gap of the pairs that voted for the winning lag.
   const tol = (half + 0.5) * HOP;
   const gaps: number[] = [];
@@ -108,20 +116,26 @@ export function matchEvents(
     visual: visual.length,
     audio: audio.length,
     matched: max,
+    runnerUp,
     expected,
-    confidence: confidenceOf(max, expected, trials),
+    confidence: confidenceOf(max, runnerUp, expected, trials),
   };
 }
 
 /**
- * Confidence 0..1 that `matched` coincidences at the best of `trials` independent lags are
- * not chance: 1 − p, where p is the Poisson probability of at least that many chance matches
- * at one lag (mean `expected`) times the number of lags tried (Bonferroni); then scaled by
- * matched / MATCHES_FOR_FULL_CONFIDENCE, so a verdict rests on several events.
+ * Confidence 0..1 of an event-coincidence peak, the product of three factors:
+ * - significance: 1 − p, p = the Poisson probability of at least `matched` chance coincidences
+ *   at one lag (mean `expected`, from the audio onset rate) times the number of independent
+ *   lags tried (Bonferroni);
+ * - distinctness: 1 − runnerUp / matched, so a tie with another lag (periodic speech or music,
+ *   clustered onsets that the Poisson model underrates) gives no verdict;
+ * - support: matched / MATCHES_FOR_FULL_CONFIDENCE, so a verdict rests on several events.
  */
-export function confidenceOf(matched: number, expected: number, trials: number): number {
+export function confidenceOf(matched: number, runnerUp: number, expected: number, trials: number): number {
+  if (matched <= 0) return 0;
   const p = Math.min(1, poissonTail(matched, expected) * Math.max(1, trials));
-  return Math.max(0, (1 - p) * Math.min(1, matched / MATCHES_FOR_FULL_CONFIDENCE));
+  const distinct = 1 - Math.min(matched, runnerUp) / matched;
+  return Math.max(0, (1 - p) * distinct * Math.min(1, matched / MATCHES_FOR_FULL_CONFIDENCE));
 }
 
 /** P(X >= k) for X ~ Poisson(mu). */
