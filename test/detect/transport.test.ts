@@ -3,7 +3,7 @@
  * libx264 + AAC), damaged at the 188-byte packet level: lost TS packets (continuity-counter
  * errors), timestamps shifted backwards or forwards mid-stream, and the 33-bit PTS wrap.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ const mine = (list: Incident[]) => list.filter((i) => i.type === 'transport');
 const show = (list: Incident[]) =>
   list.map((i) => `${i.type} ${i.start.toFixed(2)}-${i.end?.toFixed(2)} ${JSON.stringify(i.measurements)}`).join(', ');
 
-async function transportIncidents(input: string, options?: Record<string, number>) {
+async function transportIncidents(input: string, options?: Record<string, number | boolean>) {
   const res = await analyze({ input, ...(options ? { detectors: { transport: options } } : {}) });
   return mine(res.incidents);
 }
@@ -147,7 +147,7 @@ describe('transport detector on damaged MPEG-TS', () => {
     const found = await transportIncidents(f);
     expect(found.length, show(found)).toBe(1);
     expect(Math.abs(found[0]!.start - 6), show(found)).toBeLessThanOrEqual(TOL);
-    const m = found[0]!.measurements!;
+    const m = found[0]!.measurements ?? {};
     expect(Number(m.ptsDiscontinuities) + Number(m.ptsGaps), show(found)).toBeGreaterThanOrEqual(1);
   });
 
@@ -165,6 +165,36 @@ describe('transport detector on damaged MPEG-TS', () => {
     expect(after.some((u) => u.pts > 2 ** 33 - CLOCK)).toBe(true);
     expect(after.some((u) => u.pts < CLOCK)).toBe(true);
     expect(show(await transportIncidents(f))).toBe('');
+  });
+
+  it('HLS whose segments restart their continuity counters: nothing by default, counted with hlsContinuity', async () => {
+    const ts = await TsFile.read(clean);
+    const vpid = ts.pidOf('video');
+    const units = ts.pesUnits();
+    // Cut every 2 s at the start of a video PES, as a packager cuts at frames.
+    const starts: number[] = [];
+    let next = 2;
+    for (const u of units) {
+      if (u.pid !== vpid || ts.secondsOf(u, units) < next) continue;
+      starts.push(u.packets[0]!);
+      next += 2;
+    }
+    const pieces = ts.split(starts);
+    expect(pieces.length).toBeGreaterThanOrEqual(6);
+    const hls = join(dir, 'hls');
+    await mkdir(hls, { recursive: true });
+    let playlist = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n#EXT-X-MEDIA-SEQUENCE:0\n';
+    for (const [k, p] of pieces.entries()) {
+      await p.write(join(hls, `seg${k}.ts`));
+      playlist += `#EXTINF:2.0,\nseg${k}.ts\n`;
+    }
+    playlist += '#EXT-X-ENDLIST\n';
+    const m3u8 = join(hls, 'index.m3u8');
+    await writeFile(m3u8, playlist);
+    expect(show(await transportIncidents(m3u8))).toBe('');
+    const counted = await transportIncidents(m3u8, { hlsContinuity: true });
+    expect(counted.length, show(counted)).toBe(1);
+    expect(counted[0]!.measurements?.ccErrors).toBeGreaterThanOrEqual(1);
   });
 
   it('the TS packet size is what the helper assumes', () => {

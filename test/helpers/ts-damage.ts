@@ -168,8 +168,26 @@ export class TsFile {
     this.renumber(pids);
   }
 
-  /** Rewrite continuity counters of these PIDs so they run without a break. */
-  private renumber(pids: ReadonlySet<number>): void {
+  /**
+   * Cut the file into pieces starting at these packet indices (as an HLS packager cuts
+   * segments); each piece's continuity counters restart at 0 on every PID, as packagers that
+   * write each segment with a fresh muxer do.
+   */
+  split(starts: readonly number[]): TsFile[] {
+    const bounds = [0, ...starts.filter((s) => s > 0 && s < this.packetCount), this.packetCount];
+    const out: TsFile[] = [];
+    for (let k = 0; k + 1 < bounds.length; k++) {
+      const piece = new TsFile(this.buf.subarray(bounds[k]! * TS_PACKET, bounds[k + 1]! * TS_PACKET));
+      const pids = new Set<number>();
+      for (let i = 0; i < piece.packetCount; i++) pids.add(piece.pid(i));
+      piece.renumber(pids, true);
+      out.push(piece);
+    }
+    return out;
+  }
+
+  /** Rewrite continuity counters of these PIDs so they run without a break (from 0 with `fromZero`). */
+  private renumber(pids: ReadonlySet<number>, fromZero = false): void {
     const cc = new Map<number, number>();
     for (let i = 0; i < this.packetCount; i++) {
       const pid = this.pid(i);
@@ -178,7 +196,7 @@ export class TsFile {
       const afc = (this.buf[o + 3]! >> 4) & 3;
       // The counter only advances on packets with a payload.
       if ((afc & 1) === 0) continue;
-      const next = ((cc.get(pid) ?? (this.buf[o + 3]! & 0x0f) - 1) + 1) & 0x0f;
+      const next = ((cc.get(pid) ?? (fromZero ? -1 : (this.buf[o + 3]! & 0x0f) - 1)) + 1) & 0x0f;
       this.buf[o + 3] = (this.buf[o + 3]! & 0xf0) | next;
       cc.set(pid, next);
     }

@@ -10,6 +10,8 @@ const DISCONTINUITY = 1;
 const PTS_GAP = 2;
 const VIDEO = 0;
 const AUDIO = 1;
+/** Wall-clock ms after resuming from a flush during which packets only set baselines. */
+const SETTLE_MS = 1000;
 
 /**
  * ETSI TR 101 290 checks, as far as they can be seen through libavformat's MPEG-TS demuxer
@@ -22,7 +24,9 @@ const AUDIO = 1;
  * - PTS_error (2.5): more than `ptsInterval` s (700 ms in TR 101 290) of media time between
  *   two timestamped packets of a track.
  * Only MPEG-TS-based inputs are checked (StreamInfo.format mpegts or hls); other containers
- * have no continuity counters and their own timestamp rules.
+ * have no continuity counters and their own timestamp rules. On HLS, continuity errors are
+ * not counted by default: segments commonly restart their counters, and the HLS demuxer
+ * does not tell a segment boundary from a loss.
  *
  * "Time" here is media time (PacketInfo.mediaTime): in a file it is derived from the
  * timestamps themselves, so a forward jump of every track at once shows up as a
@@ -72,9 +76,17 @@ export const transportDetector = defineDetector({
       unit: 's',
       guidance: 'Dropped frames move timestamps on by a frame or two (tens of ms): that is the stutter detector\'s business. Splices without a discontinuity indicator jump by seconds.',
     },
+    hlsContinuity: {
+      type: 'boolean',
+      description: 'Count continuity-counter errors on HLS inputs too',
+      default: false,
+      guidance:
+        'Many HLS packagers (and Vigil\'s own simulator) write each segment with fresh continuity counters, and FFmpeg\'s HLS demuxer reads the segments as one stream, so every segment boundary looks like a continuity error. Turn on only for packagers that keep the counters running across segments.',
+    },
   },
   create(o, ctx) {
     let enabled = false;
+    let countCc = true;
     const window = new EventWindow(3);
     const reporter = new EdgeReporter(ctx, 'transport', { minDuration: 0, recovery: 0 });
     // Per track: last timestamp (s, raw), media time it arrived at.
@@ -91,6 +103,9 @@ export const transportDetector = defineDetector({
       ptsDiscontinuitiesTotal: totals[DISCONTINUITY]!,
       ptsGapsTotal: totals[PTS_GAP]!,
     });
+
+    /** Wall time until which packets only set baselines (after a flush); NaN until the first packet. */
+    let settleUntil = 0;
 
     function reset(): void {
       lastTs.fill(Number.NaN);
@@ -109,21 +124,30 @@ export const transportDetector = defineDetector({
       totals.fill(0);
       reset();
       enabled = isTransportStream(info.format);
+      countCc = o.hlsContinuity || !/(^|,)hls(,|$)/.test(info.format);
     }
 
     function onPacket(p: PacketInfo): void {
       if (!enabled) return;
       const now = p.mediaTime;
       const x = p.track === 'video' ? VIDEO : AUDIO;
-      if (p.corrupt) event(CC, now);
+      // Resuming after a signal loss (flush), the demuxer first hands out what it held from before
+      // the loss (the last PES of each track completes only when the next one starts): timestamps
+      // from both sides of the gap, and a continuity break where the loss was. Ingest has reported
+      // that loss already, so for a moment only baselines are taken.
+      if (Number.isNaN(settleUntil)) settleUntil = p.wallTime + SETTLE_MS;
+      const settling = p.wallTime < settleUntil;
+      if (p.corrupt && countCc && !settling) event(CC, now);
       const ts = Number.isFinite(p.dts) ? p.dts : p.pts;
       if (Number.isFinite(ts)) {
         const prev = lastTs[x]!;
-        if (Number.isFinite(prev)) {
+        if (Number.isFinite(prev) && !settling) {
           const step = timestampStep(prev, ts);
           const elapsed = now - lastArrival[x]!;
           if (step < -0.001 || step - elapsed > o.jumpTolerance) event(DISCONTINUITY, now);
-          else if (elapsed > o.ptsInterval) event(PTS_GAP, now);
+          // Both clocks must show the hole: after a signal loss media time leaps when decoding
+          // resumes, with the track's timestamps running on normally (not a PTS gap).
+          else if (elapsed > o.ptsInterval && step > o.ptsInterval) event(PTS_GAP, now);
         }
         lastTs[x] = ts;
         lastArrival[x] = now;
@@ -148,6 +172,7 @@ export const transportDetector = defineDetector({
         window.clear();
         // Signal loss or end of input: do not compare timestamps across the gap.
         reset();
+        settleUntil = Number.NaN;
       },
     };
   },
