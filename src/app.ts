@@ -6,9 +6,17 @@ import type { StreamAssignment } from './engine/index.ts';
 import { WorkerPool } from './engine/index.ts';
 import { IncidentTracker } from './incidents/index.ts';
 import type { SourceStatus } from './ingest/index.ts';
-import { Notifier, createSinks } from './notify/index.ts';
+import {
+  Notifier,
+  Silences,
+  createSinks,
+  type Acknowledgement,
+  type Silence,
+  type SilenceInput,
+  type SilenceState,
+} from './notify/index.ts';
 import { EventBus, createLogger, type Incident, type IncidentEvent, type IntervalEdge, type Logger } from './shared/index.ts';
-import type { Store } from './store/index.ts';
+import type { IncidentFilter, IncidentPage, Store, StoredClip } from './store/index.ts';
 
 export interface StreamState {
   readonly id: string;
@@ -20,8 +28,21 @@ export interface StreamState {
   readonly openIncidents: readonly Incident[];
 }
 
+/** What the app adds to an incident (persisted with it, shown by the API). */
+export interface IncidentAnnotations {
+  /** True while a silence holds back its notifications. */
+  readonly silenced: boolean;
+  /** Ids of the silence rules that matched when it opened. */
+  readonly silencedBy?: readonly string[];
+  readonly acknowledged?: Acknowledgement;
+  /** Link to the evidence clip (404 until it is cut, a few seconds after onset, or when none could be). */
+  readonly clipUrl?: string;
+}
+
 export interface AppEvents extends Record<string, unknown> {
   incident: IncidentEvent;
+  /** An incident changed without opening or closing: acknowledged, released from a silence, clip ready. */
+  incidentUpdate: Incident;
   status: { id: string; status: SourceStatus; gauges: Record<string, number> };
 }
 
@@ -61,6 +82,19 @@ export interface VigilApp {
   streamThumbnail(id: string): Uint8Array | undefined;
   /** Evidence JPEG of an incident: at onset, or after it closed. */
   incidentThumbnail(id: string, at: 'onset' | 'close'): Uint8Array | undefined;
+  /** One incident in its latest state (store first, then memory). */
+  incident(id: string): Incident | undefined;
+  /** Filtered, paginated history, newest first; with a store the filters run in SQL. */
+  queryIncidents(filter: IncidentFilter): IncidentPage;
+  /** Evidence clip of an incident (MPEG-TS), once cut. */
+  incidentClip(id: string): StoredClip | undefined;
+  /** Acknowledges an incident: 'unknown' id, 'already' acknowledged, else the updated incident. */
+  acknowledge(id: string, by: string, note?: string): Incident | 'unknown' | 'already';
+  listSilences(states?: readonly SilenceState[]): Silence[];
+  addSilence(input: SilenceInput): Silence;
+  removeSilence(id: string): 'removed' | 'unknown' | 'read-only';
+  /** Incidents whose notification a silence held back, since start. */
+  silencedCount(): number;
   /** Started, with at least one worker process up. */
   ready(): boolean;
   /** Worker placement: which process runs which streams. */
@@ -95,6 +129,9 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   // Thumbnails: the latest per stream, and evidence per incident (bounded like the history).
   const latestThumb = new Map<string, Uint8Array>();
   const evidence = new Map<string, { onset?: Uint8Array; close?: Uint8Array }>();
+  // Evidence clips without a store: a few only (they are megabytes each).
+  const clips = new Map<string, StoredClip>();
+  const CLIP_MEMORY_LIMIT = 20;
   const publicBase = config.server.publicUrl?.replace(/\/$/, '') ?? '';
   const store = opts.store;
   /** Store writes never stop monitoring or notification: a failed write is logged and skipped. */
@@ -116,6 +153,16 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     e[at] = jpeg;
     evidence.set(incidentId, e);
     if (evidence.size > HISTORY_LIMIT) evidence.delete(evidence.keys().next().value as string);
+  }
+
+  function keepClip(incidentId: string, clip: StoredClip): void {
+    if (store) persist('saving a clip', (st) => st.saveClip(incidentId, clip));
+    else if (!clips.has(incidentId)) {
+      clips.set(incidentId, clip);
+      if (clips.size > CLIP_MEMORY_LIMIT) clips.delete(clips.keys().next().value as string);
+    }
+    const inc = findIncident(incidentId);
+    if (inc) events.emit('incidentUpdate', inc);
   }
 
   // Restart recovery (with a store). Incidents that were open when the previous process died
@@ -152,8 +199,86 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     return { ...restored, end: before.start + wallSecs };
   }
 
+  // Annotations: silence decision, acknowledgement, clip link. Kept per incident id (bounded like
+  // the history), merged into every incident the app hands out, and saved with it in the store.
+  interface Annotation {
+    /** Undefined until the open is decided; false while a silence holds its notifications back. */
+    notified: boolean | undefined;
+    silencedBy?: string[];
+    acknowledged?: Acknowledgement;
+  }
+  const annotations = new Map<string, Annotation>();
+  const silences = new Silences(store, config.notify.silences ?? []);
+  let silencedTotal = 0;
+  function annotation(id: string): Annotation {
+    let a = annotations.get(id);
+    if (!a) {
+      a = { notified: undefined };
+      annotations.set(id, a);
+      if (annotations.size > HISTORY_LIMIT) annotations.delete(annotations.keys().next().value as string);
+    }
+    return a;
+  }
+  /** Seeds the annotation of an incident read back from the store (restart, or an old one). */
+  function adoptAnnotation(inc: Incident): void {
+    if (annotations.has(inc.id)) return;
+    const x = inc as Incident & Partial<IncidentAnnotations>;
+    const a = annotation(inc.id);
+    a.notified = x.silenced !== true;
+    if (x.silencedBy) a.silencedBy = [...x.silencedBy];
+    if (x.acknowledged) a.acknowledged = x.acknowledged;
+  }
+  function decorate(inc: Incident): Incident {
+    const a = annotations.get(inc.id);
+    const extra: IncidentAnnotations = {
+      silenced: a?.notified === false,
+      ...(a?.silencedBy ? { silencedBy: [...a.silencedBy] } : {}),
+      ...(a?.acknowledged ? { acknowledged: a.acknowledged } : {}),
+      clipUrl: `${publicBase}/api/incidents/${inc.id}/clip`,
+    };
+    return { ...inc, ...extra };
+  }
+  /** Saves the latest state and tells the dashboard (SSE incident.updated). */
+  function update(inc: Incident): Incident {
+    const decorated = decorate(inc);
+    persist('saving an incident', (st) => st.saveIncident(decorated));
+    if (history.has(inc.id)) history.set(inc.id, decorated);
+    events.emit('incidentUpdate', decorated);
+    return decorated;
+  }
+  /**
+   * A silence that ended (expired, or deleted) while an incident it held back is still open:
+   * the incident is notified now, as opened (its onset time unchanged). A serious tool must not
+   * let an open defect stay unnotified because it began inside a maintenance window. Incidents
+   * that closed while silenced stay unnotified (open and close both held back).
+   */
+  function releaseSilenced(): void {
+    for (const inc of withRecovered()) {
+      const a = annotations.get(inc.id);
+      if (a?.notified !== false) continue;
+      if (silences.matching(inc).length > 0) continue;
+      a.notified = true;
+      const decorated = update(inc);
+      notifier.publish({ kind: 'incident.opened', incident: decorated });
+      logger.info({ incident: inc.id, stream: inc.streamId, type: inc.type }, 'silence ended: open incident notified');
+    }
+  }
+  let silenceTimer: NodeJS.Timeout | undefined;
+
   /** Every incident event: persisted (durably) first, then notified and published. */
-  function record(e: IncidentEvent, notify = true): void {
+  function record(raw: IncidentEvent, notify = true): void {
+    const a = annotation(raw.incident.id);
+    if (raw.kind === 'incident.opened' && notify && a.notified === undefined) {
+      const rules = silences.matching(raw.incident);
+      a.notified = rules.length === 0;
+      if (rules.length > 0) {
+        a.silencedBy = rules.map((r) => r.id);
+        silencedTotal++;
+      }
+    }
+    // A close of an incident recovered from an older Vigil (never decided here) counts as notified.
+    a.notified ??= true;
+    const e: IncidentEvent = { ...raw, incident: decorate(raw.incident) };
     persist('saving an incident', (st) => st.saveIncident(e.incident));
     // A lost signal has no frame after its onset: the last live picture is the evidence.
     if (e.kind === 'incident.opened' && e.incident.type === 'signal_loss') {
@@ -164,7 +289,8 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     history.set(e.incident.id, e.incident);
     if (history.size > HISTORY_LIMIT) history.delete(history.keys().next().value as string);
     if (!notify) return;
-    notifier.publish(e);
+    // Held back by a silence: recorded and shown (marked silenced), not notified.
+    if (a.notified) notifier.publish(e);
     events.emit('incident', e);
   }
 
@@ -249,6 +375,15 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
         }
       }
     },
+    onClip: (id, clip) => {
+      if (!streams.has(id)) return;
+      const [type, channel = ''] = clip.reason.split('|');
+      const match = (i: Incident): boolean => i.streamId === id && i.type === type && (i.channel ?? '') === channel;
+      // Cut onset + post-roll after the open: usually still open; a short one may have closed by now.
+      const inc =
+        tracker.openIncidents(id).find(match) ?? [...history.values()].reverse().find((i) => match(i) && i.state === 'closed');
+      if (inc) keepClip(inc.id, { mime: clip.mime, start: clip.start, duration: clip.duration, data: clip.data });
+    },
     onStatus: (id, status, gauges) => {
       statuses.set(id, { status, gauges });
       events.emit('status', { id, status, gauges });
@@ -319,6 +454,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     persist('loading open incidents', (st) => (open = st.listIncidents({ state: 'open', limit: 1_000_000 }).items));
     // Oldest first, so that of two open for one interval (should not happen) the newest is kept.
     for (const inc of open.reverse()) {
+      adoptAnnotation(inc);
       const key = intervalKey(inc);
       const twin = recovered.get(key);
       if (twin) closeRecovered(twin, 'restart');
@@ -333,10 +469,25 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
     graceTimer.unref();
   }
 
-  const withRecovered = (streamId?: string): Incident[] => [
-    ...tracker.openIncidents(streamId).map(restoreOnset),
-    ...[...recovered.values()].filter((i) => !streamId || i.streamId === streamId),
-  ];
+  const withRecovered = (streamId?: string): Incident[] =>
+    [
+      ...tracker.openIncidents(streamId).map(restoreOnset),
+      ...[...recovered.values()].filter((i) => !streamId || i.streamId === streamId),
+    ].map(decorate);
+
+  /** An incident in its latest state: open ones from the tracker, else the store, else memory. */
+  function findIncident(id: string): Incident | undefined {
+    const open = withRecovered().find((i) => i.id === id);
+    if (open) return open;
+    if (store) {
+      let found: Incident | undefined;
+      persist('reading an incident', (st) => (found = st.getIncident(id)));
+      if (found) adoptAnnotation(found);
+      return found ? decorate(found) : undefined;
+    }
+    const mem = history.get(id);
+    return mem ? decorate(mem) : undefined;
+  }
 
   let started = false;
   let stopped = false;
@@ -348,11 +499,15 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       pool.start();
       startStreams();
       recoverIncidents();
+      // Silences and maintenance windows end on their own: check every second.
+      silenceTimer = setInterval(releaseSilenced, 1000);
+      silenceTimer.unref();
       return Promise.resolve();
     },
     async stop() {
       stopped = true;
       if (graceTimer) clearTimeout(graceTimer);
+      if (silenceTimer) clearInterval(silenceTimer);
       await pool.stop();
       // Closes held in the flap window are real closes: emit them before anything else stops.
       tracker.flush();
@@ -393,6 +548,52 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       persist('listing incidents', (st) => (items = st.listIncidents({ limit: HISTORY_LIMIT }).items));
       return items;
     },
+    incident: (id) => findIncident(id),
+    queryIncidents: (filter) => {
+      if (store) {
+        let page: IncidentPage = { items: [], total: 0 };
+        persist('querying incidents', (st) => (page = st.listIncidents(filter)));
+        return page;
+      }
+      const since = filter.since !== undefined ? Date.parse(filter.since) : undefined;
+      const matching = [...history.values()].reverse().filter(
+        (i) =>
+          (filter.stream === undefined || i.streamId === filter.stream) &&
+          (filter.type === undefined || i.type === filter.type) &&
+          (filter.state === undefined || i.state === filter.state) &&
+          (since === undefined ||
+            i.state === 'open' ||
+            Date.parse(i.openedAt) >= since ||
+            (i.closedAt !== undefined && Date.parse(i.closedAt) >= since)),
+      );
+      const offset = filter.offset ?? 0;
+      return { items: matching.slice(offset, offset + (filter.limit ?? 100)), total: matching.length };
+    },
+    incidentClip: (id) => {
+      if (!store) return clips.get(id);
+      let clip: StoredClip | undefined;
+      persist('reading a clip', (st) => (clip = st.getClip(id)));
+      return clip;
+    },
+    acknowledge: (id, by, note) => {
+      const inc = findIncident(id);
+      if (!inc) return 'unknown';
+      const a = annotation(id);
+      if (a.acknowledged) return 'already';
+      a.acknowledged = { by, at: new Date().toISOString(), ...(note ? { note } : {}) };
+      const updated = update(inc);
+      // A silenced incident was never announced: its acknowledgement is not either.
+      if (a.notified !== false) notifier.publish({ kind: 'incident.acknowledged', incident: updated, ack: a.acknowledged });
+      return updated;
+    },
+    listSilences: (states) => silences.list(states),
+    addSilence: (input) => silences.add(input),
+    removeSilence: (id) => {
+      const result = silences.remove(id);
+      if (result === 'removed') releaseSilenced();
+      return result;
+    },
+    silencedCount: () => silencedTotal,
     placement: () => pool.placement(),
     streamThumbnail: (id) => latestThumb.get(id),
     incidentThumbnail: (id, at) => {

@@ -38,5 +38,18 @@ export type FromWorker =
       /** 'live', or `<type>|<channel>|<phase>` for incident evidence. */
       readonly reasons: readonly string[];
     }
+  | {
+      readonly type: 'clip';
+      readonly id: string;
+      /** `<type>|<channel>|open`, like a thumbnail's evidence reason. */
+      readonly reason: string;
+      readonly mime: string;
+      /** MPEG-TS bytes (structured clone: they cross as bytes). */
+      readonly data: Uint8Array;
+      /** Media time (s) of the first packet. */
+      readonly start: number;
+      readonly duration: number;
+      readonly onset: number;
+    }
   | { readonly type: 'removed'; readonly id: string }
   | { readonly type: 'error'; readonly id: string; readonly message: string };

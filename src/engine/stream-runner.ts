@@ -1,5 +1,5 @@
 import { DetectorChain } from '../detect/index.ts';
-import { StreamSource, type SourceStatus, type Thumbnail } from '../ingest/index.ts';
+import { StreamSource, type EvidenceClip, type SourceStatus, type Thumbnail } from '../ingest/index.ts';
 import type { IntervalEdge, Logger } from '../shared/index.ts';
 import type { StreamAssignment } from './protocol.ts';
 
@@ -7,6 +7,8 @@ export interface StreamRunnerEvents {
   edge(edge: IntervalEdge): void;
   status(id: string, status: SourceStatus, gauges: Record<string, number>): void;
   thumbnail(id: string, thumb: Thumbnail): void;
+  /** Evidence clip around an incident's onset (optional: without it no packets are buffered). */
+  clip?(id: string, clip: EvidenceClip): void;
 }
 
 /** Key of an edge's evidence request; the supervisor matches thumbnails to incidents with it. */
@@ -32,6 +34,8 @@ export class StreamRunner {
         events.edge(e);
         // Evidence: the next frame shows the defect (open fires after minDuration of it) or the recovery.
         this.source.requestThumbnail(evidenceKey(e));
+        // And the original packets around the onset (the edge's media time is where the defect began).
+        if (e.phase === 'open') this.source.requestClip(evidenceKey(e), e.mediaTime);
       },
       onDetectorError: (name, err) => logger?.error({ stream: stream.id, detector: name, err }, 'detector failed and was disabled'),
     });
@@ -56,9 +60,12 @@ export class StreamRunner {
           events.edge(e);
           // A lost signal has no next frame; its onset evidence is the last live thumbnail.
           if (e.phase === 'close') this.source.requestThumbnail(evidenceKey(e));
+          // Its clip holds what came before the loss (cut after a deadline, as no packets follow).
+          else this.source.requestClip(evidenceKey(e), e.mediaTime);
         },
         discontinuity: (t, w) => this.chain.flush(t, w),
         thumbnail: (thumb) => events.thumbnail(stream.id, thumb),
+        ...(events.clip ? { clip: (clip: EvidenceClip) => events.clip?.(stream.id, clip) } : {}),
       },
     );
     const report = (): void => events.status(stream.id, this.source.status(), Object.fromEntries(this.chain.gauges));

@@ -27,6 +27,8 @@ process.on('message', (raw: ToWorker) => {
           edge: (edge) => send({ type: 'edge', edge }),
           status: (id, status, gauges) => send({ type: 'status', id, status, gauges }),
           thumbnail: (id, t) => send({ type: 'thumbnail', id, jpeg: t.jpeg, mediaTime: t.mediaTime, wallTime: t.wallTime, reasons: t.reasons }),
+          clip: (id, c) =>
+            send({ type: 'clip', id, reason: c.reason, mime: c.mime, data: c.data, start: c.start, duration: c.duration, onset: c.onset }),
         },
         logger,
       );

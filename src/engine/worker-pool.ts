@@ -9,6 +9,11 @@ export interface WorkerPoolOptions {
   readonly onEdge: (edge: IntervalEdge) => void;
   readonly onStatus?: (id: string, status: SourceStatus, gauges: Record<string, number>) => void;
   readonly onThumbnail?: (id: string, thumb: { jpeg: Uint8Array; mediaTime: number; wallTime: number; reasons: readonly string[] }) => void;
+  /** An evidence clip a worker cut around an incident onset (reason: `<type>|<channel>|open`). */
+  readonly onClip?: (
+    id: string,
+    clip: { reason: string; mime: string; data: Uint8Array; start: number; duration: number; onset: number },
+  ) => void;
   /** A worker died unexpectedly; its streams are being restarted on a fresh worker. */
   readonly onWorkerRestart?: (info: { slot: number; pid: number | undefined; code: number | null; signal: string | null; streams: string[] }) => void;
   readonly logger?: Logger;
@@ -118,6 +123,9 @@ export class WorkerPool {
         break;
       case 'thumbnail':
         if (slot.streams.has(msg.id)) this.opts.onThumbnail?.(msg.id, msg);
+        break;
+      case 'clip':
+        if (slot.streams.has(msg.id)) this.opts.onClip?.(msg.id, msg);
         break;
       case 'error':
         this.opts.logger?.error({ stream: msg.id, err: msg.message }, 'stream error');

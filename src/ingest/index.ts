@@ -4,6 +4,8 @@
  * read-only views.
  */
 export { StreamSource } from './stream-source.ts';
+export { EvidenceClipRecorder } from './evidence-clip.ts';
+export type { EvidenceClip, EvidenceClipOptions } from './evidence-clip.ts';
 export type { SourceOptions, SourceSink, SourceStatus, SourceState, Thumbnail } from './stream-source.ts';
 export { MediaTimeline } from './media-timeline.ts';
 export { computePreview, channelNames } from './frame-views.ts';

@@ -36,6 +36,7 @@ import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
 import { MediaTimeline } from './media-timeline.ts';
 import { isLocalFile, protocolOptions } from './protocol-options.ts';
 import { ThumbnailEncoder } from './thumbnail-encoder.ts';
+import { EvidenceClipRecorder, type EvidenceClip } from './evidence-clip.ts';
 
 /** 8-bit formats whose first plane is luma at native resolution: no conversion needed. */
 const LUMA_FIRST_FORMATS = new Set<number>([
@@ -125,6 +126,8 @@ export interface SourceSink {
   discontinuity(mediaTime: number, wallTime: number): void;
   status?(status: SourceStatus): void;
   thumbnail?(thumb: Thumbnail): void;
+  /** Evidence clips asked for with requestClip(); with this set, the source keeps a packet ring buffer. */
+  clip?(clip: EvidenceClip): void;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -215,6 +218,7 @@ export class StreamSource {
   private readonly thumbnails = new ThumbnailEncoder();
   private readonly pendingThumbs: string[] = [];
   private lastThumbAt = 0;
+  private clips: EvidenceClipRecorder | undefined;
 
   constructor(
     private readonly opts: SourceOptions,
@@ -246,6 +250,11 @@ export class StreamSource {
    */
   requestThumbnail(reason: string): void {
     if (this.pendingThumbs.length < 16) this.pendingThumbs.push(reason);
+  }
+
+  /** Cut an evidence clip of the original packets around `onset` (media time, s); see EvidenceClipRecorder. */
+  requestClip(reason: string, onset: number): void {
+    this.clips?.request(reason, onset);
   }
 
   status(): SourceStatus {
@@ -303,6 +312,7 @@ export class StreamSource {
     if (this.watchdog) clearInterval(this.watchdog);
     this.videoViews.close();
     this.thumbnails.close();
+    this.clips?.close();
     if (!this.live) {
       this.sink.discontinuity(this.timeline.now, Date.now());
       this.setState('ended');
@@ -364,6 +374,11 @@ export class StreamSource {
           : {}),
       });
       const packetSink = this.sink.packet?.bind(this.sink);
+      if (this.sink.clip) {
+        const onClip = this.sink.clip.bind(this.sink);
+        this.clips ??= new EvidenceClipRecorder(onClip, { streamId: this.opts.id, ...(this.opts.logger ? { logger: this.opts.logger } : {}) });
+        this.clips.setStreams(vs, as);
+      }
       try {
         for await (const pkt of demuxer.packets()) {
           if (signal.aborted || !pkt) break;
@@ -377,6 +392,7 @@ export class StreamSource {
           } else if (as && adec && pkt.streamIndex === as.index) {
             for (const f of adec.decodeAllSync(pkt)) this.onAudio(f, as);
           }
+          this.clips?.push(pkt, this.timeline.now);
           pkt.free();
           if (this.realtime) await this.paceTo(signal);
         }
@@ -387,6 +403,7 @@ export class StreamSource {
       } finally {
         vdec?.close();
         adec?.close();
+        this.clips?.endConnection();
       }
     } finally {
       await demuxer.close().catch(() => {});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { INCIDENT_TYPES } from '../shared/index.ts';
+import { silenceInputSchema } from './silences.ts';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
 export const DEFAULT_WEBHOOK_MAX_ATTEMPTS = 12;
@@ -170,6 +171,12 @@ export const notifyConfigSchema = z
       .optional()
       .describe(
         'PagerDuty Events API v2 services: { routingKeyEnv, url?, name?, types?, tags?, minSeverity?, timeoutMs?, maxAttempts? } each.',
+      ),
+    silences: z
+      .array(silenceInputSchema)
+      .optional()
+      .describe(
+        'Silences and maintenance windows from the config file (read-only in the API): { stream?, tag?, type?, startsAt?, endsAt | duration, comment? } each; duration counts from startsAt or from the start of Vigil. Matching incidents are recorded and shown, marked silenced, but not notified while the rule is in force.',
       ),
     email: z
       .array(emailConfigSchema)

@@ -1,6 +1,7 @@
 import type { StreamConfig } from '../config/index.ts';
 import type { SourceStatus } from '../ingest/index.ts';
-import type { Incident, IncidentEvent } from '../shared/index.ts';
+import type { Silence, SilenceInput, SilenceState } from '../notify/index.ts';
+import type { Incident, IncidentEvent, IncidentType } from '../shared/index.ts';
 
 /** A stream as the server reads it (structurally the app's StreamState). */
 export interface ServerStreamState {
@@ -16,7 +17,18 @@ export interface ServerStreamState {
 
 export interface ServerEvents {
   incident: IncidentEvent;
+  /** Acknowledged, released from a silence, or its evidence clip is ready. */
+  incidentUpdate: Incident;
   status: { id: string; status: SourceStatus; gauges: Record<string, number> };
+}
+
+export interface IncidentQueryFilter {
+  readonly stream?: string;
+  readonly type?: IncidentType;
+  readonly state?: 'open' | 'closed';
+  readonly since?: string;
+  readonly limit: number;
+  readonly offset: number;
 }
 
 /**
@@ -39,6 +51,18 @@ export interface ServerDeps {
   incidentThumbnail(id: string, at: 'onset' | 'close'): Uint8Array | undefined;
   /** True once the app is started and its worker pool is up (readiness probe). */
   ready(): boolean;
+  /** One incident in its latest state. */
+  incident(id: string): Incident | undefined;
+  /** Filtered, paginated history, newest first (in SQL with a store). */
+  queryIncidents(filter: IncidentQueryFilter): { items: readonly Incident[]; total: number };
+  /** Evidence clip bytes of an incident, once cut. */
+  incidentClip(id: string): { mime: string; start: number; duration: number; data: Uint8Array } | undefined;
+  acknowledge(id: string, by: string, note?: string): Incident | 'unknown' | 'already';
+  listSilences(states?: readonly SilenceState[]): Silence[];
+  addSilence(input: SilenceInput): Silence;
+  removeSilence(id: string): 'removed' | 'unknown' | 'read-only';
+  /** Incidents whose notifications a silence held back, since start. */
+  silencedCount(): number;
   /** Subscribe; the returned function unsubscribes. */
   readonly events: {
     on<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): () => void;

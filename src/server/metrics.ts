@@ -7,7 +7,7 @@ import type { ServerDeps } from './deps.ts';
  * process do not collide). Per-stream series are read from deps at scrape time: no timers,
  * and a removed stream's series disappear on the next scrape.
  */
-export function createMetricsRegistry(deps: Pick<ServerDeps, 'streams'>): Registry {
+export function createMetricsRegistry(deps: Pick<ServerDeps, 'streams'> & Partial<Pick<ServerDeps, 'silencedCount' | 'listSilences'>>): Registry {
   const registers = [new Registry()];
   const register = registers[0]!;
   collectDefaultMetrics({ register });
@@ -78,5 +78,23 @@ export function createMetricsRegistry(deps: Pick<ServerDeps, 'streams'>): Regist
       for (const [type, n] of counts) yield [{ stream: s.id, type }, n];
     }
   });
+  const silencedCount = deps.silencedCount?.bind(deps);
+  if (silencedCount) {
+    new Counter({
+      name: 'vigil_incidents_silenced_total',
+      help: 'Incidents recorded but not notified because a silence or maintenance window matched when they opened.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(silencedCount());
+      },
+    });
+  }
+  const listSilences = deps.listSilences?.bind(deps);
+  if (listSilences) {
+    gauge('vigil_silences_active', 'Silences and maintenance windows in force now.', [], () => [
+      [{}, listSilences(['active']).length],
+    ]);
+  }
   return register;
 }

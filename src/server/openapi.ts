@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { streamSchema } from '../config/index.ts';
 import type { AnyRoute } from './route.ts';
 import { openApiPath } from './route.ts';
-import { errorSchema, incidentPageSchema, incidentSchema, streamViewSchema } from './schemas.ts';
+import { silenceInputSchema } from '../notify/index.ts';
+import { errorSchema, incidentPageSchema, incidentSchema, silenceSchema, streamViewSchema } from './schemas.ts';
 
 type Json = Record<string, unknown>;
 
@@ -13,6 +14,8 @@ const COMPONENTS: readonly [string, z.ZodType, 'input' | 'output'][] = [
   ['Incident', incidentSchema, 'output'],
   ['IncidentPage', incidentPageSchema, 'output'],
   ['Error', errorSchema, 'output'],
+  ['SilenceInput', silenceInputSchema, 'input'],
+  ['Silence', silenceSchema, 'output'],
 ];
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {

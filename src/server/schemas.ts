@@ -35,6 +35,19 @@ export const incidentSchema = z
     occurrences: z.number().int().describe('How many times the defect came back while open.'),
     measurements: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
     confidence: z.number().optional(),
+    thumbnailUrl: z.string().optional().describe('The picture at onset (`?at=close`: after it closed).'),
+    clipUrl: z
+      .string()
+      .optional()
+      .describe('Evidence clip (MPEG-TS, original packets around the onset); 404 until it is cut, a few seconds after onset.'),
+    silenced: z
+      .boolean()
+      .describe('True while a silence or maintenance window holds back its notifications (it is still recorded and shown).'),
+    silencedBy: z.array(z.string()).optional().describe('Ids of the silences that matched when it opened.'),
+    acknowledged: z
+      .strictObject({ by: z.string(), at: z.string(), note: z.string().optional() })
+      .optional()
+      .describe('Who acknowledged it, when (ISO 8601), and why.'),
   })
   .describe('An incident: one defect interval on one stream.');
 
@@ -170,5 +183,44 @@ export function streamView(s: ServerStreamState): StreamView {
 }
 
 export function incidentView(i: Incident): z.infer<typeof incidentSchema> {
-  return { ...i, tags: [...i.tags], measurements: { ...i.measurements } };
+  const x = i as Incident & { silenced?: boolean; silencedBy?: readonly string[]; acknowledged?: { by: string; at: string; note?: string } };
+  return {
+    ...i,
+    tags: [...i.tags],
+    measurements: { ...i.measurements },
+    silenced: x.silenced === true,
+    ...(x.silencedBy ? { silencedBy: [...x.silencedBy] } : {}),
+    ...(x.acknowledged ? { acknowledged: { ...x.acknowledged } } : {}),
+  };
 }
+
+export const ackBodySchema = z
+  .strictObject({
+    by: z.string({ error: 'expected who acknowledges, e.g. "ann"' }).min(1, { error: 'must not be empty' }).max(200),
+    note: z.string().max(1000).optional(),
+  })
+  .describe('Who acknowledges the incident, and an optional note.');
+
+export const silenceSchema = z
+  .strictObject({
+    id: z.string(),
+    stream: z.string().optional(),
+    tag: z.string().optional(),
+    type: z.enum(INCIDENT_TYPES).optional(),
+    startsAt: z.string().describe('ISO 8601.'),
+    endsAt: z.string().describe('ISO 8601.'),
+    comment: z.string().optional(),
+    createdBy: z.string().optional(),
+    createdAt: z.string(),
+    source: z.enum(['api', 'config']).describe('"config" rules come from the config file and cannot be deleted here.'),
+    state: z.enum(['pending', 'active', 'expired']).describe('"pending": a maintenance window that has not begun.'),
+  })
+  .describe('A silence rule or maintenance window.');
+
+export const silenceIdParams = z.strictObject({ id: z.string().describe('Silence id.') });
+export const silenceQuerySchema = z.strictObject({
+  state: z
+    .enum(['pending', 'active', 'expired', 'all'], { error: 'expected pending, active, expired or all' })
+    .optional()
+    .describe('Only silences in this state (default: pending and active).'),
+});

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { streamSchema } from '../config/index.ts';
+import { silenceInputSchema, silenceState, type Silence } from '../notify/index.ts';
 import type { Logger } from '../shared/index.ts';
 import type { ServerDeps } from './deps.ts';
 import { ApiError, ServerErrorCodes, codeForStatus, errorBody, issueDetails } from './errors.ts';
@@ -10,7 +11,11 @@ import { createMetricsRegistry } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { defineRoute, type AnyRoute } from './route.ts';
 import {
+  ackBodySchema,
   errorSchema,
+  silenceIdParams,
+  silenceQuerySchema,
+  silenceSchema,
   healthSchema,
   incidentIdParams,
   incidentPageSchema,
@@ -65,26 +70,27 @@ function findStream(deps: ServerDeps, id: string) {
   return s;
 }
 
-export function filterIncidents(deps: Pick<ServerDeps, 'incidents'>, q: IncidentQuery) {
-  const since = q.since !== undefined ? Date.parse(q.since) : undefined;
-  const matching = deps
-    .incidents()
-    .filter(
-      (i) =>
-        (q.stream === undefined || i.streamId === q.stream) &&
-        (q.type === undefined || i.type === q.type) &&
-        (q.state === undefined || i.state === q.state) &&
-        (since === undefined ||
-          i.state === 'open' ||
-          Date.parse(i.openedAt) >= since ||
-          (i.closedAt !== undefined && Date.parse(i.closedAt) >= since)),
-    );
-  return {
-    items: matching.slice(q.offset, q.offset + q.limit).map(incidentView),
-    total: matching.length,
+/** The filters go to the app's query (SQL with a store): no scan of the history here. */
+export function filterIncidents(deps: Pick<ServerDeps, 'queryIncidents'>, q: IncidentQuery) {
+  const page = deps.queryIncidents({
+    ...(q.stream !== undefined ? { stream: q.stream } : {}),
+    ...(q.type !== undefined ? { type: q.type } : {}),
+    ...(q.state !== undefined ? { state: q.state } : {}),
+    ...(q.since !== undefined ? { since: q.since } : {}),
     limit: q.limit,
     offset: q.offset,
-  };
+  });
+  return { items: page.items.map(incidentView), total: page.total, limit: q.limit, offset: q.offset };
+}
+
+function findIncident(deps: ServerDeps, id: string) {
+  const found = deps.incident(id);
+  if (!found) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${id}"`);
+  return found;
+}
+
+function silenceView(s: Silence) {
+  return { ...s, state: silenceState(s) };
 }
 
 function routes(
@@ -220,9 +226,7 @@ function routes(
         ...err(404, 'No such incident, or no picture for it.'),
       },
       handler: ({ params, query, reply }) => {
-        if (!deps.incidents().some((i) => i.id === params.id)) {
-          throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${params.id}"`);
-        }
+        findIncident(deps, params.id);
         const jpeg = deps.incidentThumbnail(params.id, query.at);
         if (!jpeg) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no ${query.at} picture for incident "${params.id}"`);
         return reply.header('content-type', 'image/jpeg').header('cache-control', 'public, max-age=86400, immutable').send(Buffer.from(jpeg));
@@ -246,10 +250,132 @@ function routes(
       tag: 'incidents',
       params: incidentIdParams,
       responses: { 200: { description: 'The incident.', schema: incidentSchema }, ...err(404, 'No such incident.') },
-      handler: ({ params }) => {
-        const found = deps.incidents().find((i) => i.id === params.id);
-        if (!found) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${params.id}"`);
-        return incidentView(found);
+      handler: ({ params }) => incidentView(findIncident(deps, params.id)),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/incidents/:id/clip',
+      operationId: 'getIncidentClip',
+      summary: 'Evidence clip: the original packets from a few seconds before to a few seconds after onset (MPEG-TS, not re-encoded)',
+      description:
+        'Cut in the worker a few seconds after onset (it waits for the post-roll), starting at a keyframe. ' +
+        'Headers `x-vigil-clip-start` (media time of the first packet, s) and `x-vigil-clip-duration` (s).',
+      tag: 'incidents',
+      params: incidentIdParams,
+      responses: {
+        200: { description: 'The clip.', contentType: 'video/mp2t' },
+        ...err(404, 'No such incident, or no clip for it (yet).'),
+      },
+      handler: ({ params, reply }) => {
+        findIncident(deps, params.id);
+        const clip = deps.incidentClip(params.id);
+        if (!clip) {
+          throw new ApiError(
+            404,
+            ServerErrorCodes.NOT_FOUND,
+            `no clip for incident "${params.id}" (it is cut a few seconds after onset; none when the stream had no keyframe in time)`,
+          );
+        }
+        return reply
+          .header('content-type', clip.mime)
+          .header('content-disposition', `attachment; filename="${params.id}.ts"`)
+          .header('x-vigil-clip-start', String(clip.start))
+          .header('x-vigil-clip-duration', String(clip.duration))
+          .header('cache-control', 'public, max-age=86400, immutable')
+          .send(Buffer.from(clip.data.buffer, clip.data.byteOffset, clip.data.byteLength));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/incidents/:id/ack',
+      operationId: 'acknowledgeIncident',
+      summary: 'Acknowledge an incident',
+      description:
+        'Persisted and shown with the incident. Sent to the sinks that support it: PagerDuty (event_action acknowledge), ' +
+        'webhooks and Slack (event incident.acknowledged); email skips it. Not sent for a silenced incident.',
+      tag: 'incidents',
+      auth: true,
+      params: incidentIdParams,
+      body: ackBodySchema,
+      responses: {
+        200: { description: 'The acknowledged incident.', schema: incidentSchema },
+        ...BAD_REQUEST,
+        ...UNAUTHORIZED,
+        ...err(404, 'No such incident.'),
+        ...err(409, 'Already acknowledged.'),
+      },
+      handler: ({ params, body }) => {
+        const out = deps.acknowledge(params.id, body.by, body.note);
+        if (out === 'unknown') throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${params.id}"`);
+        if (out === 'already') {
+          const by = deps.incident(params.id) as { acknowledged?: { by: string } } | undefined;
+          throw new ApiError(409, ServerErrorCodes.CONFLICT, `incident "${params.id}" is already acknowledged`, [
+            `id: acknowledged by ${by?.acknowledged?.by ?? 'someone'} already`,
+          ]);
+        }
+        return incidentView(out);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/silences',
+      operationId: 'listSilences',
+      summary: 'Silences and maintenance windows, newest start first',
+      tag: 'silences',
+      query: silenceQuerySchema,
+      responses: { 200: { description: 'The silences.', schema: z.array(silenceSchema) }, ...BAD_REQUEST },
+      handler: ({ query }) => {
+        const states =
+          query.state === undefined ? (['pending', 'active'] as const) : query.state === 'all' ? undefined : [query.state];
+        return deps.listSilences(states).map(silenceView);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/silences',
+      operationId: 'addSilence',
+      summary: 'Silence incidents by stream, tag and/or type, now or later (maintenance window)',
+      description:
+        'While a silence is active, matching incidents that open are recorded and shown, marked `silenced`, but not ' +
+        'notified (nor their close). When it ends (expiry or DELETE) while such an incident is still open, that ' +
+        'incident is notified then, as opened.',
+      tag: 'silences',
+      auth: true,
+      body: silenceInputSchema,
+      responses: {
+        201: { description: 'Created.', schema: silenceSchema },
+        ...BAD_REQUEST,
+        ...UNAUTHORIZED,
+      },
+      handler: ({ body, reply }) => {
+        const s = deps.addSilence(body);
+        reply.code(201).header('location', `/api/silences/${encodeURIComponent(s.id)}`);
+        return silenceView(s);
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/api/silences/:id',
+      operationId: 'removeSilence',
+      summary: 'End a silence now (open incidents it held back are notified)',
+      tag: 'silences',
+      auth: true,
+      params: silenceIdParams,
+      responses: {
+        204: { description: 'Removed.' },
+        ...UNAUTHORIZED,
+        ...err(404, 'No such silence.'),
+        ...err(409, 'A silence from the config file: remove it there.'),
+      },
+      handler: ({ params, reply }) => {
+        const result = deps.removeSilence(params.id);
+        if (result === 'unknown') throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no silence "${params.id}"`);
+        if (result === 'read-only') {
+          throw new ApiError(409, ServerErrorCodes.CONFLICT, `silence "${params.id}" comes from the config file`, [
+            `id: "${params.id}" is defined in the config file (notify.silences); remove it there`,
+          ]);
+        }
+        return reply.code(204).send();
       },
     }),
     defineRoute({
@@ -258,7 +384,7 @@ function routes(
       operationId: 'events',
       summary: 'Server-Sent Events: incidents and stream status as they happen',
       description:
-        'Events `incident.opened` and `incident.closed` (data: an Incident), `status` (data: the stream id, its status ' +
+        'Events `incident.opened`, `incident.closed` and `incident.updated` (acknowledged, released from a silence, clip ready; data: an Incident), `status` (data: the stream id, its status ' +
         'fields and gauges). A `: heartbeat` comment every 15 s keeps proxies from closing the connection.',
       tag: 'events',
       responses: { 200: { description: 'An endless event stream.', contentType: 'text/event-stream' } },

@@ -39,6 +39,7 @@ export function createSseHub(deps: Pick<ServerDeps, 'events'>, heartbeatMs: numb
       };
       const send = (event: string, data: unknown): void => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const offIncident = deps.events.on('incident', (e) => send(e.kind, incidentView(e.incident)));
+      const offUpdate = deps.events.on('incidentUpdate', (i) => send('incident.updated', incidentView(i)));
       const offStatus = deps.events.on('status', (s) =>
         send('status', { id: s.id, ...statusView(s.status), gauges: s.gauges }),
       );
@@ -48,6 +49,7 @@ export function createSseHub(deps: Pick<ServerDeps, 'events'>, heartbeatMs: numb
         if (ended) return;
         ended = true;
         offIncident();
+        offUpdate();
         offStatus();
         clearInterval(heartbeat);
         clients.delete(end);

@@ -10,6 +10,9 @@ export type {
   IncidentFilter,
   IncidentPage,
   ThumbnailAt,
+  StoredSilence,
+  StoredClip,
+  OutboxEvent,
 } from './store.ts';
 export { openStore, migrate } from './sqlite-store.ts';
 export type { OpenStoreOptions } from './sqlite-store.ts';

@@ -74,4 +74,28 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX outbox_done ON outbox (state, updated_at);
       `),
   },
+  {
+    version: 4,
+    name: 'silences and maintenance windows; evidence clips; indexes for the incident filters',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE silences (
+          id         TEXT PRIMARY KEY,
+          starts_at  TEXT NOT NULL,              -- ISO 8601, UTC
+          ends_at    TEXT NOT NULL,
+          json       TEXT NOT NULL               -- the whole Silence as JSON
+        );
+        CREATE INDEX silences_ends_at ON silences (ends_at);
+        CREATE TABLE clips (
+          incident_id TEXT PRIMARY KEY,
+          mime        TEXT NOT NULL,
+          start       REAL NOT NULL,             -- media time (s) of the clip's first packet
+          duration    REAL NOT NULL,             -- seconds
+          data        BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX incidents_type ON incidents (type, opened_at DESC);
+        CREATE INDEX incidents_state_opened ON incidents (state, opened_at DESC);
+        CREATE INDEX incidents_closed_at ON incidents (closed_at);
+      `),
+  },
 ];

@@ -1,12 +1,15 @@
 import Database from 'better-sqlite3';
 import type { StreamConfig } from '../config/index.ts';
-import type { Incident, IncidentEvent } from '../shared/index.ts';
+import type { Incident } from '../shared/index.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 import type {
   IncidentFilter,
   IncidentPage,
+  OutboxEvent,
   OutboxTable,
   Store,
+  StoredClip,
+  StoredSilence,
   StoredStream,
   StreamSource,
   ThumbnailAt,
@@ -19,6 +22,8 @@ export interface OpenStoreOptions {
   readonly outboxRetentionDays?: number;
   /** Keep at most this many delivered and dropped outbox rows, the newest (default 10 000). */
   readonly outboxRetentionRows?: number;
+  /** Keep evidence clips of this many newest incidents (default 200: a 10 s clip of a 4 Mb/s stream is ~5 MB). */
+  readonly clipRetention?: number;
   /** The migrations to apply (tests open a DB at an older version). Default: all. */
   readonly migrations?: readonly Migration[];
 }
@@ -67,7 +72,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     migrate(db, opts.migrations);
     const outbox = new SqliteOutbox(db, opts.outboxRetentionDays ?? 7, opts.outboxRetentionRows ?? 10_000);
     outbox.prune();
-    return new SqliteStore(db, opts.thumbnailRetention ?? 10_000, outbox);
+    return new SqliteStore(db, opts.thumbnailRetention ?? 10_000, outbox, opts.clipRetention ?? 200);
   } catch (err) {
     db.close();
     throw err;
@@ -101,7 +106,7 @@ class SqliteOutbox implements OutboxTable {
     };
   }
 
-  enqueue(sink: string, key: string, event: IncidentEvent): number {
+  enqueue(sink: string, key: string, event: OutboxEvent): number {
     const now = new Date().toISOString();
     const res = this.stmts.insert.run(sink, key, JSON.stringify(event), now, now);
     if (res.changes > 0) return Number(res.lastInsertRowid);
@@ -122,9 +127,9 @@ class SqliteOutbox implements OutboxTable {
     this.stmts.attempt.run(new Date().toISOString(), id);
   }
 
-  pending(sink: string): { id: number; event: IncidentEvent }[] {
+  pending<E extends OutboxEvent = OutboxEvent>(sink: string): { id: number; event: E }[] {
     const rows = this.stmts.pending.all(sink) as { id: number; event: string }[];
-    return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as IncidentEvent }));
+    return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as E }));
   }
 
   prune(): number {
@@ -157,6 +162,7 @@ class SqliteStore implements Store {
     private readonly db: Database.Database,
     private readonly thumbnailRetention: number,
     readonly outbox: OutboxTable,
+    private readonly clipRetention = 200,
   ) {
     this.stmts = {
       upsertStream: db.prepare(
@@ -179,6 +185,21 @@ class SqliteStore implements Store {
       getThumbnail: db.prepare('SELECT jpeg FROM thumbnails WHERE incident_id = ? AND at = ?'),
       pruneThumbnails: db.prepare(
         `DELETE FROM thumbnails WHERE incident_id NOT IN (
+           SELECT id FROM incidents ORDER BY opened_at DESC, rowid DESC LIMIT ?)`,
+      ),
+      saveSilence: db.prepare(
+        `INSERT INTO silences (id, starts_at, ends_at, json) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, json = excluded.json`,
+      ),
+      deleteSilence: db.prepare('DELETE FROM silences WHERE id = ?'),
+      listSilences: db.prepare('SELECT json FROM silences WHERE ends_at > ? ORDER BY starts_at, id'),
+      pruneSilences: db.prepare('DELETE FROM silences WHERE ends_at < ?'),
+      saveClip: db.prepare(
+        'INSERT OR IGNORE INTO clips (incident_id, mime, start, duration, data) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getClip: db.prepare('SELECT mime, start, duration, data FROM clips WHERE incident_id = ?'),
+      pruneClips: db.prepare(
+        `DELETE FROM clips WHERE incident_id NOT IN (
            SELECT id FROM incidents ORDER BY opened_at DESC, rowid DESC LIMIT ?)`,
       ),
     };
@@ -276,6 +297,40 @@ class SqliteStore implements Store {
   getThumbnail(incidentId: string, at: ThumbnailAt): Uint8Array | undefined {
     const row = this.stmts.getThumbnail.get(incidentId, at) as { jpeg: Buffer } | undefined;
     return row ? new Uint8Array(row.jpeg.buffer, row.jpeg.byteOffset, row.jpeg.byteLength) : undefined;
+  }
+
+  saveSilence(s: StoredSilence): void {
+    this.stmts.saveSilence.run(s.id, toIso(s.startsAt), toIso(s.endsAt), JSON.stringify(s));
+  }
+
+  deleteSilence(id: string): boolean {
+    return this.stmts.deleteSilence.run(id).changes > 0;
+  }
+
+  listSilences(endsAfter?: string): StoredSilence[] {
+    this.stmts.pruneSilences.run(new Date(Date.now() - 7 * 86_400_000).toISOString());
+    const after = endsAfter !== undefined ? toIso(endsAfter) : '';
+    return (this.stmts.listSilences.all(after) as { json: string }[]).map((r) => JSON.parse(r.json) as StoredSilence);
+  }
+
+  saveClip(incidentId: string, clip: StoredClip): void {
+    const d = clip.data;
+    this.stmts.saveClip.run(incidentId, clip.mime, clip.start, clip.duration, Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    // Clips are larger than thumbnails: prune on every save (one indexed delete).
+    this.stmts.pruneClips.run(this.clipRetention);
+  }
+
+  getClip(incidentId: string): StoredClip | undefined {
+    const row = this.stmts.getClip.get(incidentId) as
+      | { mime: string; start: number; duration: number; data: Buffer }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      mime: row.mime,
+      start: row.start,
+      duration: row.duration,
+      data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
+    };
   }
 
   close(): void {

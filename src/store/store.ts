@@ -1,5 +1,5 @@
 import type { StreamConfig } from '../config/index.ts';
-import type { Incident, IncidentEvent, IncidentType } from '../shared/index.ts';
+import type { Incident, IncidentType } from '../shared/index.ts';
 
 /** Where a persisted stream came from. Config streams are re-read from the file at each start. */
 export type StreamSource = 'config' | 'api';
@@ -35,6 +35,37 @@ export interface IncidentPage {
 
 export type ThumbnailAt = 'onset' | 'close';
 
+/** A silence rule or maintenance window (structurally the notify module's Silence). */
+export interface StoredSilence {
+  readonly id: string;
+  readonly stream?: string;
+  readonly tag?: string;
+  readonly type?: IncidentType;
+  /** ISO 8601. */
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly comment?: string;
+  readonly createdBy?: string;
+  readonly createdAt: string;
+  readonly source: 'api' | 'config';
+}
+
+/** An evidence clip: original packets around an incident's onset, remuxed without re-encoding. */
+export interface StoredClip {
+  /** e.g. video/mp2t */
+  readonly mime: string;
+  /** Media time (s) of the clip's first packet, on the stream's timeline. */
+  readonly start: number;
+  readonly duration: number;
+  readonly data: Uint8Array;
+}
+
+/** A notification outbox event (structurally the notify module's NotifyEvent). */
+export interface OutboxEvent {
+  readonly kind: string;
+  readonly incident: Incident;
+}
+
 /**
  * The durable notification outbox (table `outbox`), one row per (sink, idempotency key).
  * Structurally the notify module's OutboxStore, so the app hands `store.outbox` to the Notifier
@@ -42,11 +73,11 @@ export type ThumbnailAt = 'onset' | 'close';
  */
 export interface OutboxTable {
   /** Inserts a pending row and returns its id (ids increase); an existing (sink, key) is left as is and its id returned. */
-  enqueue(sink: string, key: string, event: IncidentEvent): number;
+  enqueue(sink: string, key: string, event: OutboxEvent): number;
   delivered(id: number): void;
   dropped(id: number, reason: string): void;
-  /** Pending rows of `sink`, in enqueue order. */
-  pending(sink: string): { id: number; event: IncidentEvent }[];
+  /** Pending rows of `sink`, in enqueue order, each event as it was enqueued (E: the enqueuer's event type). */
+  pending<E extends OutboxEvent = OutboxEvent>(sink: string): { id: number; event: E }[];
   /** Counts a failed delivery attempt. */
   failedAttempt(id: number): void;
   /** Deletes delivered and dropped rows beyond the retention (age and row cap); returns how many. */
@@ -80,6 +111,17 @@ export interface Store {
 
   /** Durable notification outbox. */
   readonly outbox: OutboxTable;
+
+  /** Insert or replace a silence rule by id. */
+  saveSilence(silence: StoredSilence): void;
+  /** False for an unknown id. */
+  deleteSilence(id: string): boolean;
+  /** Silences ending after `endsAfter` (ISO 8601; default: all), by start. Expired rows older than 7 days are pruned. */
+  listSilences(endsAfter?: string): StoredSilence[];
+
+  /** Evidence clip of an incident; the first one saved wins. Kept for the same newest incidents as thumbnails. */
+  saveClip(incidentId: string, clip: StoredClip): void;
+  getClip(incidentId: string): StoredClip | undefined;
 
   close(): void;
 }

@@ -264,7 +264,7 @@ describe('incidents', () => {
     const first = deps.history[0]!;
     const res = await server.inject({ method: 'GET', url: `/api/incidents/${first.id}` });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual(JSON.parse(JSON.stringify(first)));
+    expect(res.json()).toEqual({ ...JSON.parse(JSON.stringify(first)), silenced: false });
     const missing = await server.inject({ method: 'GET', url: '/api/incidents/nope' });
     expect(missing.statusCode).toBe(404);
     expect(errorShape.parse(missing.json()).error.code).toBe('VIGIL_ERR_NOT_FOUND');

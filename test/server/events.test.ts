@@ -59,7 +59,7 @@ describe('GET /api/events (SSE)', () => {
     expect(client.res.statusCode).toBe(200);
     expect(client.res.headers['content-type']).toMatch(/^text\/event-stream/);
     await client.waitFor(': connected');
-    expect(deps.subscriptions).toBe(2);
+    expect(deps.subscriptions).toBe(3);
 
     const opened = incident('cam1', 'black', '2024-05-01T12:00:00.000Z');
     deps.bus.emit('incident', { kind: 'incident.opened', incident: opened });
@@ -68,7 +68,15 @@ describe('GET /api/events (SSE)', () => {
       .text()
       .split('\n\n')
       .find((f) => f.startsWith('event: incident.opened'))!;
-    expect(JSON.parse(frame.split('\ndata: ')[1]!)).toEqual(JSON.parse(JSON.stringify(opened)));
+    expect(JSON.parse(frame.split('\ndata: ')[1]!)).toEqual({ ...JSON.parse(JSON.stringify(opened)), silenced: false });
+
+    deps.bus.emit('incidentUpdate', { ...opened, acknowledged: { by: 'ann', at: '2024-05-01T12:00:01.000Z' } } as typeof opened);
+    await client.waitFor('event: incident.updated\n');
+    const updated = client
+      .text()
+      .split('\n\n')
+      .find((f) => f.startsWith('event: incident.updated'))!;
+    expect(JSON.parse(updated.split('\ndata: ')[1]!)).toMatchObject({ id: opened.id, acknowledged: { by: 'ann' } });
 
     deps.bus.emit('incident', {
       kind: 'incident.closed',

@@ -1,6 +1,7 @@
 import type { StreamConfig } from '../../src/config/index.ts';
 import type { SourceStatus } from '../../src/ingest/index.ts';
-import type { ServerDeps, ServerEvents, ServerStreamState } from '../../src/server/index.ts';
+import { Silences, type SilenceInput, type SilenceState } from '../../src/notify/index.ts';
+import type { IncidentQueryFilter, ServerDeps, ServerEvents, ServerStreamState } from '../../src/server/index.ts';
 import { EventBus, type Incident, type IncidentType } from '../../src/shared/index.ts';
 
 /** A real in-memory ServerDeps: streams in a map, incident history in an array, a real event bus. */
@@ -66,6 +67,60 @@ export class FakeDeps implements ServerDeps {
 
   ready(): boolean {
     return this.isReady;
+  }
+
+  incident(id: string): Incident | undefined {
+    return this.history.find((i) => i.id === id);
+  }
+
+  /** The same filter rules as the SQLite store, over the in-memory history. */
+  queryIncidents(f: IncidentQueryFilter): { items: Incident[]; total: number } {
+    const since = f.since !== undefined ? Date.parse(f.since) : undefined;
+    const matching = this.history.filter(
+      (i) =>
+        (f.stream === undefined || i.streamId === f.stream) &&
+        (f.type === undefined || i.type === f.type) &&
+        (f.state === undefined || i.state === f.state) &&
+        (since === undefined ||
+          i.state === 'open' ||
+          Date.parse(i.openedAt) >= since ||
+          (i.closedAt !== undefined && Date.parse(i.closedAt) >= since)),
+    );
+    return { items: matching.slice(f.offset, f.offset + f.limit), total: matching.length };
+  }
+
+  readonly clips = new Map<string, { mime: string; start: number; duration: number; data: Uint8Array }>();
+  incidentClip(id: string) {
+    return this.clips.get(id);
+  }
+
+  readonly acks: { id: string; by: string; note?: string | undefined }[] = [];
+  acknowledge(id: string, by: string, note?: string): Incident | 'unknown' | 'already' {
+    const idx = this.history.findIndex((i) => i.id === id);
+    if (idx < 0) return 'unknown';
+    const inc = this.history[idx]! as Incident & { acknowledged?: unknown };
+    if (inc.acknowledged) return 'already';
+    this.acks.push({ id, by, note });
+    const next = { ...inc, acknowledged: { by, at: new Date().toISOString(), ...(note ? { note } : {}) } } as Incident;
+    this.history[idx] = next;
+    this.bus.emit('incidentUpdate', next);
+    return next;
+  }
+
+  /** The real rule book (no store), so silence routes exercise the notify module's logic. */
+  readonly silences = new Silences(undefined, [{ type: 'loudness', duration: 3600, comment: 'from config' }]);
+  silenced = 0;
+  listSilences(states?: readonly SilenceState[]) {
+    return this.silences.list(states);
+  }
+  addSilence(input: SilenceInput) {
+    return this.silences.add(input);
+  }
+  removeSilence(id: string) {
+    return this.silences.remove(id);
+  }
+  silencedCount(): number {
+    return this.silenced;
   }
 
   setStatus(id: string, status: Partial<SourceStatus>, gauges: Record<string, number> = {}): void {

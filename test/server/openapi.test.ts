@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DASHBOARD_ROUTES } from '../../src/server/dashboard.ts';
 import { createServer } from '../../src/server/index.ts';
-import { incidentPageSchema, incidentSchema, streamViewSchema } from '../../src/server/schemas.ts';
+import { incidentPageSchema, incidentSchema, silenceSchema, streamViewSchema } from '../../src/server/schemas.ts';
 import { FakeDeps, incident, stream } from './fake-deps.ts';
 
 type Doc = {
@@ -84,9 +84,19 @@ describe('the API matches the OpenAPI document', () => {
       'Error',
       'Incident',
       'IncidentPage',
+      'Silence',
+      'SilenceInput',
       'Stream',
       'StreamInput',
     ]);
+    for (const [path, method] of [
+      ['/api/silences', 'post'],
+      ['/api/silences/{id}', 'delete'],
+      ['/api/incidents/{id}/ack', 'post'],
+    ] as const) {
+      expect((doc.paths[path] as Record<string, { security?: unknown }> | undefined)?.[method]?.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
+    }
+    expect(doc.paths['/api/incidents/{id}/clip']?.get).toBeDefined();
     const input = doc.components.schemas.StreamInput as { properties: Record<string, unknown>; required: string[] };
     expect(input.required).toEqual(['id', 'url']);
     expect(input.properties).toHaveProperty('detectors');
@@ -101,5 +111,6 @@ describe('the API matches the OpenAPI document', () => {
     streamViewSchema.parse(await get('/api/streams/cam1'));
     incidentPageSchema.parse(await get('/api/incidents'));
     incidentSchema.parse(await get(`/api/incidents/${deps.history[1]!.id}`));
+    z.array(silenceSchema).parse(await get('/api/silences?state=all'));
   });
 });
