@@ -1,0 +1,121 @@
+/**
+ * av_sync from container timestamps (measurements.kind 'timestamps'): packets and audio
+ * chunks as ingest hands them over, with the interleaving a muxer produces (audio in bursts of
+ * several packets ahead of or behind the video).
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultOptions, type DetectorContext } from '../../src/detect/index.ts';
+import { avSyncDetector as spec } from '../../src/detect/av-sync/av-sync-detector.ts';
+import type { AudioChunk, IntervalEdge, MediaInput, PacketInfo } from '../../src/shared/index.ts';
+
+const FPS = 25;
+const SR = 48000;
+const AAC = 1024;
+const WRAP = 2 ** 33 / 90000;
+
+interface StreamOptions {
+  readonly seconds: number;
+  /** Audio timestamp (s) as a function of the true time t (s): drift, jumps. */
+  readonly audioTs?: (t: number) => number;
+  /** Raw timestamp origin (s), e.g. just before the 33-bit wrap. */
+  readonly origin?: number;
+  /** Audio packets are muxed in bursts this long (s), MP4-chunk style. */
+  readonly burst?: number;
+}
+
+/** Packets (video and audio, interleaved in bursts) and decoded audio chunks, in arrival order. */
+function stream(o: StreamOptions): MediaInput[] {
+  const out: MediaInput[] = [];
+  const audioTs = o.audioTs ?? ((t: number) => t);
+  const origin = o.origin ?? 0;
+  const burst = o.burst ?? 0.5;
+  const raw = (t: number) => (origin + t) % WRAP;
+  let a = 0; // next audio frame index
+  const silence = new Float32Array(AAC);
+  for (let v = 0; v < o.seconds * FPS; v++) {
+    const t = v / FPS;
+    const p: PacketInfo = {
+      kind: 'packet',
+      track: 'video',
+      mediaTime: t,
+      wallTime: 1.7e12 + t * 1000,
+      pts: raw(t),
+      dts: raw(t),
+      duration: 1 / FPS,
+      size: 5000,
+      keyFrame: v % FPS === 0,
+      corrupt: false,
+    };
+    out.push(p);
+    // Audio goes out in bursts: everything up to the next burst boundary once video reaches it.
+    const boundary = Math.floor(t / burst) * burst + burst;
+    if (Math.abs(t - (boundary - burst)) < 1e-9) {
+      while ((a * AAC) / SR < boundary) {
+        const ta = (a * AAC) / SR;
+        const ts = audioTs(ta);
+        out.push({ ...p, track: 'audio', pts: raw(ts), dts: raw(ts), duration: AAC / SR, size: 300, keyFrame: true });
+        const chunk: AudioChunk = {
+          kind: 'audio',
+          mediaTime: ts,
+          wallTime: p.wallTime,
+          sampleRate: SR,
+          nbSamples: AAC,
+          channels: [silence, silence],
+          channelNames: ['FL', 'FR'],
+        };
+        out.push(chunk);
+        a++;
+      }
+    }
+  }
+  return out;
+}
+
+function run(inputs: readonly MediaInput[]) {
+  const edges: IntervalEdge[] = [];
+  const ctx: DetectorContext = { streamId: 't', report: (e) => edges.push(e), gauge: () => {} };
+  const det = spec.create(defaultOptions(spec.options), ctx);
+  for (const i of inputs) det.process(i);
+  const last = inputs[inputs.length - 1]!;
+  det.flush(last.mediaTime + 0.04, last.wallTime);
+  return edges;
+}
+
+describe('av_sync from container timestamps', () => {
+  it('steady timestamps with bursty interleaving: nothing', () => {
+    expect(run(stream({ seconds: 40, burst: 1 }))).toEqual([]);
+  });
+
+  it('across the 33-bit MPEG-TS wrap: nothing', () => {
+    expect(run(stream({ seconds: 30, origin: WRAP - 12 }))).toEqual([]);
+  });
+
+  it('audio timestamps running 1% fast from 10 s: one drift incident, rate measured', () => {
+    const edges = run(stream({ seconds: 60, audioTs: (t) => (t < 10 ? t : t + (t - 10) * 0.01) }));
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+    const m = edges[0]!.measurements!;
+    expect(m.kind).toBe('timestamps');
+    expect(edges[0]!.channel).toBe('timestamps');
+    expect(m.cause).toBe('drift');
+    // 100 ms of skew are reached at 20 s; the open is reported where the run began.
+    expect(edges[0]!.mediaTime).toBeGreaterThan(15);
+    expect(edges[0]!.mediaTime).toBeLessThan(24);
+    expect(Number(m.skewRatePpm)).toBeGreaterThan(7000);
+    expect(Number(m.skewRatePpm)).toBeLessThan(13000);
+  });
+
+  it('audio timestamps jumping 300 ms ahead at 15 s and back at 30 s: one jump incident, opened and closed once', () => {
+    const edges = run(stream({ seconds: 45, audioTs: (t) => (t >= 15 && t < 30 ? t + 0.3 : t) }));
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+    const m = edges[0]!.measurements!;
+    expect(m.kind).toBe('timestamps');
+    expect(m.cause).toBe('jump');
+    expect(Math.abs(Number(m.skewChangeMs) - 300)).toBeLessThan(60);
+    expect(Math.abs(edges[0]!.mediaTime - 15)).toBeLessThan(2.5);
+    expect(Math.abs(edges[1]!.mediaTime - 30)).toBeLessThan(2.5);
+  });
+
+  it('a small steady skew (40 ms) is within the limit: nothing', () => {
+    expect(run(stream({ seconds: 40, audioTs: (t) => (t < 10 ? t : t + 0.04) }))).toEqual([]);
+  });
+});
