@@ -86,6 +86,77 @@ describe('parseScenario', () => {
   });
 });
 
+describe('issue-3 defect items', () => {
+  it('validates the new items: audio needed, one of ppm|driftMs, overlap per group, channel', () => {
+    const d = detailsOf({
+      streams: [
+        {
+          id: 'a',
+          output: { type: 'udp' },
+          cycle: 30,
+          schedule: [
+            { at: 1, type: 'timestamp_drift', duration: 2 },
+            { at: 4, type: 'loudness', duration: 4, gainDb: 6 },
+            { at: 6, type: 'clipping', duration: 4 },
+            { at: 6, type: 'stutter', duration: 2 }, // video group: may overlap audio items
+            { at: 7, type: 'corruption', duration: 2 },
+            { at: 12, type: 'channel_loss', duration: 1, channel: 'FC' },
+            { at: 14, type: 'av_offset', duration: 1, offsetMs: 0 },
+          ],
+        },
+        {
+          id: 'b',
+          output: { type: 'udp' },
+          audio: false,
+          schedule: [{ at: 1, type: 'loudness', duration: 1, gainDb: 3 }],
+        },
+      ],
+    });
+    expect(d).toContain('streams[0].schedule[0].ppm: expected exactly one of ppm|driftMs');
+    expect(d).toContain('streams[0].schedule[2].at: expected no overlap with schedule[1] (loudness)');
+    expect(d).toContain('streams[0].schedule[4].at: expected no overlap with schedule[3] (stutter)');
+    expect(d).toContain('streams[0].schedule[5].channel: expected one of FL|FR');
+    expect(d).toContain('streams[0].schedule[6].offsetMs: expected a non-zero offset');
+    expect(d).toContain('streams[1].schedule[0].type: loudness needs audio (audio is false)');
+    expect(d.some((l) => l.startsWith('streams[0].schedule[3]'))).toBe(false);
+  });
+
+  it('fills defaults for the new items and content', () => {
+    const s = parseScenario({
+      streams: [
+        {
+          id: 'a',
+          output: { type: 'udp' },
+          content: { source: 'syncpattern' },
+          schedule: [
+            { at: 1, type: 'corruption', duration: 1 },
+            { at: 3, type: 'stutter', duration: 1 },
+            { at: 5, type: 'transport', duration: 1 },
+            { at: 7, type: 'channel_loss', duration: 1, channel: 0 },
+          ],
+        },
+      ],
+    }).streams[0]!;
+    expect(s.content).toEqual({ source: 'syncpattern' });
+    expect(s.video).toMatchObject({ codec: 'h264', missing: false });
+    expect(s.audio).toMatchObject({ codec: 'aac', signal: 'tone', missing: false });
+    expect(s.schedule).toEqual([
+      {
+        at: 1,
+        type: 'corruption',
+        duration: 1,
+        variant: 'decoder',
+        mode: 'bitflip',
+        rate: 0.05,
+        upstreamCodec: 'h264',
+      },
+      { at: 3, type: 'stutter', duration: 1, mode: 'drop', rate: 0.2 },
+      { at: 5, type: 'transport', duration: 1, mode: 'drop', rate: 0.02 },
+      { at: 7, type: 'channel_loss', duration: 1, channel: 0, variant: 'dead' },
+    ]);
+  });
+});
+
 describe('loadScenarioFile', () => {
   let dir: string;
   afterAll(async () => {
@@ -122,7 +193,19 @@ describe('loadScenarioFile', () => {
 describe('example fixture', () => {
   it('parses, with clip paths resolved against the file', async () => {
     const sc = await loadScenarioFile(join(__dirname, 'fixtures/example.yaml'));
-    expect(sc.streams.map((s) => s.id)).toEqual(['udp-bars', 'hls-clip']);
+    expect(sc.streams.map((s) => s.id)).toEqual(['udp-bars', 'hls-clip', 'udp-sync']);
+    expect(sc.streams[2]!.schedule.map((i) => i.type)).toEqual([
+      'av_offset',
+      'timestamp_drift',
+      'loudness',
+      'clipping',
+      'channel_loss',
+      'audio_missing',
+      'stutter',
+      'corruption',
+      'transport',
+      'video_missing',
+    ]);
     expect(sc.streams[0]!.schedule).toHaveLength(6);
     expect(sc.streams[1]!.audio).toBe(false);
     expect(sc.streams[1]!.content).toEqual({
