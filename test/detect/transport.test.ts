@@ -101,6 +101,28 @@ describe('transport detector on damaged MPEG-TS', () => {
     expect(i.measurements?.ptsDiscontinuities).toBe(0);
   });
 
+  it('transport_error_indicator set on video TS packets from 4 s to 6 s (TR 101 290 2.1): one incident from about 4 s', async () => {
+    const ts = await TsFile.read(clean);
+    const vpid = ts.pidOf('video');
+    const units = ts.pesUnits();
+    const flagged = units
+      .filter((u) => u.pid === vpid && u.packets.length >= 3)
+      .filter((u) => {
+        const t = ts.secondsOf(u, units);
+        return t >= 4 && t < 6;
+      })
+      .filter((_, k) => k % 8 === 0)
+      .map((u) => u.packets[1]!);
+    ts.setTransportError(flagged);
+    const f = join(dir, 'tei.ts');
+    await ts.write(f);
+    const found = await transportIncidents(f);
+    expect(found.length, show(found)).toBe(1);
+    expect(Math.abs(found[0]!.start - 4), show(found)).toBeLessThanOrEqual(TOL);
+    // The demuxer flags TEI and continuity errors alike: both count as ccErrors.
+    expect(found[0]!.measurements?.ccErrors).toBeGreaterThanOrEqual(1);
+  });
+
   it('the same losses renumbered (no continuity break, frames simply damaged) are not a transport error', async () => {
     const ts = await TsFile.read(clean);
     const vpid = ts.pidOf('video');

@@ -116,6 +116,11 @@ export class TsFile {
     return (unit.pts - v.pts) / CLOCK;
   }
 
+  /** Set the transport_error_indicator of these TS packets (a demodulator's uncorrectable-error flag). */
+  setTransportError(indices: Iterable<number>): void {
+    for (const i of indices) this.buf[i * TS_PACKET + 1]! |= 0x80;
+  }
+
   /** Rewrite a unit's PTS and DTS (90 kHz ticks; wrapped to 33 bits). */
   setTimestamps(unit: PesUnit, pts: number, dts: number): void {
     if (unit.ptsAt >= 0) writeTs(this.buf, unit.ptsAt, pts);

@@ -15,9 +15,11 @@ const SETTLE_MS = 1000;
 
 /**
  * ETSI TR 101 290 checks, as far as they can be seen through libavformat's MPEG-TS demuxer
- * (see docs/transport.md for what is and is not covered):
- * - continuity-count errors (1.4): the demuxer flags a PES packet assembled across a
- *   continuity-counter break with AV_PKT_FLAG_CORRUPT; each flagged packet is one event;
+ * (docs/transport.md has the table of what is and is not covered):
+ * - continuity-count errors (1.4) and transport_error_indicator (2.1): the demuxer flags a
+ *   PES packet assembled across a continuity-counter break, or from a TS packet with TEI set,
+ *   with AV_PKT_FLAG_CORRUPT (it does not say which; both count as `ccErrors`); each flagged
+ *   packet is one event. A break signalled by discontinuity_indicator is not an error;
  * - PTS discontinuities: a track's DTS (PTS when there is none) stepping backwards (other
  *   than the 33-bit wrap), or leaping forward by more than the media time that passed
  *   between the two packets plus `jumpTolerance`;
@@ -36,7 +38,7 @@ export const transportDetector = defineDetector({
   name: 'transport',
   types: ['transport'],
   description:
-    'MPEG-TS transport errors (TR 101 290 continuity-count errors, PTS discontinuities, PTS gaps over 700 ms) at more than a threshold rate.',
+    'MPEG-TS transport errors (TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities, PTS gaps over 700 ms) at more than a threshold rate. Coverage: docs/transport.md.',
   inputs: [{ kind: 'packet' }, { kind: 'info' }],
   options: {
     window: {
