@@ -25,6 +25,8 @@ const GAUGE_LABEL = {
   luma_mean: 'Mean luma (0–255)',
   motion: 'Motion (mean abs. difference)',
   audio_level_db: 'Audio level (dBFS)',
+  av_offset_ms: 'A/V offset (ms, + = audio late)',
+  av_sync_confidence: 'A/V sync confidence (0–1)',
   loudness_momentary: 'Momentary loudness (LUFS)',
   loudness_short_term: 'Short-term loudness (LUFS)',
   true_peak_dbtp: 'True peak (dBTP)',
