@@ -329,6 +329,14 @@ export const streamSchema = z
           issue(['schedule', i, 'channel'], `expected one of ${names.join('|')}`);
         }
       }
+      if (
+        item.type === 'timestamp_drift' &&
+        item.driftMs !== undefined &&
+        Math.abs(item.driftMs) > 200 * item.duration
+      ) {
+        // Faster than 20%: audio timestamps would stop increasing (muxers refuse that).
+        issue(['schedule', i, 'driftMs'], `expected |driftMs| <= ${200 * item.duration} (20% of the window)`);
+      }
       if (item.type === 'av_offset' && Math.abs(item.offsetMs) / 1000 >= s.cycle) {
         issue(['schedule', i, 'offsetMs'], `expected |offsetMs| < cycle (${s.cycle} s)`);
       }
