@@ -94,7 +94,11 @@ const loudnessSchema = z.strictObject({
 const clippingSchema = z.strictObject({
   type: z.literal('clipping'),
   ...defectBase,
-  /** Overdrive gain before the hard clip at full scale (dB). */
+  /**
+   * Overdrive gain before the hard clip at full scale (dB). Headroom: the tone peaks at -21 dBFS
+   * (clips only above +21 dB); the programme signal peaks near -10 dBFS: samples clipped over
+   * 14 s measured 0.006% at +12 dB, 0.9% at +16, 6.7% at +20, 20% at +24, 48% at +30.
+   */
   gainDb: num('a gain in dB').gt(0).max(60).default(30),
 });
 const channelLossSchema = z.strictObject({
