@@ -5,6 +5,7 @@ import { Store } from './store.js';
 import { createWall } from './wall.js';
 import { createTimeline } from './timeline.js';
 import { createStreamPage } from './stream-page.js';
+import { createActions } from './actions.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -16,8 +17,9 @@ const wall = createWall(store, {
   count: $('wall-count'),
   empty: $('wall-empty'),
 });
-const timeline = createTimeline(store, { list: $('timeline'), empty: $('timeline-empty') });
-const streamPage = createStreamPage(store);
+const actions = createActions(store);
+const timeline = createTimeline(store, { list: $('timeline'), empty: $('timeline-empty'), actions });
+const streamPage = createStreamPage(store, actions);
 const connection = $('connection');
 const loadError = $('load-error');
 
@@ -86,6 +88,8 @@ function follow() {
   };
   events.addEventListener('incident.opened', onIncident);
   events.addEventListener('incident.closed', onIncident);
+  // Acknowledged, released from a silence, or its clip is ready.
+  events.addEventListener('incident.updated', onIncident);
 }
 
 let lastSummary = '';

@@ -16,8 +16,11 @@ import {
   worstSeverity,
 } from './format.js';
 
-/** @param {import('./store.js').Store} store */
-export function createStreamPage(store) {
+/**
+ * @param {import('./store.js').Store} store
+ * @param {{ acknowledge(inc: any): Promise<void>, silence(t: { stream: string, type?: string }): Promise<void> }} [actions]
+ */
+export function createStreamPage(store, actions) {
   const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
   const ui = {
     view: $('stream-view'),
@@ -37,6 +40,10 @@ export function createStreamPage(store) {
     list: $('stream-timeline'),
     empty: $('stream-timeline-empty'),
     streamId: () => current,
+    actions,
+  });
+  $('stream-silence')?.addEventListener('click', () => {
+    if (current !== undefined) void actions?.silence({ stream: current });
   });
 
   function render() {

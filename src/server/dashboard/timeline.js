@@ -7,8 +7,9 @@ const MAX_ITEMS = 200;
 
 /**
  * @param {import('./store.js').Store} store
- * @param {{ list: HTMLElement, empty: HTMLElement, streamId?: () => string | undefined }} ui
+ * @param {{ list: HTMLElement, empty: HTMLElement, streamId?: () => string | undefined, actions?: { acknowledge(inc: any): Promise<void>, silence(t: { stream: string, type?: string }): Promise<void> } }} ui
  *   streamId: when given, only that stream's incidents (the per-stream page).
+ *   actions: acknowledge and silence buttons on each item.
  */
 export function createTimeline(store, ui) {
   /** @type {Map<string, { li: HTMLElement, openedAt: number }>} */
@@ -40,6 +41,14 @@ export function createTimeline(store, ui) {
         ),
         ' ',
         el('span', { class: `incident-state state-${inc.state}` }, inc.state === 'open' ? 'open' : 'closed'),
+        inc.silenced ? el('span', { class: 'badge badge-silenced', title: 'Held back by a silence: not notified' }, 'silenced') : null,
+        inc.acknowledged
+          ? el(
+              'span',
+              { class: 'badge badge-ack', title: inc.acknowledged.note ?? '' },
+              `acknowledged by ${inc.acknowledged.by}`,
+            )
+          : null,
       ),
       el(
         'p',
@@ -62,6 +71,45 @@ export function createTimeline(store, ui) {
             'dl',
             { class: 'measurements' },
             ...ms.map(([k, v]) => el('div', {}, el('dt', {}, k.replace(/_/g, ' ')), el('dd', {}, fmtValue(v)))),
+          )
+        : null,
+      actionsRow(inc),
+    );
+  }
+
+  /** Evidence links and the operator's buttons. */
+  function actionsRow(inc) {
+    const what = `${inc.type} on ${inc.streamName ?? inc.streamId}`;
+    const actions = ui.actions;
+    return el(
+      'div',
+      { class: 'incident-actions' },
+      inc.thumbnailUrl ? el('a', { href: inc.thumbnailUrl, class: 'evidence', target: '_blank', rel: 'noopener' }, 'Onset picture') : null,
+      inc.clipUrl
+        ? el('a', { href: inc.clipUrl, class: 'evidence evidence-clip', download: `${inc.id}.ts` }, 'Clip (±5 s)')
+        : null,
+      actions && !inc.acknowledged
+        ? el(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-small btn-ack',
+              'aria-label': `Acknowledge ${what}`,
+              onclick: () => void actions.acknowledge(inc),
+            },
+            'Acknowledge',
+          )
+        : null,
+      actions
+        ? el(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-small btn-silence',
+              'aria-label': `Silence ${what}`,
+              onclick: () => void actions.silence({ stream: inc.streamId, type: inc.type }),
+            },
+            'Silence…',
           )
         : null,
     );
