@@ -7,6 +7,21 @@ import { parseScenario, startSimulation } from '../../src/simulate/index.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Continuity-counter errors in a buffer of TS packets. */
+function ccErrors(buf: Buffer): number {
+  const last = new Map<number, number>();
+  let errors = 0;
+  for (let off = 0; off + 188 <= buf.length; off += 188) {
+    const pid = ((buf[off + 1]! & 0x1f) << 8) | buf[off + 2]!;
+    if (pid === 0x1fff || !(buf[off + 3]! & 0x10)) continue;
+    const cc = buf[off + 3]! & 0x0f;
+    const prev = last.get(pid);
+    if (prev !== undefined && cc !== ((prev + 1) & 0x0f)) errors++;
+    last.set(pid, cc);
+  }
+  return errors;
+}
+
 describe('live defects', () => {
   it('UDP: TS packets dropped inside the transport window reach the receiver as corrupt PES', async () => {
     const sc = parseScenario({
@@ -56,7 +71,7 @@ describe('live defects', () => {
     }
   }, 40_000);
 
-  it('HLS: while video is missing the playlist keeps advancing with audio-only segments', async () => {
+  it('HLS: while video is missing the playlist keeps advancing with audio-only segments; TS damage in segments', async () => {
     const sc = parseScenario({
       startDelay: 0,
       streams: [
@@ -66,7 +81,10 @@ describe('live defects', () => {
           content: { source: 'smptebars' },
           video: { width: 160, height: 96, fps: 25, bitrateKbps: 200 },
           cycle: 8,
-          schedule: [{ at: 2, type: 'video_missing', duration: 2.5 }],
+          schedule: [
+            { at: 2, type: 'video_missing', duration: 2.5 },
+            { at: 5, type: 'transport', duration: 1, mode: 'drop', rate: 0.3 },
+          ],
         },
       ],
     });
@@ -76,12 +94,15 @@ describe('live defects', () => {
     const t0 = Date.now();
     let longest = 0;
     let lastNew = Date.now();
+    const ccPerSegment: number[] = [];
     try {
-      while (Date.now() - t0 < 6500) {
+      while (Date.now() - t0 < 7500) {
         const text = await (await fetch(url)).text();
         for (const l of text.split('\n').filter((x) => x.endsWith('.ts'))) {
           if (!segs.has(l)) {
             segs.add(l);
+            const res = await fetch(new URL(l, url));
+            if (res.ok) ccPerSegment.push(ccErrors(Buffer.from(await res.arrayBuffer())));
             longest = Math.max(longest, Date.now() - lastNew);
             lastNew = Date.now();
           }
@@ -91,6 +112,9 @@ describe('live defects', () => {
       expect(segs.size).toBeGreaterThanOrEqual(5);
       expect(longest).toBeLessThan(2200);
       expect(sim.truth().find((e) => e.type === 'video_missing')).toMatchObject({ start: 2, end: 5 });
+      // Segments before the transport window are intact; at least one inside it is not.
+      expect(ccPerSegment.slice(0, 3).every((n) => n === 0)).toBe(true);
+      expect(ccPerSegment.some((n) => n > 0)).toBe(true);
     } finally {
       await sim.stop();
     }
