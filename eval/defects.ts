@@ -33,6 +33,8 @@ export interface Variant {
   readonly items: (ctx: VariantContext) => Record<string, unknown>[];
   /** Stream settings this variant needs (merged into the stream), e.g. sync-pattern content. */
   readonly stream?: Record<string, unknown>;
+  /** The detector option that sets this variant's minimum duration (default: minDuration). */
+  readonly minOption?: string;
 }
 
 export interface DefectType {
@@ -132,10 +134,10 @@ export const DEFECTS: readonly DefectType[] = [
     type: 'loudness',
     truthTypes: ['loudness'],
     variants: [
-      { name: 'loud', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: 12 + Math.round(c.rand() * 6) }] },
-      { name: 'quiet', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: -(15 + Math.round(c.rand() * 6)) }] },
+      { name: 'loud', minOption: 'loudMinDuration', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: 10 + Math.round(c.rand() * 6) }] },
+      { name: 'quiet', minOption: 'quietMinDuration', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: -(20 + Math.round(c.rand() * 6)) }] },
     ],
-    duration: [8, 14],
+    duration: [8, 12],
     implies: ['clipping', 'silence'],
     baseline: 'ebur128',
     needsAudio: true,
@@ -206,11 +208,11 @@ export function truthToIncidentType(truthType: string): IncidentType | undefined
   return DEFECTS.find((d) => d.truthTypes.includes(truthType))?.type;
 }
 
-/** The detector's minDuration default for a type, when a detector declares one. */
-export function detectorMinDuration(type: IncidentType): number | undefined {
+/** The default of the detector option that sets a type's (or variant's) minimum duration, when the detector has one. */
+export function detectorMinDuration(type: IncidentType, option = 'minDuration'): number | undefined {
   for (const d of DETECTORS) {
     if (!d.types.includes(type)) continue;
-    const o = d.options['minDuration'];
+    const o = d.options[option];
     if (o && o.type === 'number') return o.default;
   }
   return undefined;

@@ -13,7 +13,7 @@ import { addCounts, emptyCounts, intervalsFromSeries, metrics, scoreFile, type I
 import { onlyDetector, runVigil, runVigilLive } from './vigil.ts';
 
 export interface EvalOptions extends CorpusOptions {
-  /** Defect files per split that also get the per-detector CPU runs. */
+  /** Defect files per split (640x360 or larger) that also get the per-detector CPU runs; CPU columns come from these. */
   readonly cpuFiles: number;
   readonly log?: (line: string) => void;
 }
@@ -55,6 +55,8 @@ export interface EvalReport {
   };
   readonly vigilCpuRatio: Record<string, number | undefined>;
   readonly rows: Row[];
+  /** Files that could not be rendered or analysed, and why. */
+  readonly failures: Failure[];
   readonly availability: Availability[];
   readonly blockThreshold?: number;
   readonly loudnessParams: LoudnessParams;
@@ -62,11 +64,21 @@ export interface EvalReport {
   readonly seconds: number;
 }
 
+export interface Failure {
+  readonly id: string;
+  readonly split: Split;
+  readonly types: IncidentType[];
+  readonly stage: string;
+  readonly error: string;
+}
+
 export interface LoudnessParams {
   readonly low: number;
   readonly high: number;
   readonly truePeak: number;
-  readonly minDuration: number;
+  /** Minimum durations below `low` and above `high`. */
+  readonly lowMin: number;
+  readonly highMin: number;
   readonly source: string;
 }
 
@@ -77,21 +89,16 @@ function numOpt(detector: string, names: RegExp): number | undefined {
   return undefined;
 }
 
-/** Loudness verdict parameters for ebur128: Vigil's loudness defaults where it has them, else R128 with +-5 LU. */
+/** Loudness verdict parameters for ebur128: Vigil's loudness defaults where it has them, else R128 -23 LUFS +-5 LU. */
 export function loudnessParams(): LoudnessParams {
-  const target = numOpt('loudness', /^target/i);
-  const low = numOpt('loudness', /^(min|low)/i);
-  const high = numOpt('loudness', /^(max|high)(?!.*peak)/i);
-  const tol = numOpt('loudness', /tolerance|margin/i);
-  const tp = numOpt('loudness', /peak/i);
-  const minDuration = numOpt('loudness', /^minDuration$/);
-  const t = target ?? -23;
+  const has = DETECTORS.some((d) => d.types.includes('loudness'));
   return {
-    low: low ?? t - (tol ?? 5),
-    high: high ?? t + (tol ?? 5),
-    truePeak: tp ?? -1,
-    minDuration: minDuration ?? 3,
-    source: DETECTORS.some((d) => d.types.includes('loudness')) ? 'Vigil loudness defaults' : 'R128 -23 LUFS +-5 LU, -1 dBTP, 3 s (no loudness detector yet)',
+    low: numOpt('loudness', /^tooQuiet$/) ?? -28,
+    high: numOpt('loudness', /^tooLoud$/) ?? -18,
+    truePeak: numOpt('loudness', /^truePeakLimit$/) ?? -1,
+    lowMin: numOpt('loudness', /^quietMinDuration$/) ?? 3,
+    highMin: numOpt('loudness', /^loudMinDuration$/) ?? 3,
+    source: has ? "Vigil's loudness defaults" : 'R128 -23 LUFS +-5 LU, -1 dBTP, 3 s (no loudness detector yet)',
   };
 }
 
@@ -108,12 +115,10 @@ const corruptionMin = (): number => numOpt('corruption', /^minDuration$/) ?? 1;
 function loudnessIntervals(r: BaselineResult['r128'], p: LoudnessParams, end: number): Interval[] {
   // Short-term loudness needs 3 s of signal: skip the first 3 s as the detector would.
   const s = r.filter((x) => x.t >= 3);
-  const out = intervalsFromSeries(
-    s.map((x) => ({ t: x.t, on: Number.isFinite(x.s) && (x.s < p.low || x.s > p.high) })),
-    p.minDuration,
-    'loudness',
-    end,
-  );
+  const out = [
+    ...intervalsFromSeries(s.map((x) => ({ t: x.t, on: Number.isFinite(x.s) && x.s < p.low })), p.lowMin, 'loudness', end),
+    ...intervalsFromSeries(s.map((x) => ({ t: x.t, on: Number.isFinite(x.s) && x.s > p.high })), p.highMin, 'loudness', end),
+  ];
   out.push(...intervalsFromSeries(r.map((x) => ({ t: x.t, on: x.tp > p.truePeak })), 0, 'loudness', end));
   return out;
 }
@@ -139,7 +144,8 @@ const implies = (t: IncidentType): readonly IncidentType[] => defectOf(t)?.impli
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
   const log = o.log ?? (() => {});
-  setMediaLogLevel('error');
+  // Damaged streams make FFmpeg's decoders log every concealed macroblock: keep stderr for the progress lines.
+  setMediaLogLevel('quiet');
   const avail = availability();
   const types = (o.types ?? DEFECTS.map((d) => d.type)).filter((t) => DEFECTS.some((d) => d.type === t));
   const plan = planCorpus(avail, { ...o, types });
@@ -153,30 +159,47 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const runs: FileRun[] = [];
   let rendered = 0;
   const cpuCount = new Map<Split, number>();
+  const failures: Failure[] = [];
   for (const [i, f] of plan.entries()) {
-    const tr = performance.now();
-    const file = await renderFile(f, truthToIncidentType);
-    if (!file.cached) rendered++;
-    const trs = (performance.now() - tr) / 1000;
-    // Signal loss is wall-clock silence of a live source: files with one play as a live channel at 1x.
-    const live = file.truth.some((t) => t.type === 'signal_loss');
-    const v = live ? await runVigilLive(file.path, file.duration) : await runVigil(file.path);
-    const base = await runBaselines(file.path, [...baselinesWanted], bp);
-    const decodeOnly = (await runBaselines(file.path, [], bp)).decodeCpu;
+    let stage = 'render';
+    let file: Awaited<ReturnType<typeof renderFile>>;
+    let live = false;
+    let v: Awaited<ReturnType<typeof runVigil>>;
+    let base: BaselineResult;
+    let decodeOnly: number;
     const only = new Map<string, number>();
-    const n = cpuCount.get(f.split) ?? 0;
-    if (f.kind === 'defects' && !live && n < o.cpuFiles) {
-      cpuCount.set(f.split, n + 1);
-      for (const d of DETECTORS) {
-        if (!d.types.some((t) => types.includes(t))) continue;
-        only.set(d.name, (await runVigil(file.path, onlyDetector(d.name))).cpu);
+    const tr = performance.now();
+    try {
+      file = await renderFile(f, truthToIncidentType);
+      if (!file.cached) rendered++;
+      // Signal loss is wall-clock silence of a live source: files with one play as a live channel at 1x.
+      live = file.truth.some((t) => t.type === 'signal_loss');
+      stage = 'vigil';
+      v = live ? await runVigilLive(file.path, file.duration) : await runVigil(file.path);
+      stage = 'ffmpeg baselines';
+      base = await runBaselines(file.path, [...baselinesWanted], bp);
+      decodeOnly = (await runBaselines(file.path, [], bp)).decodeCpu;
+      stage = 'vigil, one detector at a time';
+      const n = cpuCount.get(f.split) ?? 0;
+      if (f.kind === 'defects' && !live && f.format.width >= 640 && n < o.cpuFiles) {
+        cpuCount.set(f.split, n + 1);
+        for (const d of DETECTORS) {
+          if (!d.types.some((t) => types.includes(t))) continue;
+          only.set(d.name, (await runVigil(file.path, onlyDetector(d.name))).cpu);
+        }
       }
+    } catch (e) {
+      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+      failures.push({ id: f.id, split: f.split, types: [...new Set(f.planned.map((p) => p.type))], stage, error: msg });
+      log(`[${i + 1}/${plan.length}] ${f.id} FAILED at ${stage}: ${msg}`);
+      continue;
     }
+    const trs = (performance.now() - tr) / 1000;
     const vigil = v.incidents.map((x) => ({ type: x.type, start: x.start, end: x.end ?? v.duration, ...(x.channel ? { channel: x.channel } : {}) }));
     runs.push({ file, vigil, vigilCpu: v.cpu, base, decodeOnly, live, only });
     log(
       `[${i + 1}/${plan.length}] ${file.id} ${file.format.codec} ${file.format.width}x${file.format.height} ${file.content} ${file.duration}s` +
-        `${file.cached ? '' : ` (rendered ${trs.toFixed(1)} s)`}: truth ${file.truth.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'}; ` +
+        ` (${trs.toFixed(1)} s${file.cached ? '' : ', rendered'}): truth ${file.truth.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'}; ` +
         `vigil ${vigil.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'} ${live ? ' [live 1x]' : ''} (cpu ${(v.cpu / decodeOnly).toFixed(2)}x decode-only)`,
     );
   }
@@ -230,7 +253,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       case 'blockdetect':
         return `blockdetect, lavfi.block > ${blockThreshold?.toFixed(2) ?? '?'} for >= ${corruptionMin()} s (threshold: best F1 on tuning)`;
       case 'ebur128':
-        return `ebur128=peak=true, short-term outside [${lp.low}, ${lp.high}] LUFS for >= ${lp.minDuration} s, or true peak > ${lp.truePeak} dBTP (${lp.source})`;
+        return `ebur128=metadata=1:peak=true: short-term < ${lp.low} LUFS for >= ${lp.lowMin} s or > ${lp.high} LUFS for >= ${lp.highMin} s, or true peak > ${lp.truePeak} dBTP (${lp.source})`;
     }
   };
 
@@ -282,9 +305,11 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       }
       if (a.simulator && def.baseline && baselinesWanted.has(def.baseline)) {
         const b = def.baseline;
-        // Decode-only (its own pass) plus the filter graph's own CPU, over decode-only.
-        const d = rs.reduce((x, r) => x + r.decodeOnly, 0);
-        const f = rs.reduce((x, r) => x + (r.base.filterCpu[b] ?? 0), 0);
+        // Decode-only (its own pass) plus the filter graph's own CPU, over decode-only, on the
+        // same files as Vigil's one-detector runs.
+        const sub = rs.filter((r) => r.only.size > 0);
+        const d = sub.reduce((x, r) => x + r.decodeOnly, 0);
+        const f = sub.reduce((x, r) => x + (r.base.filterCpu[b] ?? 0), 0);
         row.baseline = { ...side((r) => baselineIntervals(r, b), d > 0 ? (d + f) / d : undefined), name: b, params: baselineDesc(b) };
       }
       rows.push(row);
@@ -322,6 +347,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     },
     vigilCpuRatio,
     rows,
+    failures,
     availability: avail,
     ...(blockThreshold !== undefined ? { blockThreshold } : {}),
     loudnessParams: lp,

@@ -107,6 +107,10 @@ export function markdown(rep: EvalReport, opts: { quick: boolean }): string {
     lines.push('', 'Baselines as run:');
     for (const [, p] of baselines) lines.push(`- \`${p}\``);
   }
+  if (rep.failures.length) {
+    lines.push('', `Files that failed (${rep.failures.length}; left out of the scores above):`);
+    for (const f of rep.failures) lines.push(`- ${f.id} (${f.types.join(', ') || 'clean'}), at ${f.stage}: ${f.error.replace(/\|/g, '/')}`);
+  }
   const na = rep.availability.filter((a) => a.missing);
   if (na.length) {
     lines.push('', 'Not available at this run:');

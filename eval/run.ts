@@ -34,14 +34,14 @@ const splits: Split[] = args.split ? args.split.split(',').map((s) => s.trim() a
 for (const s of splits) if (!SPLITS.includes(s)) throw new Error(`--split: expected ${SPLITS.join('|')}, got ${s}`);
 const types = args.types?.split(',').map((t) => t.trim()) as IncidentType[] | undefined;
 for (const t of types ?? []) if (!INCIDENT_TYPES.includes(t)) throw new Error(`--types: unknown type ${t} (expected ${INCIDENT_TYPES.join('|')})`);
-const perVariant = args['per-variant'] !== undefined ? Number(args['per-variant']) : args.quick ? 1 : 3;
+const perVariant = args['per-variant'] !== undefined ? Number(args['per-variant']) : args.quick ? 1 : 2;
 if (!Number.isInteger(perVariant) || perVariant < 1) throw new Error(`--per-variant wants a positive integer, got ${args['per-variant']}`);
 
 const rep = await evaluate({
   splits,
   ...(types ? { types } : {}),
   perVariant,
-  cleanFiles: args.quick ? 2 : 5,
+  cleanFiles: args.quick ? 2 : 4,
   cleanSeconds: args.quick ? 12 : 30,
   resolutions: args.quick ? [1, 0] : [0, 1, 0, 2],
   cpuFiles: args.quick ? 1 : 3,
