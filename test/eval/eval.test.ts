@@ -70,7 +70,7 @@ describe('end to end: one rendered file with one black interval', () => {
       perVariant: 1,
       cleanFiles: 0,
       cleanSeconds: 10,
-      resolutions: [1],
+      resolutions: [0],
       cpuFiles: 1,
     });
     expect(rep.corpus.files).toBe(1);
