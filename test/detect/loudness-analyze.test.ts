@@ -60,7 +60,7 @@ describe('audio detectors on a simulated broadcast file, through analyze()', () 
     expect(i, JSON.stringify(incidents)).toBeDefined();
     expect(Math.abs(i!.start - t.start)).toBeLessThan(0.5);
     expect(Math.abs(i!.end! - t.end!)).toBeLessThan(1);
-    expect(i!.measurements!.channel).toBe('FL+FR');
+    expect(i!.measurements.channel).toBe('FL+FR');
   });
 
   it('+12 dB for 14 s is too loud, from when short-term loudness crossed -18 LUFS', () => {
@@ -73,7 +73,7 @@ describe('audio detectors on a simulated broadcast file, through analyze()', () 
     expect(i!.start - t.start).toBeLessThan(1);
     expect(i!.end! - t.end!).toBeGreaterThanOrEqual(0);
     expect(i!.end! - t.end!).toBeLessThan(3);
-    expect(i!.measurements!.shortTermLufs as number).toBeGreaterThan(-18);
+    expect(i!.measurements.shortTermLufs as number).toBeGreaterThan(-18);
   });
 
   it('the phase-inverted leg and the dead leg are channel_loss with kind and channel', () => {
@@ -81,12 +81,12 @@ describe('audio detectors on a simulated broadcast file, through analyze()', () 
     expect(inv, JSON.stringify(incidents)).toBeDefined();
     expect(Math.abs(inv!.start - truth[2]!.start)).toBeLessThan(0.5);
     expect(Math.abs(inv!.end! - truth[2]!.end!)).toBeLessThan(1);
-    expect(inv!.measurements!.kind).toBe('phase_inverted');
+    expect(inv!.measurements.kind).toBe('phase_inverted');
     const dead = find('channel_loss', 'FL', truth[3]!.start);
     expect(dead, JSON.stringify(incidents)).toBeDefined();
     expect(Math.abs(dead!.start - truth[3]!.start)).toBeLessThan(0.5);
     expect(Math.abs(dead!.end! - truth[3]!.end!)).toBeLessThan(1);
-    expect(dead!.measurements!.kind).toBe('dead');
+    expect(dead!.measurements.kind).toBe('dead');
   });
 
   it('nothing else from these detectors except true-peak overs inside the clipped and boosted stretches', () => {

@@ -22,7 +22,8 @@ const BIN_SECONDS = 0.1;
 export const channelLossDetector = defineDetector({
   name: 'channel_loss',
   types: ['channel_loss'],
-  description: 'One channel dead while the others carry sound, or a stereo pair phase-inverted.',
+  description:
+    'One channel dead while the others carry sound (channel: its name, kind dead; front channels only in multichannel layouts), or the FL/FR pair phase-inverted (channel FL+FR, kind phase_inverted).',
   inputs: [{ kind: 'audio', format: 'f32-planar' }],
   options: {
     threshold: {

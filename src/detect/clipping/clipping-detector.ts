@@ -29,7 +29,8 @@ const RIPPLE = 0.97;
 export const clippingDetector = defineDetector({
   name: 'clipping',
   types: ['clipping'],
-  description: 'Clipped audio: frequent runs of consecutive full-scale samples (flat-topped waveforms).',
+  description:
+    'Clipped audio: frequent runs of consecutive full-scale samples (flat-topped waveforms). One incident per stream; measurements.channel names the clipping channels (e.g. FL+FR).',
   inputs: [{ kind: 'audio', format: 'f32-planar' }],
   options: {
     threshold: {

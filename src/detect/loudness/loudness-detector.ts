@@ -20,7 +20,7 @@ export const loudnessDetector = defineDetector({
   name: 'loudness',
   types: ['loudness'],
   description:
-    'EBU R128 loudness: short-term loudness too loud or too quiet (silence excluded) for too long, true peak over the limit.',
+    'EBU R128 loudness: short-term loudness too loud or too quiet (silence excluded) for too long, true peak over the limit. The incident channel (and measurements.kind) is too_loud, too_quiet or true_peak.',
   inputs: [{ kind: 'audio', format: 'f32-planar' }],
   options: {
     tooLoud: {
