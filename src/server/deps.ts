@@ -22,6 +22,8 @@ export interface ServerEvents {
   status: { id: string; status: SourceStatus; gauges: Record<string, number> };
 }
 
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface IncidentQueryFilter {
   readonly stream?: string;
   readonly type?: IncidentType;
@@ -51,13 +53,17 @@ export interface ServerDeps {
   incidentThumbnail(id: string, at: 'onset' | 'close'): Uint8Array | undefined;
   /** True once the app is started and its worker pool is up (readiness probe). */
   ready(): boolean;
+  // The incident and clip reads and the acknowledgement may answer with a Promise: the routes
+  // await them, so an asynchronous store (PostgreSQL) can back them without changing the API.
   /** One incident in its latest state. */
-  incident(id: string): Incident | undefined;
+  incident(id: string): MaybePromise<Incident | undefined>;
   /** Filtered, paginated history, newest first (in SQL with a store). */
-  queryIncidents(filter: IncidentQueryFilter): { items: readonly Incident[]; total: number };
+  queryIncidents(filter: IncidentQueryFilter): MaybePromise<{ items: readonly Incident[]; total: number }>;
   /** Evidence clip bytes of an incident, once cut. */
-  incidentClip(id: string): { mime: string; start: number; duration: number; data: Uint8Array } | undefined;
-  acknowledge(id: string, by: string, note?: string): Incident | 'unknown' | 'already';
+  incidentClip(
+    id: string,
+  ): MaybePromise<{ mime: string; start: number; duration: number; data: Uint8Array } | undefined>;
+  acknowledge(id: string, by: string, note?: string): MaybePromise<Incident | 'unknown' | 'already'>;
   listSilences(states?: readonly SilenceState[]): Silence[];
   addSilence(input: SilenceInput): Silence;
   removeSilence(id: string): 'removed' | 'unknown' | 'read-only';

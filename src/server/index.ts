@@ -5,7 +5,7 @@
  */
 export { createServer, startServer } from './server.ts';
 export type { ServerOptions, StartServerOptions, RunningServer } from './server.ts';
-export type { ServerDeps, ServerStreamState, ServerEvents, IncidentQueryFilter } from './deps.ts';
+export type { ServerDeps, ServerStreamState, ServerEvents, IncidentQueryFilter, MaybePromise } from './deps.ts';
 export { ServerErrorCodes, ApiError } from './errors.ts';
 export type { ServerErrorCode, ErrorBody } from './errors.ts';
 export { createMetricsRegistry } from './metrics.ts';

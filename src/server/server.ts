@@ -71,8 +71,8 @@ function findStream(deps: ServerDeps, id: string) {
 }
 
 /** The filters go to the app's query (SQL with a store): no scan of the history here. */
-export function filterIncidents(deps: Pick<ServerDeps, 'queryIncidents'>, q: IncidentQuery) {
-  const page = deps.queryIncidents({
+export async function filterIncidents(deps: Pick<ServerDeps, 'queryIncidents'>, q: IncidentQuery) {
+  const page = await deps.queryIncidents({
     ...(q.stream !== undefined ? { stream: q.stream } : {}),
     ...(q.type !== undefined ? { type: q.type } : {}),
     ...(q.state !== undefined ? { state: q.state } : {}),
@@ -83,8 +83,8 @@ export function filterIncidents(deps: Pick<ServerDeps, 'queryIncidents'>, q: Inc
   return { items: page.items.map(incidentView), total: page.total, limit: q.limit, offset: q.offset };
 }
 
-function findIncident(deps: ServerDeps, id: string) {
-  const found = deps.incident(id);
+async function findIncident(deps: ServerDeps, id: string) {
+  const found = await deps.incident(id);
   if (!found) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${id}"`);
   return found;
 }
@@ -225,8 +225,8 @@ function routes(
         ...BAD_REQUEST,
         ...err(404, 'No such incident, or no picture for it.'),
       },
-      handler: ({ params, query, reply }) => {
-        findIncident(deps, params.id);
+      handler: async ({ params, query, reply }) => {
+        await findIncident(deps, params.id);
         const jpeg = deps.incidentThumbnail(params.id, query.at);
         if (!jpeg) throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no ${query.at} picture for incident "${params.id}"`);
         return reply.header('content-type', 'image/jpeg').header('cache-control', 'public, max-age=86400, immutable').send(Buffer.from(jpeg));
@@ -250,7 +250,7 @@ function routes(
       tag: 'incidents',
       params: incidentIdParams,
       responses: { 200: { description: 'The incident.', schema: incidentSchema }, ...err(404, 'No such incident.') },
-      handler: ({ params }) => incidentView(findIncident(deps, params.id)),
+      handler: async ({ params }) => incidentView(await findIncident(deps, params.id)),
     }),
     defineRoute({
       method: 'GET',
@@ -266,9 +266,9 @@ function routes(
         200: { description: 'The clip.', contentType: 'video/mp2t' },
         ...err(404, 'No such incident, or no clip for it (yet).'),
       },
-      handler: ({ params, reply }) => {
-        findIncident(deps, params.id);
-        const clip = deps.incidentClip(params.id);
+      handler: async ({ params, reply }) => {
+        await findIncident(deps, params.id);
+        const clip = await deps.incidentClip(params.id);
         if (!clip) {
           throw new ApiError(
             404,
@@ -304,11 +304,11 @@ function routes(
         ...err(404, 'No such incident.'),
         ...err(409, 'Already acknowledged.'),
       },
-      handler: ({ params, body }) => {
-        const out = deps.acknowledge(params.id, body.by, body.note);
+      handler: async ({ params, body }) => {
+        const out = await deps.acknowledge(params.id, body.by, body.note);
         if (out === 'unknown') throw new ApiError(404, ServerErrorCodes.NOT_FOUND, `no incident "${params.id}"`);
         if (out === 'already') {
-          const by = deps.incident(params.id) as { acknowledged?: { by: string } } | undefined;
+          const by = (await deps.incident(params.id)) as { acknowledged?: { by: string } } | undefined;
           throw new ApiError(409, ServerErrorCodes.CONFLICT, `incident "${params.id}" is already acknowledged`, [
             `id: acknowledged by ${by?.acknowledged?.by ?? 'someone'} already`,
           ]);

@@ -119,3 +119,29 @@ describe('acknowledge and clip', () => {
     expect((await server.inject({ method: 'GET', url: '/api/incidents/nope/clip' })).statusCode).toBe(404);
   });
 });
+
+describe('async-capable reads', () => {
+  it('serves incidents, pages, clips and acks from Promise-returning deps (an async store)', async () => {
+    const inc = incident('cam1', 'black', '2024-05-01T12:00:00.000Z');
+    deps.history = [inc];
+    deps.clips.set(inc.id, { mime: 'video/mp2t', start: 1, duration: 2, data: new Uint8Array([0x47]) });
+    const later = <T>(v: T): Promise<T> => new Promise((r) => setTimeout(() => r(v), 5));
+    const asyncDeps = Object.assign(Object.create(deps) as FakeDeps, {
+      incident: (id: string) => later(deps.incident(id)),
+      queryIncidents: (f: Parameters<FakeDeps['queryIncidents']>[0]) => later(deps.queryIncidents(f)),
+      incidentClip: (id: string) => later(deps.incidentClip(id)),
+      acknowledge: (id: string, by: string, note?: string) => later(deps.acknowledge(id, by, note)),
+    });
+    const s = createServer(asyncDeps, { token: 'tok' });
+    try {
+      expect((await s.inject({ method: 'GET', url: `/api/incidents/${inc.id}` })).json()).toMatchObject({ id: inc.id });
+      expect((await s.inject({ method: 'GET', url: '/api/incidents?stream=cam1' })).json()).toMatchObject({ total: 1 });
+      expect((await s.inject({ method: 'GET', url: `/api/incidents/${inc.id}/clip` })).statusCode).toBe(200);
+      expect((await s.inject({ method: 'GET', url: '/api/incidents/nope' })).statusCode).toBe(404);
+      const ack = await s.inject({ method: 'POST', url: `/api/incidents/${inc.id}/ack`, payload: { by: 'ann' }, headers: auth });
+      expect(ack.json()).toMatchObject({ acknowledged: { by: 'ann' } });
+    } finally {
+      await s.close();
+    }
+  });
+});
