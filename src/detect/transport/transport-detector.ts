@@ -21,10 +21,13 @@ const SETTLE_MS = 1000;
  *   with AV_PKT_FLAG_CORRUPT (it does not say which; both count as `ccErrors`); each flagged
  *   packet is one event. A break signalled by discontinuity_indicator is not an error;
  * - PTS discontinuities: a track's DTS (PTS when there is none) stepping backwards (other
- *   than the 33-bit wrap), or leaping forward by more than the media time that passed
- *   between the two packets plus `jumpTolerance`;
- * - PTS_error (2.5): more than `ptsInterval` s (700 ms in TR 101 290) of media time between
- *   two timestamped packets of a track.
+ *   than the 33-bit wrap), or moving ahead of the media clock by more than `jumpTolerance`
+ *   (its offset from PacketInfo.mediaTime, as of its last on-time packet, changes);
+ * - PTS_error (2.5): a hole of more than `ptsInterval` s (700 ms in TR 101 290) in a track's
+ *   timestamps while the media clock advanced with them. Holes longer than `maxPtsGap` are a
+ *   missing track, which the tracks detector reports (audio_missing / video_missing).
+ * The demuxer completes a PES only when the next one of its PID starts, so the last packet
+ * before a hole arrives late, at the end of it: such late packets set no baseline.
  * Only MPEG-TS-based inputs are checked (StreamInfo.format mpegts or hls); other containers
  * have no continuity counters and their own timestamp rules. On HLS, continuity errors are
  * not counted by default: segments commonly restart their counters, and the HLS demuxer
@@ -71,12 +74,23 @@ export const transportDetector = defineDetector({
     },
     jumpTolerance: {
       type: 'number',
-      description: 'How much further than the elapsed media time a track\'s timestamps may jump before it counts as a discontinuity',
-      default: 0.5,
+      description: 'How far a track\'s timestamps may move ahead of the media clock (compared with its last on-time packet) before it counts as a discontinuity',
+      default: 1,
       min: 0.05,
       max: 60,
       unit: 's',
-      guidance: 'Dropped frames move timestamps on by a frame or two (tens of ms): that is the stutter detector\'s business. Splices without a discontinuity indicator jump by seconds.',
+      guidance:
+        'An MPEG-TS muxer interleaves audio up to 0.7 s ahead of video (max_delay), and that offset may shift when a track resumes; dropped frames move timestamps on by tens of ms (the stutter detector\'s business). Splices and encoder restarts without a discontinuity indicator jump by seconds. Jumps under this tolerance are not seen.',
+    },
+    maxPtsGap: {
+      type: 'number',
+      description: 'Longest hole in one track counted as a PTS gap; longer holes are a missing track (audio_missing / video_missing)',
+      default: 3,
+      min: 0.2,
+      max: 600,
+      unit: 's',
+      guidance:
+        'Keep it equal to tracks.after (3 s): a short dropout is a transport error, a long one a missing track, each reported once. The two measure slightly differently (tracks: time since the last packet arrived; this: the hole in the timestamps), so a hole within about one audio packet of the limit may be reported by neither.',
     },
     hlsContinuity: {
       type: 'boolean',
@@ -91,9 +105,12 @@ export const transportDetector = defineDetector({
     let countCc = true;
     const window = new EventWindow(3);
     const reporter = new EdgeReporter(ctx, 'transport', { minDuration: 0, recovery: 0 });
-    // Per track: last timestamp (s, raw), media time it arrived at.
+    // Per track: last timestamp (s, raw).
     const lastTs = new Float64Array(2);
-    const lastArrival = new Float64Array(2);
+    // Per track: its timestamps unwrapped (s, from the first packet), and their offset from the
+    // media clock as of the last packet that arrived on time.
+    const unwrapped = new Float64Array(2);
+    const offset = new Float64Array(2);
     const totals = new Float64Array(3);
     let lastRate = -1;
     reporter.measurements = () => ({
@@ -111,7 +128,8 @@ export const transportDetector = defineDetector({
 
     function reset(): void {
       lastTs.fill(Number.NaN);
-      lastArrival.fill(Number.NaN);
+      unwrapped.fill(0);
+      offset.fill(Number.NaN);
     }
     reset();
 
@@ -143,16 +161,26 @@ export const transportDetector = defineDetector({
       const ts = Number.isFinite(p.dts) ? p.dts : p.pts;
       if (Number.isFinite(ts)) {
         const prev = lastTs[x]!;
-        if (Number.isFinite(prev) && !settling) {
-          const step = timestampStep(prev, ts);
-          const elapsed = now - lastArrival[x]!;
-          if (step < -0.001 || step - elapsed > o.jumpTolerance) event(DISCONTINUITY, now);
-          // Both clocks must show the hole: after a signal loss media time leaps when decoding
-          // resumes, with the track's timestamps running on normally (not a PTS gap).
-          else if (elapsed > o.ptsInterval && step > o.ptsInterval) event(PTS_GAP, now);
+        const step = Number.isFinite(prev) ? timestampStep(prev, ts) : 0;
+        const u = (unwrapped[x] = unwrapped[x]! + step);
+        const off = u - now;
+        const ref = offset[x]!;
+        if (settling || Number.isNaN(ref)) {
+          offset[x] = off;
+        } else if (step < -0.001 || off - ref > o.jumpTolerance) {
+          event(DISCONTINUITY, now);
+          offset[x] = off;
+        } else if (step > o.ptsInterval) {
+          // A hole in the timestamps that the media clock also shows (else it would have been
+          // a jump above): time passed without this track. Long ones are a missing track.
+          if (step <= o.maxPtsGap) event(PTS_GAP, now);
+          offset[x] = off;
+        } else if (off - ref >= -o.jumpTolerance) {
+          // On time: follow slow drift of the interleaving. Late packets (the PES the demuxer
+          // held across a hole, or media time leaping when decoding resumes) set no baseline.
+          offset[x] = off;
         }
         lastTs[x] = ts;
-        lastArrival[x] = now;
       }
       window.expire(now - o.window);
       const rate = window.total() / o.window;
