@@ -51,7 +51,7 @@ function programme(
 }
 
 describe('loudness detector', { timeout: 30_000 }, () => {
-  it('programme 10 LU too loud for 15 s: one too_loud incident from when short-term loudness crossed -18', () => {
+  it('programme 10 LU too loud for 15 s: one too_loud incident from when short-term loudness crossed -17', () => {
     const pcm = programme([
       [20, -23],
       [15, -13],
@@ -59,19 +59,27 @@ describe('loudness detector', { timeout: 30_000 }, () => {
     ]);
     const { found, edges } = run(audioChunksOf(pcm));
     expect(found.map((f) => f.channel)).toEqual(['too_loud']);
-    // The 3 s window is 24% loud when it crosses -18 LUFS (0.7 s after the step up) and 24% loud
-    // again on the way down (2.3 s after the step down).
-    expect(found[0]!.start).toBeGreaterThan(20.4);
-    expect(found[0]!.start).toBeLessThan(21.1);
-    expect(found[0]!.end).toBeGreaterThan(37.0);
-    expect(found[0]!.end).toBeLessThan(37.6);
+    // The 3 s window is 33% loud when it crosses -17 LUFS (1.0 s after the step up) and 33% loud
+    // again on the way down (2.0 s after the step down).
+    expect(found[0]!.start).toBeGreaterThan(20.7);
+    expect(found[0]!.start).toBeLessThan(21.4);
+    expect(found[0]!.end).toBeGreaterThan(36.7);
+    expect(found[0]!.end).toBeLessThan(37.3);
     const m = edges[0]!.measurements!;
     expect(m.kind).toBe('too_loud');
-    expect(m.limit).toBe(-18);
+    expect(m.limit).toBe(-17);
     expect(m.shortTermLufs as number).toBeGreaterThan(-14);
     expect(m.integratedLufs as number).toBeGreaterThan(-23);
     expect(m.integratedLufs as number).toBeLessThan(-13);
     expect(typeof m.truePeakDbtp).toBe('number');
+  });
+
+  it('a -18 dBFS 1 kHz line-up tone on both channels (about -18 LUFS) is not too loud', () => {
+    const n = 15 * SR;
+    const tone = Float32Array.from({ length: n }, (_, i) => 10 ** (-18 / 20) * Math.sin((2 * Math.PI * 1000 * i) / SR));
+    const { edges, gauges } = run(audioChunksOf(pcmOf([tone, new Float32Array(tone)], SR, ['FL', 'FR'])));
+    expect(gauges.get('loudness_short_term')!).toBeCloseTo(-18, 0);
+    expect(edges).toEqual([]);
   });
 
   it('a short loud moment (5 s) does not open an incident', () => {

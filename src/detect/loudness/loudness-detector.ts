@@ -26,12 +26,12 @@ export const loudnessDetector = defineDetector({
     tooLoud: {
       type: 'number',
       description: 'Short-term loudness (3 s window) above which the audio counts as too loud',
-      default: -18,
+      default: -17,
       min: -60,
       max: 0,
       unit: 'LUFS',
       guidance:
-        'R128 programmes sit around -23 LUFS; -18 (+5 LU) is the maximum short-term loudness EBU R128 s1 allows for adverts. Loud genres (sport, music) peak around -18 to -16 for a few seconds.',
+        'R128 programmes sit around -23 LUFS. -17 (+6 LU) leaves room for loud scenes and for a -18 dBFS line-up tone (about -18 LUFS on a stereo pair); feeds normalised for streaming (-14) or not at all (-9 and up) sit far above. EBU R128 s1 caps adverts at -18.',
     },
     loudMinDuration: {
       type: 'number',
