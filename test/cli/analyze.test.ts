@@ -163,7 +163,7 @@ describe('vigil analyze (real process, rendered media)', () => {
   });
 
   it('ground truth of the rendered file has the scripted defects (sanity)', () => {
-    expect(truthMain.filter(isDefect).map(label)).toEqual(['black', 'freeze', 'silence', 'freeze', 'silence(FR)']);
+    expect(truthMain.filter(isDefect).map(label)).toEqual(['black', 'freeze', 'silence', 'freeze', 'channel_loss(FR)']);
     expect(truthMain.filter((e) => e.type === 'clean').map((e) => e.variant)).toEqual(['dark', 'static']);
     expect(truthMp4).toEqual(truthMain);
   });
@@ -183,7 +183,7 @@ describe('vigil analyze (real process, rendered media)', () => {
         ['freeze', (t: GroundTruthEntry) => t.type === 'freeze' && t.start < 10],
         ['freeze under grain 10', (t: GroundTruthEntry) => t.type === 'freeze' && t.start > 10],
         ['silence on all channels', (t: GroundTruthEntry) => t.type === 'silence' && !t.channel],
-        ['silence on FR only', (t: GroundTruthEntry) => t.type === 'silence' && t.channel === 'FR'],
+        ['a dead FR channel', (t: GroundTruthEntry) => t.type === 'channel_loss' && t.channel === 'FR'],
       ] as const) {
         it(`reports ${name} once, at the right time`, async () => {
           const incidents = parseJsonl((await jsonlRun(file())).stdout);

@@ -111,7 +111,7 @@ describe('end to end: simulator → monitor → webhook', () => {
         'e2e-udp/freeze/',
         'e2e-udp/signal_loss/',
         'e2e-udp/silence/',
-        'e2e-udp/silence/FR',
+        'e2e-udp/channel_loss/FR',
       ].sort(),
     );
     for (const d of defects) expect(d.wallEnd, `${keyOf(d)} has ended`).toBeDefined();
