@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { defaultOptions } from '../../src/detect/index.ts';
 import { EventWindow } from '../../src/detect/transport/event-window.ts';
 import { isTransportStream, timestampStep, TS_WRAP_SECONDS } from '../../src/detect/transport/timestamps.ts';
+import { transportDetector } from '../../src/detect/transport/transport-detector.ts';
 
 describe('timestampStep', () => {
   it('reads a step across the 33-bit wrap as the short forward step it is', () => {
@@ -47,5 +49,52 @@ describe('EventWindow', () => {
     expect(w.oldest()).toBe(6);
     w.clear();
     expect(w.total()).toBe(0);
+  });
+});
+
+describe('transport detector outside MPEG-TS', () => {
+  it('an MP4 or Matroska input is not checked: corrupt flags and timestamp jumps give nothing', () => {
+    for (const format of ['mov,mp4,m4a,3gp,3g2,mj2', 'matroska,webm']) {
+      const edges: unknown[] = [];
+      const det = transportDetector.create(defaultOptions(transportDetector.options), {
+        streamId: 's',
+        report: (e) => edges.push(e),
+        gauge: () => {},
+      });
+      det.process({ kind: 'info', mediaTime: 0, wallTime: 0, format });
+      for (let i = 0; i < 200; i++) {
+        const t = i < 100 ? i * 0.04 : i * 0.04 - 3; // and a 3 s backward jump halfway
+        det.process({
+          kind: 'packet',
+          track: 'video',
+          mediaTime: i * 0.04,
+          wallTime: i * 40,
+          pts: t,
+          dts: t,
+          duration: 0.04,
+          size: 100,
+          keyFrame: false,
+          corrupt: i % 10 === 0,
+        });
+      }
+      det.flush(8, 8000);
+      expect(edges, format).toEqual([]);
+    }
+  });
+
+  it('control: the same packets on an MPEG-TS input give one incident', () => {
+    const edges: { phase: string }[] = [];
+    const det = transportDetector.create(defaultOptions(transportDetector.options), {
+      streamId: 's',
+      report: (e) => edges.push(e),
+      gauge: () => {},
+    });
+    det.process({ kind: 'info', mediaTime: 0, wallTime: 0, format: 'mpegts' });
+    for (let i = 0; i < 200; i++) {
+      const t = i < 100 ? i * 0.04 : i * 0.04 - 3;
+      det.process({ kind: 'packet', track: 'video', mediaTime: i * 0.04, wallTime: i * 40, pts: t, dts: t, duration: 0.04, size: 100, keyFrame: false, corrupt: i % 10 === 0 });
+    }
+    det.flush(8, 8000);
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
   });
 });
