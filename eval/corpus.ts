@@ -48,6 +48,8 @@ export interface Content {
   readonly content: Record<string, unknown>;
   /** Burned-in clock (the simulator default for lavfi sources). */
   readonly clock: boolean;
+  /** Incident types the content itself rightly shows throughout (not false alarms anywhere in its files). */
+  readonly legit?: readonly IncidentType[];
 }
 
 export interface Format {
@@ -70,6 +72,8 @@ export interface CorpusFile {
   readonly duration: number;
   /** The scenario stream as the schema takes it. */
   readonly stream: Record<string, unknown>;
+  /** Incident types the content rightly shows throughout (see Content.legit). */
+  readonly legit: readonly IncidentType[];
   /** Variant names of the scheduled defects, per type (for the listing). */
   readonly planned: readonly { type: IncidentType; variant: string; at: number; duration: number }[];
 }
@@ -81,7 +85,19 @@ export interface RenderedFile extends CorpusFile {
   readonly otherTruth: readonly { type: string; start: number; end: number }[];
 }
 
-const clip = (file: string): Content => ({ label: file.replace(/\.[a-z0-9]+$/, ''), content: { source: 'clip', path: join(MEDIA, file) }, clock: false });
+const clip = (file: string, legit?: IncidentType[]): Content => ({
+  label: file.replace(/\.[a-z0-9]+$/, ''),
+  content: { source: 'clip', path: join(MEDIA, file) },
+  clock: false,
+  ...(legit ? { legit } : {}),
+});
+/*
+ * Clips whose own sound is outside Vigil's default loudness range (short-term -36..-18 LUFS)
+ * for their whole length, measured with FFmpeg's ebur128 on the unmodified clips (median
+ * short-term loudness): static_water_stream -37.3 LUFS, handheld_crystal_toy -37.8 LUFS (too
+ * quiet), chaplin_bw_pillarbox -16.8 LUFS (too loud). A loudness incident on them is right.
+ */
+const QUIET_OR_LOUD: IncidentType[] = ['loudness'];
 const lavfi = (source: string, options?: Record<string, string | number>): Content => ({
   label: source,
   content: options ? { source, options } : { source },
@@ -91,13 +107,13 @@ const lavfi = (source: string, options?: Record<string, string | number>): Conte
 /** Content per split. Clips with a digitally silent audio track (parking lot, flower) are left out: their silence is real. */
 export const CONTENT: Record<Split, { defects: Content[]; clean: Content[] }> = {
   tuning: {
-    defects: [lavfi('testsrc2'), clip('static_water_stream_480x360.mp4'), clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4')],
-    clean: [clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4'), clip('static_water_stream_480x360.mp4'), lavfi('testsrc2')],
+    defects: [lavfi('testsrc2'), clip('static_water_stream_480x360.mp4', QUIET_OR_LOUD), clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD)],
+    clean: [clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD), clip('static_water_stream_480x360.mp4', QUIET_OR_LOUD), lavfi('testsrc2')],
   },
   'held-out': {
-    defects: [lavfi('mandelbrot'), clip('handheld_crystal_toy_480p.mp4'), clip('bbb_720p_vp8_vorbis_0-30s.webm'), clip('sintel_256x110_lowbitrate_blocky.mp4'), lavfi('cellauto', { rule: 110 })],
+    defects: [lavfi('mandelbrot'), clip('handheld_crystal_toy_480p.mp4', QUIET_OR_LOUD), clip('bbb_720p_vp8_vorbis_0-30s.webm'), clip('sintel_256x110_lowbitrate_blocky.mp4'), lavfi('cellauto', { rule: 110 })],
     clean: [
-      clip('handheld_crystal_toy_480p.mp4'),
+      clip('handheld_crystal_toy_480p.mp4', QUIET_OR_LOUD),
       clip('bbb_720p_vp8_vorbis_0-30s.webm'),
       clip('sintel_256x110_lowbitrate_blocky.mp4'),
       clip('static_room_people_one_by_one_10fps.mp4'),
@@ -240,7 +256,7 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
       for (const inst of g) {
         const def = DEFECTS.find((d) => d.type === inst.type)!;
         const v = def.variants[inst.variantIdx]!;
-        const min = Math.max(def.duration[0], (detectorMinDuration(def.type, v.minOption) ?? 0) + 1);
+        const min = Math.max(def.duration[0], (detectorMinDuration(def.type, v.minOption) ?? 0) + (def.margin ?? 1));
         const max = Math.max(def.duration[1], min + 2);
         const duration = Math.round((min + r() * (max - min)) * 10) / 10;
         schedule.push(...v.items({ at: t, duration, rand: r, channels: 2 }));
@@ -261,6 +277,7 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
         seed,
         duration: cycle,
         stream: streamFor(id.replace(/[^A-Za-z0-9_-]/g, '_'), format, c, seed, cycle, schedule, rest),
+        legit: c.legit ?? [],
         planned,
       });
     });
@@ -281,6 +298,7 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
         seed,
         duration: o.cleanSeconds,
         stream: streamFor(id, format, c, seed, o.cleanSeconds, []),
+        legit: c.legit ?? [],
         planned: [],
       });
     }

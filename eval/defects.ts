@@ -42,8 +42,10 @@ export interface DefectType {
   /** Ground-truth entry types the simulator labels this defect with. */
   readonly truthTypes: readonly string[];
   readonly variants: readonly Variant[];
-  /** Defect length range (s); the lower end is raised above the detector's minDuration. */
+  /** Defect length range (s); the lower end is raised to the detector's minDuration + `margin`. */
   readonly duration: readonly [number, number];
+  /** Seconds a defect must outlast the detector's minimum duration to be one it must report (measurement windows). Default 1. */
+  readonly margin?: number;
   /** Incident types this defect legitimately causes as well (not false alarms inside its truth). */
   readonly implies: readonly IncidentType[];
   readonly baseline?: Baseline;
@@ -138,6 +140,8 @@ export const DEFECTS: readonly DefectType[] = [
       { name: 'quiet', minOption: 'quietMinDuration', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: -(20 + Math.round(c.rand() * 6)) }] },
     ],
     duration: [8, 12],
+    // Short-term loudness is a 3 s window: a step shows in it up to 3 s late.
+    margin: 4,
     implies: ['clipping', 'silence'],
     baseline: 'ebur128',
     needsAudio: true,

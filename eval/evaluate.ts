@@ -216,7 +216,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       const th = values[k]!;
       const c = emptyCounts();
       for (const r of tuning) {
-        const m = scoreFile(r.file.truth, blockIntervals(r.base.block, th, r.base.duration), { implies, types: ['corruption'] }).get('corruption');
+        const m = scoreFile(r.file.truth, blockIntervals(r.base.block, th, r.base.duration), { implies, types: ['corruption'], legit: r.file.legit }).get('corruption');
         if (m) addCounts(c, m);
       }
       const f1 = metrics(c).f1 ?? 0;
@@ -272,7 +272,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
         const c = emptyCounts();
         let cleanFp = 0;
         for (const r of rs) {
-          const m = scoreFile(r.file.truth, dets(r), { implies, types: [type] }).get(type);
+          const m = scoreFile(r.file.truth, dets(r), { implies, types: [type], legit: r.file.legit }).get(type);
           if (!m) continue;
           addCounts(c, m);
           if (r.file.kind === 'clean') cleanFp += m.falsePositives;

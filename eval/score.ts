@@ -9,6 +9,8 @@
  * - A detection that matches no truth of its type but overlaps the truth interval of a defect
  *   that legitimately implies its type (black implies a still picture, silence implies low
  *   loudness, ...: `implies` in eval/defects.ts) is ignored: neither true nor false.
+ * - Likewise a detection of a type the file's content rightly shows throughout (a real clip
+ *   whose own sound is too quiet or too loud: `legit` in eval/corpus.ts) is ignored.
  * - Every other detection is a false positive. False alarms per hour count the false
  *   positives in clean-only files over the hours of those files.
  * - Onset error: for each found truth interval, |start of the earliest overlapping detection
@@ -51,6 +53,8 @@ export interface ScoreOptions {
   readonly implies: (truthType: IncidentType) => readonly IncidentType[];
   /** Only these detection types are scored (others are ignored). */
   readonly types?: readonly IncidentType[];
+  /** Types the file's content rightly shows throughout: unmatched detections of these are ignored. */
+  readonly legit?: readonly IncidentType[];
 }
 
 /** Score one file's detections against its truth. */
@@ -78,6 +82,7 @@ export function scoreFile(truth: readonly Interval[], detections: readonly Inter
     const c = get(d.type);
     c.detections++;
     if (truth.some((t) => t.type === d.type && overlaps(d, t, slack))) c.matched++;
+    else if (o.legit?.includes(d.type)) c.ignored++;
     else if (truth.some((t) => t.type !== d.type && o.implies(t.type).includes(d.type) && overlaps(d, t, slack))) c.ignored++;
     else c.falsePositives++;
   }

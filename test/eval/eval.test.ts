@@ -32,6 +32,12 @@ describe('scoring', () => {
     expect(metrics(black)).toMatchObject({ recall: 0, f1: 0 });
   });
 
+  it('ignores detections of a type the content rightly shows throughout', () => {
+    const c = scoreFile([], [iv('loudness', 3, 30)], { implies, legit: ['loudness'] }).get('loudness')!;
+    expect(c).toMatchObject({ detections: 1, falsePositives: 0, ignored: 1 });
+    expect(scoreFile([], [iv('loudness', 3, 30)], { implies }).get('loudness')!.falsePositives).toBe(1);
+  });
+
   it('applies the slack at the edges and no further', () => {
     expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.4, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(1);
     expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.6, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(0);
