@@ -3,10 +3,17 @@ import { defaultOptions } from '../../src/detect/index.ts';
 import { loudnessDetector as spec } from '../../src/detect/loudness/loudness-detector.ts';
 import { R128Meter } from '../../src/detect/loudness/r128.ts';
 import type { AudioChunk } from '../../src/shared/index.ts';
+import { prng } from '../../src/shared/index.ts';
 import { audioChunksOf, decodeClip, pcmOf, pinkNoise, type Pcm } from '../helpers/ebur128.ts';
 import { collectingContext, intervals } from '../helpers/frames.ts';
 
 const MEDIA = '../shared/media';
+
+function rms(x: Float32Array): number {
+  let sq = 0;
+  for (const v of x) sq += v * v;
+  return 10 * Math.log10(sq / x.length);
+}
 const SR = 48000;
 
 function run(chunks: Iterable<AudioChunk>, options: Partial<Record<keyof typeof spec.options, number>> = {}) {
@@ -129,6 +136,28 @@ describe('loudness detector', { timeout: 30_000 }, () => {
       [5, -23],
     ]);
     expect(run(audioChunksOf(quiet), { quietMinDuration: 5 }).found.map((f) => f.channel)).toEqual(['too_quiet']);
+  });
+
+  it('hiss the silence detector calls silence (-61.5 dBFS RMS, about -56 LUFS) is not too quiet', () => {
+    const n = 30 * SR;
+    // White noise: even from chunk to chunk, and K-weighting lifts it by a few dB.
+    const rand = prng(5);
+    const amp = 10 ** (-61.5 / 20) * Math.sqrt(3);
+    const L = Float32Array.from({ length: n }, () => amp * (rand() * 2 - 1));
+    const R = Float32Array.from({ length: n }, () => amp * (rand() * 2 - 1));
+    const meter = new R128Meter(SR, ['FL', 'FR']);
+    meter.process([L, R], n);
+    // Above the -60 LUFS short-term gate on its own...
+    expect(meter.integrated()).toBeGreaterThan(-58);
+    // ...but every chunk is under -60 dBFS RMS on both channels: silence, not quiet programme.
+    const chunks = [...audioChunksOf(pcmOf([L, R], SR, ['FL', 'FR']))];
+    for (const c of chunks) for (const ch of c.channels) expect(rms(ch)).toBeLessThan(-60);
+    expect(run(chunks, { quietMinDuration: 5 }).edges).toEqual([]);
+    // Control: 6 dB louder it is quiet programme.
+    const louder = [L, R].map((x) => x.map((v) => v * 2));
+    expect(
+      run(audioChunksOf(pcmOf(louder, SR, ['FL', 'FR'])), { quietMinDuration: 5 }).found.map((f) => f.channel),
+    ).toEqual(['too_quiet']);
   });
 
   it('a true-peak burst over -1 dBTP opens at once and closes after the hold', () => {

@@ -8,8 +8,9 @@ import { R128Meter } from './r128.ts';
  * Loudness per EBU R128 (ITU-R BS.1770-4), measured in process on every audio chunk:
  * - `channel: 'too_loud'`: short-term loudness (3 s) above `tooLoud` for `loudMinDuration`;
  * - `channel: 'too_quiet'`: short-term loudness below `tooQuiet` but above `silenceGate` for
- *   `quietMinDuration`. Below the gate the audio is silent, which is the silence detector's
- *   business, so a silent stretch never counts as too quiet;
+ *   `quietMinDuration`, in chunks where some channel's RMS is at or above `silenceGate` too. Below
+ *   the gate the audio is silent, which is the silence detector's business (its own test is the
+ *   RMS of each channel per chunk), so a silent stretch never counts as too quiet;
  * - `channel: 'true_peak'`: true peak above `truePeakLimit`; it opens at the first over and closes
  *   once no over has been seen for `truePeakHold`.
  * `channel` here names the kind of loudness fault (the same value is in measurements.kind), so the
@@ -65,12 +66,14 @@ export const loudnessDetector = defineDetector({
     },
     silenceGate: {
       type: 'number',
-      description: 'Short-term loudness below which the audio is treated as silence and never as too quiet',
+      description:
+        'Level under which the audio is silence and never too quiet: short-term loudness (LUFS), or every channel of a chunk under it in RMS (dBFS)',
       default: -60,
       min: -120,
       max: -20,
-      unit: 'LUFS',
-      guidance: 'Matches the silence detector: -60 dBFS RMS is about -60 LUFS for broadband sound.',
+      unit: 'LUFS / dBFS',
+      guidance:
+        'Keep it equal to silence.threshold (-60 dBFS by default), so that a stretch is either silence or too quiet, never both.',
     },
     recovery: {
       type: 'number',
@@ -162,7 +165,10 @@ export const loudnessDetector = defineDetector({
         const s = meter.shortTerm;
         ctx.gauge('loudness_short_term', lufs(s));
         loud.update(a.mediaTime, a.wallTime, dur, s > o.tooLoud);
-        quiet.update(a.mediaTime, a.wallTime, dur, s < o.tooQuiet && s >= o.silenceGate);
+        // A chunk the silence detector would call silent (every channel's RMS under the gate) is
+        // never too quiet, even while the 3 s window still holds some sound.
+        const audible = meter.lastRmsDb >= o.silenceGate;
+        quiet.update(a.mediaTime, a.wallTime, dur, s < o.tooQuiet && s >= o.silenceGate && audible);
       },
       flush() {
         flushAll();

@@ -172,6 +172,8 @@ export class R128Meter {
   private maxPeakLinear = 0;
   private readonly channelPeaks: Float64Array;
 
+  /** Plain RMS (dBFS) of the loudest channel in the latest process() call, as the silence detector measures it. */
+  lastRmsDb = Number.NEGATIVE_INFINITY;
   /** Loudness of the latest complete 400 ms / 3 s window (LUFS), -Infinity before the window filled. */
   momentary = Number.NEGATIVE_INFINITY;
   shortTerm = Number.NEGATIVE_INFINITY;
@@ -358,15 +360,20 @@ export class R128Meter {
     const { 0: a11, 1: b11, 2: e11 } = [coeffs[11]!, coeffs[23]!, coeffs[35]!];
     const span = 2 * TP_TAPS;
     let chunkMax = this.chunkPeak;
+    let loudestMs = 0;
     let pos = this.tpPos;
     for (let c = 0; c < channels.length; c++) {
       const x = channels[c]!;
       const base = c * span;
       let peak = 0;
+      let sq = 0;
       for (let i = 0; i < n; i++) {
-        const a = x[i]! < 0 ? -x[i]! : x[i]!;
+        const v = x[i]!;
+        sq += v * v;
+        const a = v < 0 ? -v : v;
         if (a > peak) peak = a;
       }
+      if (n > 0 && sq / n > loudestMs) loudestMs = sq / n;
       const threshold = peak / TP_GAIN;
       // Samples still in the window from the previous chunk.
       let lastBig = -TP_TAPS;
@@ -448,6 +455,7 @@ export class R128Meter {
     }
     this.tpPos = pos;
     this.chunkPeak = chunkMax;
+    this.lastRmsDb = loudestMs > 0 ? 10 * Math.log10(loudestMs) : Number.NEGATIVE_INFINITY;
   }
 
   /** Forget everything (a discontinuity or a new connection). */
@@ -467,6 +475,7 @@ export class R128Meter {
     this.channelPeaks.fill(0);
     this.momentary = Number.NEGATIVE_INFINITY;
     this.shortTerm = Number.NEGATIVE_INFINITY;
+    this.lastRmsDb = Number.NEGATIVE_INFINITY;
   }
 }
 
