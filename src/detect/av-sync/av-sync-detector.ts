@@ -155,6 +155,8 @@ export const avSyncDetector = defineDetector({
       ...Object.fromEntries(Object.entries(verdict.extra).map(([k, v]) => [k, round(v, 3)])),
     });
     const ts = new TimestampWatch();
+    /** Media time the timestamp checks last went out of range (NaN while in range). */
+    let tsOutSince = Number.NaN;
     const tsReporter = new EdgeReporter(
       ctx,
       'av_sync',
@@ -166,9 +168,11 @@ export const avSyncDetector = defineDetector({
       kind: 'timestamps',
       skewChangeMs: round(tsState.skewChange * 1000, 1),
       audioClockDriftMs: round(tsState.audioClock * 1000, 1),
-      cause: tsState.recentStep * 1000 >= o.maxTimestampSkew * 0.8 ? 'jump' : 'drift',
+      // A step off a track's packet-duration grid since shortly before the skew left its range: a jump.
+      cause: tsState.lastJump >= tsOutSince - 6 ? 'jump' : 'drift',
       skewRatePpm: round(tsState.skewRate * 1e6, 0),
-      audioClockPpm: round((tsState.audioClock / Math.max(1, tsState.audioSpan)) * 1e6, 0),
+      audioClockPpm: round(tsState.audioClockRate * 1e6, 0),
+      ...(tsState.lastJump >= tsOutSince - 6 ? { jumpMs: round(tsState.lastJumpSize * 1000, 1) } : {}),
     });
 
     const maxLag = o.maxLag / 1000;
@@ -266,12 +270,14 @@ export const avSyncDetector = defineDetector({
       tsState = ts.state(t);
       const limit = o.maxTimestampSkew / 1000;
       const out = Math.abs(tsState.skewChange) > limit || Math.abs(tsState.audioClock) > limit;
+      if (out && Number.isNaN(tsOutSince)) tsOutSince = t;
+      if (!out) tsOutSince = Number.NaN;
       tsReporter.update(t - step, wall, step, out);
     }
 
     function reset(): void {
       vt.length = vs.length = at.length = as.length = flashes.length = bursts.length = 0;
-      lastVideo = lastAudio = lastEval = lastTsEval = Number.NaN;
+      lastVideo = lastAudio = lastEval = lastTsEval = tsOutSince = Number.NaN;
       video.reset();
       ts.restart();
       ts.restartClock();
