@@ -105,6 +105,7 @@ describe('evidence clip recorder', () => {
     const onset = start + 6.3;
     // Requested when the incident opens, i.e. after the defect lasted a while (here 1.5 s).
     await feed(recorder, [[onset + 1.5, () => recorder.request('black||open', onset)]]);
+    await recorder.idle();
     recorder.close();
     expect(clips).toHaveLength(1);
     const clip = clips[0]!;
@@ -145,6 +146,7 @@ describe('evidence clip recorder', () => {
     recorder.request('freeze||open', start + 12);
     recorder.endConnection();
     await demuxer.close();
+    await recorder.idle();
     recorder.close();
     expect(clips).toHaveLength(1);
     expect(clips[0]!.start).toBeGreaterThan(start + 7 - 5);
