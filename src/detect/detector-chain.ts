@@ -25,6 +25,8 @@ export class DetectorChain {
     packet: [],
     info: [],
   };
+  /** Names of the detectors running, in registry order. */
+  private readonly names: string[] = [];
   /** Latest sampled values per gauge name, for metrics and live charts. */
   readonly gauges = new Map<string, number>();
 
@@ -38,7 +40,7 @@ export class DetectorChain {
   }
 
   get detectorNames(): string[] {
-    return [...new Set(this.all().map((d) => d.name))];
+    return [...this.names];
   }
 
   private add(spec: DetectorSpec, options: Record<string, number | boolean>): void {
@@ -47,6 +49,7 @@ export class DetectorChain {
       report: (edge) => this.opts.onEdge(edge),
       gauge: (name, value) => this.gauges.set(name, value),
     });
+    this.names.push(spec.name);
     for (const input of spec.inputs) this.lists[input.kind].push({ name: spec.name, det });
   }
 
@@ -67,6 +70,7 @@ export class DetectorChain {
           if (at >= 0) l.splice(at, 1);
         }
         if (list[i] !== entry) i--;
+        this.names.splice(this.names.indexOf(entry.name), 1);
         this.opts.onDetectorError?.(entry.name, err);
       }
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DETECTORS, detectorsSchema, findDetector, resolveOptions } from '../../src/detect/index.ts';
+import { INCIDENT_TYPES } from '../../src/shared/index.ts';
 
 function issues(input: unknown): string {
   const r = detectorsSchema().safeParse(input);
@@ -8,8 +9,15 @@ function issues(input: unknown): string {
 }
 
 describe('detector registry', () => {
-  it('lists black, freeze and silence', () => {
-    expect(DETECTORS.map((d) => d.name)).toEqual(['black', 'freeze', 'silence']);
+  it('has a detector for every incident type but signal_loss (ingest watches that), one owner each', () => {
+    const owners = new Map<string, string[]>();
+    for (const d of DETECTORS) for (const t of d.types) owners.set(t, [...(owners.get(t) ?? []), d.name]);
+    for (const t of INCIDENT_TYPES) {
+      if (t === 'signal_loss') expect(owners.has(t), t).toBe(false);
+      else expect(owners.get(t), t).toHaveLength(1);
+    }
+    expect(new Set(DETECTORS.map((d) => d.name)).size).toBe(DETECTORS.length);
+    expect(DETECTORS.slice(0, 3).map((d) => d.name)).toEqual(['black', 'freeze', 'silence']);
     expect(findDetector('freeze')?.types).toEqual(['freeze']);
     expect(findDetector('nope')).toBeUndefined();
   });
