@@ -50,6 +50,29 @@ describe('av_sync on a flash-and-beep test signal', () => {
     }
   }
 
+  it('bright flashes at irregular times with sounds at scattered lags are not taken for a test signal', () => {
+    const o = {
+      fps: 25,
+      seconds: 20,
+      offset: 0,
+      noiseDb: -60,
+      at: [1, 2.3, 4.1, 5, 7.7, 8.4, 10.9, 12, 13.3, 16.1, 17],
+      jitter: [0.3, -0.25, 0.3, 0.1, 0.3, -0.4, 0.3, 0.2, -0.1, 0.3, 0.3],
+    };
+    const { edges, gauges } = run(interleave(syncPatternVideo(o), syncPatternAudio(o)));
+    expect(edges.filter((e) => e.measurements?.kind === 'test_signal')).toEqual([]);
+    expect(gauges['av_offset_ms'] ?? []).toEqual([]);
+  });
+
+  it('a missed flash does not stop the measurement', () => {
+    const at = [1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+    const o = { fps: 25, seconds: 14, offset: 0.3, noiseDb: -60, at };
+    const { edges, gauges } = run(interleave(syncPatternVideo(o), syncPatternAudio(o)));
+    expect((gauges['av_offset_ms'] ?? []).length).toBeGreaterThan(3);
+    for (const m of gauges['av_offset_ms']!) expect(Math.abs(m - 300)).toBeLessThan(40);
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+  });
+
   it('with the test signal switched off, no flash-beep verdict is formed', () => {
     const o = { fps: 25, seconds: 14, offset: 0.3, noiseDb: -60 };
     const { edges } = run(interleave(syncPatternVideo(o), syncPatternAudio(o)), { testSignal: false });

@@ -10,6 +10,10 @@ import { audioChunks, frameFromLuma } from './frames.ts';
 
 export interface SyncPatternOptions {
   readonly fps: number;
+  /** Flash (and beep) times (s); default once per second from 1 s. */
+  readonly at?: readonly number[];
+  /** Per-event audio offset (s) added to `offset`, e.g. random lags. */
+  readonly jitter?: readonly number[];
   readonly seconds: number;
   /** Audio offset (s), positive = audio late. */
   readonly offset: number;
@@ -26,8 +30,8 @@ export function syncPatternVideo(o: SyncPatternOptions, width = 192, height = 10
   const rand = prng(7);
   for (let i = 0; i < n; i++) {
     const t = i / o.fps;
-    // Flash on the frame whose interval holds the whole second.
-    const flash = Math.round(t * o.fps) % o.fps === 0 && i > 0;
+    // Flash on the frame whose interval holds the whole second (or each of `at`).
+    const flash = o.at ? o.at.some((a) => Math.round(a * o.fps) === i) : Math.round(t * o.fps) % o.fps === 0 && i > 0;
     const luma = new Uint8Array(width * height);
     for (let k = 0; k < luma.length; k++) luma[k] = flash ? 235 : 20 + Math.floor(rand() * 6);
     frames.push(frameFromLuma(luma, width, height, t, 1 / o.fps));
@@ -40,12 +44,16 @@ export function syncPatternAudio(o: SyncPatternOptions): AudioChunk[] {
   const beep = o.beep ?? 0.1;
   const rand = prng(11);
   const noise = o.noiseDb === undefined ? 0 : 10 ** (o.noiseDb / 20) * Math.sqrt(3);
+  const at = o.at ?? Array.from({ length: Math.floor(o.seconds) }, (_, k) => k).filter((k) => k >= 1);
+  const starts = at.map((a, k) => Math.round(a * o.fps) / o.fps + o.offset + (o.jitter?.[k] ?? 0));
   return audioChunks(
     (_c, n, rate) => {
-      const t = n / rate - o.offset;
-      const inSecond = t - Math.floor(t);
-      const sec = Math.floor(t);
-      const tone = sec >= 1 && inSecond < beep ? 0.5 * Math.sin(2 * Math.PI * 1000 * inSecond) : 0;
+      const t = n / rate;
+      let tone = 0;
+      for (const s of starts) {
+        const dt = t - s;
+        if (dt >= 0 && dt < beep) tone = 0.5 * Math.sin(2 * Math.PI * 1000 * dt);
+      }
       return tone + (noise ? (rand() * 2 - 1) * noise : 0);
     },
     0,

@@ -210,9 +210,15 @@ export const avSyncDetector = defineDetector({
     function testSignalVerdict(end: number): typeof verdict | undefined {
       if (!o.testSignal) return undefined;
       const offsets: number[] = [];
-      for (const f of flashes) {
-        // Only flashes whose ±maxLag neighbourhood has been heard in full.
-        if (f < end - o.window || f + maxLag > lastAudio) continue;
+      const inWindow = flashes.filter((f) => f >= end - o.window && f + maxLag <= lastAudio);
+      // A test pattern flashes at a steady period; dark-to-bright cuts in programmes do not.
+      if (inWindow.length < MIN_PAIRS) return undefined;
+      const gaps = inWindow.slice(1).map((f, i) => f - inWindow[i]!);
+      const period = [...gaps].sort((a, b) => a - b)[gaps.length >> 1]!;
+      // (a missed flash makes one gap of two periods)
+      if (gaps.some((g) => Math.abs(g - Math.max(1, Math.round(g / period)) * period) > 1.5 * frameDuration)) return undefined;
+      for (const f of inWindow) {
+        // Only flashes whose ±maxLag neighbourhood has been heard in full (filtered above).
         let best = Number.NaN;
         for (const b of bursts) if (Math.abs(b - f) <= maxLag && !(Math.abs(b - f) >= Math.abs(best - f))) best = b;
         if (!Number.isNaN(best)) offsets.push(best - f);
