@@ -41,6 +41,17 @@ const scenario = parseScenario({
       cycle: 60,
       schedule: [{ at: BLACK_AT, type: 'black', duration: BLACK_FOR }],
     },
+    {
+      // Silenced for the whole test by a config-file rule on its tag.
+      id: 'cockpit-quiet',
+      output: { type: 'udp', port: 0 },
+      content: { source: 'testsrc2' },
+      clock: true,
+      video: { width: 160, height: 90, fps: 25, bitrateKbps: 150 },
+      audio: { sampleRate: 48000, channels: 2, toneHz: 880 },
+      cycle: 60,
+      schedule: [{ at: 6, type: 'black', duration: 3 }],
+    },
   ],
 });
 
@@ -69,9 +80,9 @@ describe('cockpit end to end: silence, acknowledge, evidence clip', () => {
     simStart = Date.now();
     sim = await startSimulation(scenario);
     const config = parseConfig({
-      notify: { console: false, webhooks: [{ url: receiver.url }] },
+      notify: { console: false, webhooks: [{ url: receiver.url }], silences: [{ tag: 'quiet', duration: 600, comment: 'config' }] },
       incidents: { flapWindow: 1 },
-      streams: sim.streams.map((s) => ({ id: s.id, url: s.url, tags: ['e2e'] })),
+      streams: sim.streams.map((s) => ({ id: s.id, url: s.url, tags: s.id === 'cockpit-quiet' ? ['quiet'] : ['e2e'] })),
     });
     store = openStore(join(dir, 'vigil.db'));
     app = buildApp(config, { workers: 1, store });
@@ -195,4 +206,24 @@ describe('cockpit end to end: silence, acknowledge, evidence clip', () => {
       await demuxer.close();
     }
   }, 60_000);
+  it('an incident that opens and closes inside a config-file silence is recorded, marked silenced, never notified', async () => {
+    const closed = await until(
+      'the quiet black to close',
+      () => store.listIncidents({ stream: 'cockpit-quiet', state: 'closed' }).items.find((i) => i.type === 'black'),
+      20_000,
+    );
+    expect(closed).toMatchObject({ silenced: true, silencedBy: ['config-1'] });
+    // Give a late notification the chance to show up: there must be none, open or close.
+    await sleep(1000);
+    expect(receiver.events.filter((e) => e.incident.streamId === 'cockpit-quiet')).toEqual([]);
+    const served = (await (await api(`/api/incidents?stream=cockpit-quiet`)).json()) as { items: { id: string; silenced: boolean }[] };
+    expect(served.items.find((i) => i.id === closed.id)?.silenced).toBe(true);
+    // The config rule is listed, read-only.
+    const rules = (await (await api('/api/silences')).json()) as { id: string; source: string }[];
+    expect(rules.find((r) => r.id === 'config-1')).toMatchObject({ source: 'config' });
+    expect((await api('/api/silences/config-1', { method: 'DELETE', headers: { authorization: 'Bearer tok' } })).status).toBe(409);
+    const metrics = await (await api('/metrics')).text();
+    expect(metrics).toMatch(/^vigil_incidents_silenced_total [1-9]/m);
+  }, 30_000);
 });
+
