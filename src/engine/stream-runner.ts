@@ -35,7 +35,7 @@ export class StreamRunner {
         // Evidence: the next frame shows the defect (open fires after minDuration of it) or the recovery.
         this.source.requestThumbnail(evidenceKey(e));
         // And the original packets around the onset (the edge's media time is where the defect began).
-        if (e.phase === 'open') this.source.requestClip(evidenceKey(e), e.mediaTime);
+        if (e.phase === 'open') this.requestClip(e);
       },
       onDetectorError: (name, err) => logger?.error({ stream: stream.id, detector: name, err }, 'detector failed and was disabled'),
     });
@@ -61,7 +61,7 @@ export class StreamRunner {
           // A lost signal has no next frame; its onset evidence is the last live thumbnail.
           if (e.phase === 'close') this.source.requestThumbnail(evidenceKey(e));
           // Its clip holds what came before the loss (cut after a deadline, as no packets follow).
-          else this.source.requestClip(evidenceKey(e), e.mediaTime);
+          else this.requestClip(e);
         },
         discontinuity: (t, w) => this.chain.flush(t, w),
         thumbnail: (thumb) => events.thumbnail(stream.id, thumb),
@@ -71,6 +71,22 @@ export class StreamRunner {
     const report = (): void => events.status(stream.id, this.source.status(), Object.fromEntries(this.chain.gauges));
     this.statusTimer = setInterval(report, 1000);
     this.statusTimer.unref();
+  }
+
+  /** Wall time (ms) of the last clip asked for, per evidence key. */
+  private readonly lastClip = new Map<string, number>();
+
+  /**
+   * One clip per defect, not one per flap: a defect that comes and goes every few seconds stays
+   * one incident (flap window), so an open edge of the same key within 30 s of the last clip's
+   * gets none (a remux costs ~0.1-0.5 s of CPU for 10 s of 720p).
+   */
+  private requestClip(e: IntervalEdge): void {
+    const key = evidenceKey(e);
+    const now = Date.now();
+    if (now - (this.lastClip.get(key) ?? -Infinity) < 30_000) return;
+    this.lastClip.set(key, now);
+    this.source.requestClip(key, e.mediaTime);
   }
 
   start(): void {
