@@ -123,3 +123,50 @@ describe('av_sync from container timestamps', () => {
     expect(run(stream({ seconds: 40, audioTs: (t) => (t < 10 ? t : t + 0.04) }))).toEqual([]);
   });
 });
+
+describe('av_sync with one track only', () => {
+  it('video-only then audio-only input: no incident, and the full luma plane is never read', () => {
+    // A white noise picture (every frame an "event") for 120 s without audio, then audio alone.
+    const edges: IntervalEdge[] = [];
+    const det = spec.create(defaultOptions(spec.options), {
+      streamId: 't',
+      report: (e) => edges.push(e),
+      gauge: () => {},
+    });
+    const preview = { data: new Uint8Array(32 * 18), width: 32, height: 18 };
+    let seed = 1;
+    for (let i = 0; i < 120 * FPS; i++) {
+      for (let k = 0; k < preview.data.length; k++) preview.data[k] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      det.process({
+        kind: 'video',
+        mediaTime: i / FPS,
+        wallTime: 1.7e12 + (i / FPS) * 1000,
+        width: 64,
+        height: 36,
+        get luma(): Uint8Array {
+          throw new Error('the full luma plane must not be read');
+        },
+        lumaStride: 64,
+        frameDuration: 1 / FPS,
+        preview,
+        fullRange: false,
+        decodeError: false,
+        keyFrame: false,
+      });
+    }
+    const pcm = new Float32Array(AAC);
+    for (let k = 0; k < 120 * (SR / AAC); k++) {
+      for (let j = 0; j < AAC; j++) pcm[j] = (j + k) % 97 === 0 ? 0.5 : 0;
+      det.process({
+        kind: 'audio',
+        mediaTime: 120 + (k * AAC) / SR,
+        wallTime: 0,
+        sampleRate: SR,
+        nbSamples: AAC,
+        channels: [pcm, pcm],
+        channelNames: ['FL', 'FR'],
+      });
+    }
+    expect(edges).toEqual([]);
+  });
+});

@@ -22,8 +22,8 @@ const MIN_PAIRS = 3;
  * Audio/video synchronisation, three ways:
  * (a) test signal: flash frames (mean-luma jump on the preview) paired with the nearest
  *     tone-burst onset (sample-accurate), median over the pairs;
- * (b) ordinary content: cross-correlation of visual onsets (cuts, motion starts, from the
- *     preview's frame difference) against audio energy onsets over a sliding window;
+ * (b) ordinary content: coincidence of visual events (cuts, motion starts, from the
+ *     preview's frame difference) with audio energy onsets over lags, in a sliding window;
  * (c) container timestamps: A-V packet timestamp skew against its baseline and audio
  *     timestamps against the sample clock.
  * Offsets are signed in ms, positive = audio late.
@@ -188,7 +188,6 @@ export const avSyncDetector = defineDetector({
     let lastVideo = Number.NaN;
     let lastAudio = Number.NaN;
     let lastEval = Number.NaN;
-    let lastWall = 0;
     let lastTsEval = Number.NaN;
     const video = new VideoEvents(o.flashJump);
     const audio = new AudioEvents({
@@ -200,7 +199,8 @@ export const avSyncDetector = defineDetector({
     });
 
     function prune(): void {
-      const horizon = Math.max(lastVideo, lastAudio) - keep;
+      // Either track may be absent (NaN): the other one's time still bounds the buffers.
+      const horizon = Math.max(Number.isNaN(lastVideo) ? -Infinity : lastVideo, Number.isNaN(lastAudio) ? -Infinity : lastAudio) - keep;
       dropBefore(vt, vs, horizon);
       dropBefore(at, as, horizon);
       while (flashes.length && flashes[0]! < horizon) flashes.shift();
@@ -299,14 +299,12 @@ export const avSyncDetector = defineDetector({
           vs.push(s.strength);
           if (s.flash) flashes.push(f.mediaTime);
           lastVideo = f.mediaTime;
-          lastWall = f.wallTime;
           evaluate(f.wallTime);
           if (vt.length % 64 === 0) prune();
         } else if (input.kind === 'audio') {
           audio.process(input);
           if (o.timestamps) ts.audioChunk(input);
           lastAudio = input.mediaTime + input.nbSamples / input.sampleRate;
-          lastWall = input.wallTime;
           if (at.length > (keep / HOP) * 1.5) prune();
           evaluate(input.wallTime);
           evaluateTimestamps(input.mediaTime, input.wallTime);
@@ -317,7 +315,6 @@ export const avSyncDetector = defineDetector({
         }
       },
       flush() {
-        void lastWall;
         contentReporter.flush();
         tsReporter.flush();
         reset();
