@@ -41,7 +41,10 @@ export interface IncidentQueryFilter {
 export interface ServerDeps {
   /** Every configured stream with its latest status. */
   streams(): readonly ServerStreamState[];
-  /** Incident history, newest first, each id once in its latest state. */
+  /**
+   * Incident history, newest first, each id once in its latest state (the newest 10 000). The
+   * routes no longer read it: they use incident() and queryIncidents(), which reach every row.
+   */
   incidents(): readonly Incident[];
   /** Starts monitoring a stream at run time; throws if the id exists. */
   addStream(stream: StreamConfig): void;

@@ -90,7 +90,8 @@ export interface OutboxTable {
  *
  * Synchronous on purpose: the app saves an incident before it notifies, inside the incident
  * tracker's synchronous callback, and the HTTP API reads incidents synchronously. A network
- * backend will need an async variant of this interface (and of ServerDeps.incidents()).
+ * backend will need an async variant of this interface; the HTTP routes already await the
+ * incident, page, clip and acknowledge reads (ServerDeps), so the change stays in app.ts.
  */
 export interface Store {
   /** Insert or replace a stream by id. `addedAt` is kept from the first insert. */
