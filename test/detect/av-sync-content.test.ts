@@ -8,7 +8,8 @@ import { defaultOptions, type DetectorContext } from '../../src/detect/index.ts'
 import { avSyncDetector as spec } from '../../src/detect/av-sync/av-sync-detector.ts';
 import type { IntervalEdge, MediaInput } from '../../src/shared/index.ts';
 import { intervals } from '../helpers/frames.ts';
-import { editedContent, interleave } from '../helpers/sync-media.ts';
+import { aacRoundTrip } from '../helpers/ebur128.ts';
+import { chunksOf, editedContent, interleave } from '../helpers/sync-media.ts';
 
 function recording() {
   const edges: IntervalEdge[] = [];
@@ -50,6 +51,16 @@ describe('av_sync on edited content (synthetic)', { timeout: 30_000 }, () => {
       });
     }
   }
+
+  it('audio 300 ms late after an AAC 96 kbit/s round trip: measured within a frame, one incident', async () => {
+    const c = editedContent({ fps: 25, seconds: 32, offset: 0.3, seed: 9 });
+    const [coded] = await aacRoundTrip([c.pcm, c.pcm], 48000, 96);
+    const { edges, gauges } = run(interleave(c.video, chunksOf(coded!)));
+    const offsets = gauges['av_offset_ms'] ?? [];
+    expect(offsets.length).toBeGreaterThan(5);
+    for (const m of offsets) expect(Math.abs(m - 300)).toBeLessThan(40);
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+  });
 
   it('without sound at the cuts (audio unrelated to the pictures) there is no verdict', () => {
     const pictures = editedContent({ fps: 25, seconds: 32, offset: 0, seed: 1 });

@@ -93,6 +93,8 @@ export function editedContent(o: EditedContentOptions, width = 128, height = 72)
   video: VideoFrameView[];
   audio: AudioChunk[];
   cuts: number[];
+  /** The mono sound track the chunks carry (on both channels). */
+  pcm: Float32Array;
 } {
   const rand = prng(o.seed ?? 3);
   const cuts: number[] = [];
@@ -135,5 +137,10 @@ export function editedContent(o: EditedContentOptions, width = 128, height = 72)
   for (const c of cuts) addBurst(c, 0.4, 0.4, 0.08);
   for (const c of clicks) addBurst(c, 0.05, 0.25, 0.01);
   const audio = audioChunks((_c, k) => pcm[k] ?? 0, 0, o.seconds, { sampleRate: sr, chunkSize: 1024 });
-  return { video, audio, cuts };
+  return { video, audio, cuts, pcm };
+}
+
+/** Chunks of 1024 samples carrying `pcm` on FL and FR. */
+export function chunksOf(pcm: Float32Array, sampleRate = 48000): AudioChunk[] {
+  return audioChunks((_c, k) => pcm[k] ?? 0, 0, pcm.length / sampleRate, { sampleRate, chunkSize: 1024 });
 }
