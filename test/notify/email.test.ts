@@ -30,11 +30,13 @@ class MailServer {
   reject: number | undefined;
   private server: SMTPServer | undefined;
 
-  constructor(private readonly opts: { auth?: { user: string; pass: string }; starttls?: boolean } = {}) {}
+  constructor(private readonly opts: { auth?: { user: string; pass: string }; starttls?: boolean; implicitTls?: boolean } = {}) {}
 
   async start(port = 0): Promise<this> {
     const server = new SMTPServer({
       logger: false,
+      // smtp-server's built-in self-signed certificate serves both STARTTLS and implicit TLS.
+      secure: this.opts.implicitTls === true,
       authOptional: this.opts.auth === undefined,
       ...(this.opts.starttls ? {} : { disabledCommands: ['STARTTLS'] }),
       // Loopback test: PLAIN over an unencrypted connection is fine here.
@@ -179,6 +181,32 @@ describe('email sink', () => {
     n.publish(makeEvent('incident.opened', news));
     await waitFor(() => n.stats().mail?.delivered === 1, 10_000, 'mail delivered');
     expect(smtp.mails[0]!.secure).toBe(true);
+  });
+
+  it('speaks TLS from the first byte when tls is "implicit" (SMTPS)', async () => {
+    const smtp = await mailServer({ implicitTls: true });
+    const sink = createEmailSink({
+      host: '127.0.0.1',
+      port: smtp.port,
+      tls: 'implicit',
+      rejectUnauthorized: false,
+      from: 'vigil@example.com',
+      to: ['ops@example.com'],
+      name: 'mail',
+    });
+    const n = notifier([sink]);
+    n.publish(makeEvent('incident.opened', news));
+    await waitFor(() => n.stats().mail?.delivered === 1, 10_000, 'mail delivered');
+    expect(smtp.mails[0]!.secure).toBe(true);
+  });
+
+  it('refuses a self-signed certificate unless told to accept it', async () => {
+    const smtp = await mailServer({ implicitTls: true });
+    const sink = createEmailSink({ host: '127.0.0.1', port: smtp.port, tls: 'implicit', from: 'v@example.com', to: ['o@example.com'], name: 'mail', maxAttempts: 1 });
+    const n = notifier([sink]);
+    n.publish(makeEvent('incident.opened', news));
+    await waitFor(() => n.stats().mail?.failed === 1, 10_000, 'dropped');
+    expect(smtp.mails).toHaveLength(0);
   });
 
   it('refuses a server without STARTTLS when tls is "starttls" (retried, then dropped)', async () => {
