@@ -50,6 +50,8 @@ export interface Content {
   readonly clock: boolean;
   /** Incident types the content itself rightly shows throughout (not false alarms anywhere in its files). */
   readonly legit?: readonly IncidentType[];
+  /** Sound and picture have events to correlate (speech, cuts, action): A/V offset is observable. */
+  readonly events?: boolean;
 }
 
 export interface Format {
@@ -85,11 +87,12 @@ export interface RenderedFile extends CorpusFile {
   readonly otherTruth: readonly { type: string; start: number; end: number }[];
 }
 
-const clip = (file: string, legit?: IncidentType[]): Content => ({
+const clip = (file: string, legit?: IncidentType[], events?: boolean): Content => ({
   label: file.replace(/\.[a-z0-9]+$/, ''),
   content: { source: 'clip', path: join(MEDIA, file) },
   clock: false,
   ...(legit ? { legit } : {}),
+  ...(events ? { events } : {}),
 });
 /*
  * Clips whose own sound is outside Vigil's default loudness range (short-term -36..-18 LUFS)
@@ -104,14 +107,25 @@ const lavfi = (source: string, options?: Record<string, string | number>): Conte
   clock: true,
 });
 
-/** Content per split. Clips with a digitally silent audio track (parking lot, flower) are left out: their silence is real. */
+/** Content per split. Clean files are all real clips; the parking lot's silent track counts its silence as right. */
 export const CONTENT: Record<Split, { defects: Content[]; clean: Content[] }> = {
   tuning: {
-    defects: [lavfi('testsrc2'), clip('static_water_stream_480x360.mp4', QUIET_OR_LOUD), clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD)],
-    clean: [clip('speech_his_girl_friday_bw_640x480.mp4'), clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD), clip('static_water_stream_480x360.mp4', QUIET_OR_LOUD), lavfi('testsrc2')],
+    defects: [
+      lavfi('testsrc2'),
+      clip('static_water_stream_480x360.mp4', QUIET_OR_LOUD),
+      clip('speech_his_girl_friday_bw_640x480.mp4', undefined, true),
+      clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD),
+    ],
+    clean: [
+      clip('speech_his_girl_friday_bw_640x480.mp4'),
+      clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD),
+      clip('static_water_stream_480x360.mp4', QUIET_OR_LOUD),
+      // Its AAC track is digital silence (SOURCES.md): silence and too-quiet loudness are right there.
+      clip('static_parking_lot_overhead_768x432.mp4', ['silence', 'loudness']),
+    ],
   },
   'held-out': {
-    defects: [lavfi('mandelbrot'), clip('handheld_crystal_toy_480p.mp4', QUIET_OR_LOUD), clip('bbb_720p_vp8_vorbis_0-30s.webm'), clip('sintel_256x110_lowbitrate_blocky.mp4'), lavfi('cellauto', { rule: 110 })],
+    defects: [lavfi('mandelbrot'), clip('handheld_crystal_toy_480p.mp4', QUIET_OR_LOUD), clip('bbb_720p_vp8_vorbis_0-30s.webm', undefined, true), clip('sintel_256x110_lowbitrate_blocky.mp4', undefined, true), lavfi('cellauto', { rule: 110 })],
     clean: [
       clip('handheld_crystal_toy_480p.mp4', QUIET_OR_LOUD),
       clip('bbb_720p_vp8_vorbis_0-30s.webm'),
@@ -247,7 +261,12 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
       // Codecs in turn; sizes change every round of codecs; content drawn (seeded) per file.
       const res = sizeFor(fmt.codec, RESOLUTIONS[o.resolutions[Math.floor(gi / formats.length) % o.resolutions.length]!]!);
       const format: Format = { ...fmt, ...res, fps: 25 };
-      const content = contents.defects[Math.floor(rand() * contents.defects.length)]!;
+      let ci = Math.floor(rand() * contents.defects.length);
+      const needsEvents = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.variants[x.variantIdx]!.needsEvents);
+      for (let k = 0; needsEvents && k < contents.defects.length && !contents.defects[ci]!.events; k++) {
+        ci = (ci + 1) % contents.defects.length;
+      }
+      const content = contents.defects[ci]!;
       const r = prng(seed * 104729);
       let t = 3 + Math.round(r() * 20) / 10;
       const schedule: Record<string, unknown>[] = [];

@@ -35,6 +35,13 @@ export interface Variant {
   readonly stream?: Record<string, unknown>;
   /** The detector option that sets this variant's minimum duration (default: minDuration). */
   readonly minOption?: string;
+  /**
+   * Only on content with audio-visual events (speech, cuts, music with action): an A/V offset
+   * on ordinary content shows only where sound and picture have events to match. Synthetic
+   * content here has a steady tone or noise bed, and some clips are continuous (water, a slow
+   * push-in).
+   */
+  readonly needsEvents?: boolean;
 }
 
 export interface DefectType {
@@ -121,6 +128,7 @@ export const DEFECTS: readonly DefectType[] = [
       },
       {
         name: 'offset',
+        needsEvents: true,
         items: (c) => [{ type: 'av_offset', at: c.at, duration: c.duration, offsetMs: (c.rand() < 0.5 ? -1 : 1) * (250 + Math.round(c.rand() * 250)) }],
       },
       {
