@@ -31,6 +31,18 @@ const scenario = parseScenario({
       // Long enough to stay open for the whole test.
       schedule: [{ at: 3, type: 'black', duration: 60 }],
     },
+    {
+      // Under a config-file silence: its incident shows, marked silenced.
+      id: 'cam-quiet',
+      name: 'Quiet camera',
+      output: { type: 'udp', port: 0 },
+      content: { source: 'testsrc2' },
+      clock: true,
+      video: { width: 160, height: 90, fps: 25, bitrateKbps: 150 },
+      audio: { sampleRate: 48000, channels: 2, toneHz: 880 },
+      cycle: 120,
+      schedule: [{ at: 3, type: 'black', duration: 60 }],
+    },
   ],
 });
 
@@ -47,8 +59,13 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
     mkdirSync(ARTIFACTS, { recursive: true });
     sim = await startSimulation(scenario);
     const config = parseConfig({
-      notify: { console: false },
-      streams: sim.streams.map((s) => ({ id: s.id, url: s.url, name: 'East camera', tags: ['outdoor'] })),
+      notify: { console: false, silences: [{ stream: 'cam-quiet', duration: 3600, comment: 'works' }] },
+      streams: sim.streams.map((s) => ({
+        id: s.id,
+        url: s.url,
+        name: s.id === 'cam-east' ? 'East camera' : 'Quiet camera',
+        tags: ['outdoor'],
+      })),
     });
     app = buildApp(config, { workers: 1 });
     await app.start();
@@ -70,8 +87,14 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
     await sim?.stop();
   }, 20_000);
 
+  it('shows an incident under a silence, marked silenced', async () => {
+    const quiet = '#timeline li[data-stream="cam-quiet"][data-type="black"]';
+    await page.waitForSelector(`${quiet} .badge-silenced`, { timeout: 20_000 });
+    expect(await page.textContent(`${quiet} .badge-silenced`)).toBe('silenced');
+  }, 25_000);
+
   it('acknowledges an incident from the timeline, asking for the token first, by keyboard', async () => {
-    const item = '#timeline li[data-type="black"][data-state="open"]';
+    const item = '#timeline li[data-stream="cam-east"][data-type="black"][data-state="open"]';
     await page.waitForSelector(item, { timeout: 20_000 });
     const id = (await page.getAttribute(item, 'data-id'))!;
     // Keyboard only: focus the button, Enter opens the dialog, type, Enter submits.
@@ -100,27 +123,30 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
   }, 40_000);
 
   it('silences this type on this stream from the timeline; the silences list shows it and can end it', async () => {
-    const item = '#timeline li[data-type="black"]';
+    const item = '#timeline li[data-stream="cam-east"][data-type="black"]';
     await page.click(`${item} .btn-silence`);
     await page.waitForSelector('#silence-dialog[open]');
     await page.check('#silence-dialog input[value="type"]');
     await page.selectOption('#silence-duration', '900');
     await page.fill('#silence-comment', 'lens cap');
     await page.click('#silence-dialog button[type="submit"]');
-    await page.waitForSelector('#silences li[data-state="active"]', { timeout: 5000 });
-    const text = await page.textContent('#silences li[data-state="active"]');
+    const mine = '#silences li[data-state="active"]:has-text("East camera")';
+    await page.waitForSelector(mine, { timeout: 5000 });
+    const text = await page.textContent(mine);
     expect(text).toMatch(/stream East camera · type black/);
     expect(text).toMatch(/lens cap/);
-    const rules = app.listSilences(['active']);
+    const rules = app.listSilences(['active']).filter((r) => r.source === 'api');
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatchObject({ stream: 'cam-east', type: 'black', comment: 'lens cap', createdBy: 'ann' });
     expect(Date.parse(rules[0]!.endsAt) - Date.parse(rules[0]!.startsAt)).toBe(900_000);
+    // The config-file rule is listed without an End button.
+    expect(await page.textContent('#silences li:has-text("Quiet camera")')).toMatch(/config file/);
+    expect(await page.$('#silences li:has-text("Quiet camera") button')).toBeNull();
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-silences.png`, fullPage: true });
 
-    await page.click('#silences li[data-state="active"] button');
-    await page.waitForSelector('#silences li', { state: 'detached', timeout: 5000 });
-    expect(app.listSilences(['active'])).toEqual([]);
-    expect(await page.isVisible('#silences-empty')).toBe(true);
+    await page.click(`${mine} button`);
+    await page.waitForSelector(mine, { state: 'detached', timeout: 5000 });
+    expect(app.listSilences(['active']).filter((r) => r.source === 'api')).toEqual([]);
   }, 20_000);
 
   it('silences the whole stream from its page', async () => {
@@ -137,11 +163,14 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
     await page.waitForFunction(() => document.querySelector('#action-status')?.textContent?.startsWith('Silenced'), undefined, {
       timeout: 5000,
     });
-    const rules = app.listSilences(['active']);
+    const rules = app.listSilences(['active']).filter((r) => r.source === 'api');
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatchObject({ stream: 'cam-east' });
     expect(rules[0]!.type).toBeUndefined();
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-stream-silenced.png`, fullPage: true });
+    // The quiet camera's incident is on its page, marked silenced.
+    await page.goto(`${server.url}/#/streams/cam-quiet`);
+    await page.waitForSelector('#stream-timeline li[data-type="black"] .badge-silenced', { timeout: 5000 });
     expect(pageErrors).toEqual([]);
   }, 20_000);
 });
