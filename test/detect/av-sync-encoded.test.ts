@@ -84,6 +84,6 @@ describe('av_sync on simulator files', () => {
     // Measured at the open, over the last 5 s of the audio clock (which began in sync).
     expect(Number(m.audioClockPpm)).toBeGreaterThan(50000 * 0.5);
     expect(Number(m.audioClockPpm)).toBeLessThan(50000 * 1.3);
-    expect(m.cause).toBe("drift");
+    expect(m.cause).toBe('drift');
   });
 });

@@ -16,7 +16,10 @@ function recording() {
   return { ctx, edges, gauges };
 }
 
-function run(inputs: readonly MediaInput[], overrides: Partial<ReturnType<typeof defaultOptions<typeof spec.options>>> = {}) {
+function run(
+  inputs: readonly MediaInput[],
+  overrides: Partial<ReturnType<typeof defaultOptions<typeof spec.options>>> = {},
+) {
   const r = recording();
   const det = spec.create({ ...defaultOptions(spec.options), ...overrides }, r.ctx);
   for (const i of inputs) det.process(i);

@@ -63,7 +63,10 @@ export function syncPatternAudio(o: SyncPatternOptions): AudioChunk[] {
 }
 
 /** Video and audio merged in media-time order (as ingest would hand them over). */
-export function interleave(video: readonly VideoFrameView[], audio: readonly AudioChunk[]): (VideoFrameView | AudioChunk)[] {
+export function interleave(
+  video: readonly VideoFrameView[],
+  audio: readonly AudioChunk[],
+): (VideoFrameView | AudioChunk)[] {
   const out: (VideoFrameView | AudioChunk)[] = [];
   let a = 0;
   for (const v of video) {
@@ -89,7 +92,11 @@ export interface EditedContentOptions {
  * each cut; under it a noise bed and unrelated clicks (about one a second) at random times. The
  * audio content is moved by `offset` against the pictures; timestamps stay as they are.
  */
-export function editedContent(o: EditedContentOptions, width = 128, height = 72): {
+export function editedContent(
+  o: EditedContentOptions,
+  width = 128,
+  height = 72,
+): {
   video: VideoFrameView[];
   audio: AudioChunk[];
   cuts: number[];

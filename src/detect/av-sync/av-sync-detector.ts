@@ -90,6 +90,8 @@ export const avSyncDetector = defineDetector({
       min: 0,
       max: 3600,
       unit: 's',
+      guidance:
+        'Verdicts come once a second from a window of `window` seconds, so neighbouring verdicts share most of their evidence; 5 s asks for a lasting offset. Raise it for channels where edits make short-lived offsets.',
     },
     recovery: {
       type: 'number',
@@ -98,11 +100,15 @@ export const avSyncDetector = defineDetector({
       min: 0,
       max: 3600,
       unit: 's',
+      guidance:
+        'Low-confidence verdicts neither open nor close: an incident stays open through a quiet stretch until confident in-range verdicts return.',
     },
     testSignal: {
       type: 'boolean',
       description: 'Measure flash-and-beep test patterns when present (takes precedence over content correlation)',
       default: true,
+      guidance:
+        'Needs 3+ periodic full-frame flashes (80+ levels brighter) each near a tone burst. Turn off for content with steady strobes.',
     },
     flashJump: {
       type: 'number',
@@ -117,10 +123,12 @@ export const avSyncDetector = defineDetector({
       type: 'boolean',
       description: 'Check container timestamps for A/V drift and jumps',
       default: true,
+      guidance: 'Cheap (one comparison per packet); turn off only for sources known to restamp audio freely.',
     },
     maxTimestampSkew: {
       type: 'number',
-      description: 'Change of the audio-minus-video timestamp skew (or of audio timestamps against the sample clock) that counts as drift',
+      description:
+        'Change of the audio-minus-video timestamp skew (or of audio timestamps against the sample clock) that counts as drift',
       default: 100,
       min: 10,
       max: 5000,
@@ -135,19 +143,30 @@ export const avSyncDetector = defineDetector({
       min: 0,
       max: 3600,
       unit: 's',
+      guidance:
+        'Also the recovery time. The skew is smoothed over 5 s of interleaving, so a jump shows within ~1.5 s and its end up to 5 s late.',
     },
   },
   create(o, ctx) {
-    let verdict: { offset: number; confidence: number; kind: 'content' | 'test_signal'; extra: Record<string, number> } = {
+    let verdict: {
+      offset: number;
+      confidence: number;
+      kind: 'content' | 'test_signal';
+      extra: Record<string, number>;
+    } = {
       offset: 0,
       confidence: 0,
       kind: 'content',
       extra: {},
     };
-    const contentReporter = new EdgeReporter(withConfidence(ctx, () => verdict.confidence), 'av_sync', {
-      minDuration: o.minDuration,
-      recovery: o.recovery,
-    });
+    const contentReporter = new EdgeReporter(
+      withConfidence(ctx, () => verdict.confidence),
+      'av_sync',
+      {
+        minDuration: o.minDuration,
+        recovery: o.recovery,
+      },
+    );
     contentReporter.measurements = () => ({
       kind: verdict.kind,
       offsetMs: round(verdict.offset * 1000, 1),
@@ -200,7 +219,9 @@ export const avSyncDetector = defineDetector({
 
     function prune(): void {
       // Either track may be absent (NaN): the other one's time still bounds the buffers.
-      const horizon = Math.max(Number.isNaN(lastVideo) ? -Infinity : lastVideo, Number.isNaN(lastAudio) ? -Infinity : lastAudio) - keep;
+      const horizon =
+        Math.max(Number.isNaN(lastVideo) ? -Infinity : lastVideo, Number.isNaN(lastAudio) ? -Infinity : lastAudio) -
+        keep;
       dropBefore(vt, vs, horizon);
       dropBefore(at, as, horizon);
       while (flashes.length && flashes[0]! < horizon) flashes.shift();
@@ -216,7 +237,8 @@ export const avSyncDetector = defineDetector({
       const gaps = inWindow.slice(1).map((f, i) => f - inWindow[i]!);
       const period = [...gaps].sort((a, b) => a - b)[gaps.length >> 1]!;
       // (a missed flash makes one gap of two periods)
-      if (gaps.some((g) => Math.abs(g - Math.max(1, Math.round(g / period)) * period) > 1.5 * frameDuration)) return undefined;
+      if (gaps.some((g) => Math.abs(g - Math.max(1, Math.round(g / period)) * period) > 1.5 * frameDuration))
+        return undefined;
       for (const f of inWindow) {
         // Only flashes whose ±maxLag neighbourhood has been heard in full (filtered above).
         let best = Number.NaN;
@@ -241,12 +263,24 @@ export const avSyncDetector = defineDetector({
       const visual = peaks(vt, vs, VISUAL_LEVEL, 1, from, end);
       const sounds = peaks(at, as, AUDIO_LEVEL, AUDIO_PEAK_RADIUS, from - maxLag, end + maxLag);
       const m = matchEvents(visual, sounds, maxLag, frameDuration, o.window + 2 * maxLag);
-      if (!m) return { offset: 0, confidence: 0, kind: 'content', extra: { visualEvents: visual.length, audioOnsets: sounds.length } };
+      if (!m)
+        return {
+          offset: 0,
+          confidence: 0,
+          kind: 'content',
+          extra: { visualEvents: visual.length, audioOnsets: sounds.length },
+        };
       return {
         offset: m.offset,
         confidence: m.confidence,
         kind: 'content',
-        extra: { visualEvents: m.visual, audioOnsets: m.audio, matched: m.matched, runnerUp: m.runnerUp, expectedByChance: m.expected },
+        extra: {
+          visualEvents: m.visual,
+          audioOnsets: m.audio,
+          matched: m.matched,
+          runnerUp: m.runnerUp,
+          expectedByChance: m.expected,
+        },
       };
     }
 

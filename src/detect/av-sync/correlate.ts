@@ -21,7 +21,14 @@ export interface EventMatch {
 export const MATCHES_FOR_FULL_CONFIDENCE = 5;
 
 /** Picks local maxima of `values` at least `level` high, with no higher value within ±`radius` samples. */
-export function peaks(times: readonly number[], values: readonly number[], level: number, radius: number, from: number, to: number): number[] {
+export function peaks(
+  times: readonly number[],
+  values: readonly number[],
+  level: number,
+  radius: number,
+  from: number,
+  to: number,
+): number[] {
   const out: number[] = [];
   for (let i = 0; i < values.length; i++) {
     const t = times[i]!;
@@ -74,7 +81,7 @@ export function matchEvents(
   if (max === 0) return undefined;
   let bestStart = -1;
   let bestLen = 0;
-  for (let l = 0; l < votes.length; ) {
+  for (let l = 0; l < votes.length;) {
     if (votes[l] !== max) {
       l++;
       continue;
