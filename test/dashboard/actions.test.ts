@@ -91,6 +91,7 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
     const quiet = '#timeline li[data-stream="cam-quiet"][data-type="black"]';
     await page.waitForSelector(`${quiet} .badge-silenced`, { timeout: 20_000 });
     expect(await page.textContent(`${quiet} .badge-silenced`)).toBe('silenced');
+    await page.waitForSelector('.tile[data-id="cam-quiet"] .tile-incident:has-text("silenced")', { timeout: 3000 });
   }, 25_000);
 
   it('acknowledges an incident from the timeline, asking for the token first, by keyboard', async () => {
@@ -114,6 +115,7 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
     await page.waitForSelector(`#timeline li[data-id="${id}"] .badge-ack`, { timeout: 5000 });
     expect(await page.textContent(`#timeline li[data-id="${id}"] .badge-ack`)).toBe('acknowledged by ann');
     expect(await page.$(`#timeline li[data-id="${id}"] .btn-ack`)).toBeNull();
+    await page.waitForSelector(`.tile[data-id="cam-east"] .tile-incident[data-id="${id}"]:has-text("ack ann")`, { timeout: 3000 });
     // Persisted in the app, and the token kept for the next action.
     expect(app.incident(id)).toMatchObject({ acknowledged: { by: 'ann', note: 'checking the encoder' } });
     expect(await page.evaluate(() => localStorage.getItem('vigil:token'))).toBe(TOKEN);

@@ -94,6 +94,8 @@ export function createStreamPage(store, actions) {
             ' ',
             el('strong', {}, incidentLabel(i)),
             ` since ${fmtTime(i.openedAt)} (${fmtDuration(Date.now() - Date.parse(i.openedAt))})`,
+            i.silenced ? el('span', { class: 'tile-note' }, ' · silenced') : null,
+            i.acknowledged ? el('span', { class: 'tile-note' }, ` · acknowledged by ${i.acknowledged.by}`) : null,
           ),
         ),
       );

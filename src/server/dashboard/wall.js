@@ -91,6 +91,8 @@ export function createWall(store, ui) {
                 fmtDuration(Date.now() - Date.parse(i.openedAt)),
               ),
               ')',
+              i.silenced ? el('span', { class: 'tile-note' }, ' · silenced') : null,
+              i.acknowledged ? el('span', { class: 'tile-note' }, ` · ack ${i.acknowledged.by}`) : null,
             ),
           ),
         ),
