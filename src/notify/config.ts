@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { INCIDENT_TYPES } from '../shared/index.ts';
-import { silenceInputSchema } from './silences.ts';
+import { silenceConfigSchema } from './silences.ts';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
 export const DEFAULT_WEBHOOK_MAX_ATTEMPTS = 12;
@@ -173,7 +173,7 @@ export const notifyConfigSchema = z
         'PagerDuty Events API v2 services: { routingKeyEnv, url?, name?, types?, tags?, minSeverity?, timeoutMs?, maxAttempts? } each.',
       ),
     silences: z
-      .array(silenceInputSchema)
+      .array(silenceConfigSchema)
       .optional()
       .describe(
         'Silences and maintenance windows from the config file (read-only in the API): { stream?, tag?, type?, startsAt?, endsAt | duration, comment? } each; duration counts from startsAt or from the start of Vigil. Matching incidents are recorded and shown, marked silenced, but not notified while the rule is in force.',

@@ -34,6 +34,13 @@ export { createEmailSink, emailMessage, emailSubject } from './email-sink.ts';
 export type { EmailMessage, EmailSinkOptions } from './email-sink.ts';
 export type { Acknowledgement, IncidentAckEvent, NotifyEvent, NotifyEventKind } from './events.ts';
 export { clipUrlOf } from './format.ts';
-export { Silences, silenceFromInput, silenceInputSchema, silenceMatches, silenceState } from './silences.ts';
+export {
+  Silences,
+  silenceConfigSchema,
+  silenceFromInput,
+  silenceInputSchema,
+  silenceMatches,
+  silenceState,
+} from './silences.ts';
 export type { Silence, SilenceInput, SilenceState, SilenceStore } from './silences.ts';
 export type { CreateSinksOptions } from './sinks.ts';

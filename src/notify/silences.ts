@@ -49,23 +49,44 @@ const matcherShape = {
   comment: z.string().max(1000).optional().describe('Why: shown in the dashboard and the API.'),
 };
 
-/** Checks shared by the API body and the config entries. */
-function refineSilence(
-  v: { stream?: string | undefined; tag?: string | undefined; type?: string | undefined; startsAt?: string | undefined; endsAt?: string | undefined; duration?: number | undefined },
-  ctx: z.RefinementCtx,
-): void {
+type SilenceFields = {
+  stream?: string | undefined;
+  tag?: string | undefined;
+  type?: string | undefined;
+  startsAt?: string | undefined;
+  endsAt?: string | undefined;
+  duration?: number | undefined;
+};
+
+/** Checks of a config entry: matchers, and a well-formed interval (it may have expired already). */
+function refineConfigSilence(v: SilenceFields, ctx: z.RefinementCtx): void {
   if (v.stream === undefined && v.tag === undefined && v.type === undefined) {
     ctx.addIssue({ code: 'custom', path: ['stream'], message: 'set at least one of stream, tag and type' });
   }
   if ((v.endsAt === undefined) === (v.duration === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'set exactly one of endsAt and duration' });
   }
-  if (v.endsAt !== undefined && Date.parse(v.endsAt) <= Date.parse(v.startsAt ?? new Date().toISOString())) {
-    ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after startsAt (or after now when startsAt is not set)' });
+  if (v.endsAt !== undefined && v.startsAt !== undefined && Date.parse(v.endsAt) <= Date.parse(v.startsAt)) {
+    ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after startsAt' });
   }
 }
 
-/** The body of `POST /api/silences` (and one `notify.silences[]` entry in the config file). */
+/** Checks of an API body: as a config entry, and the end must lie in the future. */
+function refineSilence(v: SilenceFields, ctx: z.RefinementCtx): void {
+  refineConfigSilence(v, ctx);
+  const now = Date.now();
+  const end =
+    v.endsAt !== undefined
+      ? Date.parse(v.endsAt)
+      : v.duration !== undefined
+        ? (v.startsAt !== undefined ? Date.parse(v.startsAt) : now) + v.duration * 1000
+        : undefined;
+  if (end !== undefined && !Number.isNaN(end) && end <= now) {
+    ctx.addIssue({ code: 'custom', path: [v.endsAt !== undefined ? 'endsAt' : 'duration'], message: 'the silence would end in the past' });
+  }
+}
+
+/** The body of `POST /api/silences`. */
 export const silenceInputSchema = z
   .strictObject({
     ...matcherShape,
@@ -84,6 +105,25 @@ export const silenceInputSchema = z
   .superRefine(refineSilence)
   .describe('A silence rule or maintenance window: stream, tag and/or type, with a start and an end.');
 export type SilenceInput = z.infer<typeof silenceInputSchema>;
+
+/**
+ * One `notify.silences[]` entry of the config file. Like the API body, except that an end in
+ * the past is accepted (the rule is simply expired): a stale maintenance window in the file must
+ * not stop Vigil from starting.
+ */
+export const silenceConfigSchema = z
+  .strictObject({
+    ...matcherShape,
+    startsAt: iso().optional().describe('When the silence begins (default: when Vigil starts).'),
+    endsAt: iso().optional().describe('When it ends. Exactly one of endsAt and duration.'),
+    duration: z
+      .number({ error: 'expected seconds > 0' })
+      .positive({ error: 'expected seconds > 0' })
+      .optional()
+      .describe('Seconds from startsAt (or from when Vigil starts) to the end.'),
+  })
+  .superRefine(refineConfigSilence)
+  .describe('A silence or maintenance window from the config file (read-only in the API).');
 
 /** Resolves an input to a rule (id, absolute start and end). */
 export function silenceFromInput(

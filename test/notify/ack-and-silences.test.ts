@@ -6,6 +6,7 @@ import {
   createSlackSink,
   createWebhookSink,
   formatIncidentLine,
+  silenceConfigSchema,
   silenceInputSchema,
   silenceMatches,
   silenceState,
@@ -97,7 +98,8 @@ describe('silence rules', () => {
       listSilences: (after) => [...rows.values()].filter((s) => after === undefined || s.endsAt > after),
     };
     const silences = new Silences(store, [], { now: () => now });
-    const window = silences.add(silenceInputSchema.parse({ tag: 'studio', startsAt: '2026-01-01T10:00:00Z', duration: 3600 }));
+    // (The config schema: the API one would refuse an end that is past on the real clock.)
+    const window = silences.add(silenceConfigSchema.parse({ tag: 'studio', startsAt: '2026-01-01T10:00:00Z', duration: 3600 }));
     expect(window.endsAt).toBe('2026-01-01T11:00:00.000Z');
     expect(silences.matching(inc)).toEqual([]);
     now = Date.parse('2026-01-01T10:30:00Z');
@@ -110,6 +112,15 @@ describe('silence rules', () => {
     expect(silences.matching(inc)).toEqual([]);
     expect(rows.size).toBe(0);
     expect(silences.remove(window.id)).toBe('unknown');
+  });
+
+  it('a config entry may have expired already (a stale window must not stop Vigil); an API body may not', () => {
+    const stale = { stream: 'cam1', startsAt: '2020-01-01T00:00:00Z', endsAt: '2020-01-01T01:00:00Z' };
+    expect(silenceConfigSchema.safeParse(stale).success).toBe(true);
+    expect(silenceInputSchema.safeParse(stale).success).toBe(false);
+    const silences = new Silences(undefined, [silenceConfigSchema.parse(stale)]);
+    expect(silences.list(['expired']).map((s) => s.id)).toEqual(['config-1']);
+    expect(silences.matching({ streamId: 'cam1', tags: [], type: 'black' })).toEqual([]);
   });
 
   it('config rules are read-only and named config-N', () => {
