@@ -24,7 +24,7 @@ export function configReferenceMarkdown(): string {
   out.push('', '## `notify`', '', '| key | default | description |', '|---|---|---|');
   const notify = unwrap(shape.notify) as z.ZodObject;
   for (const [k, v] of Object.entries(notify.shape)) out.push(`| \`${k}\` | ${defaultOf(v as z.ZodType)} | ${describe(v as z.ZodType)} |`);
-  for (const list of ['webhooks', 'slack', 'pagerduty', 'email']) {
+  for (const list of ['webhooks', 'slack', 'pagerduty', 'email', 'silences']) {
     const field = notify.shape[list] as z.ZodType | undefined;
     if (!field) continue;
     const item = elementObject(unwrap(field));
