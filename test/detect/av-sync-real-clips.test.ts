@@ -34,8 +34,8 @@ const CLIPS = [
   'static_water_stream_480x360.mp4',
 ];
 const SHIFTS = [0, 0.3, -0.2];
-/** The default window (20 s) and a short one, so the short clips are judged too. */
-const WINDOWS = [20, 5];
+/** The default window (10 s), a long one and a short one, so the short clips are judged too. */
+const WINDOWS = [20, 10, 5];
 
 interface Outcome {
   edges: IntervalEdge[];

@@ -62,9 +62,9 @@ describe('av_sync on a flash-and-beep test signal', () => {
       at: [1, 2.3, 4.1, 5, 7.7, 8.4, 10.9, 12, 13.3, 16.1, 17],
       jitter: [0.3, -0.25, 0.3, 0.1, 0.3, -0.4, 0.3, 0.2, -0.1, 0.3, 0.3],
     };
-    const { edges, gauges } = run(interleave(syncPatternVideo(o), syncPatternAudio(o)));
+    const { edges } = run(interleave(syncPatternVideo(o), syncPatternAudio(o)));
+    // (Six of the eleven sounds are 300 ms late: the content path may say so; that is not a test signal.)
     expect(edges.filter((e) => e.measurements?.kind === 'test_signal')).toEqual([]);
-    expect(gauges['av_offset_ms'] ?? []).toEqual([]);
   });
 
   it('a missed flash does not stop the measurement', () => {

@@ -17,6 +17,11 @@ const AUDIO_PEAK_RADIUS = 3;
 const EVAL_EVERY = 1;
 /** A test-signal verdict needs this many flash–beep pairs in the window. */
 const MIN_PAIRS = 3;
+/**
+ * Seconds of flashes a test-signal verdict is formed from: three flashes of a pattern with a
+ * 2 s period, so that a change of offset is seen within a few seconds.
+ */
+const TEST_SIGNAL_WINDOW = 6;
 
 /**
  * Audio/video synchronisation, three ways:
@@ -57,12 +62,12 @@ export const avSyncDetector = defineDetector({
     window: {
       type: 'number',
       description: 'Media seconds of audio and video correlated for each content verdict',
-      default: 20,
+      default: 10,
       min: 3,
       max: 60,
       unit: 's',
       guidance:
-        'Longer windows hold more cuts and sound events (higher confidence) but react later. 10-20 s for edited programmes; 30+ s for slow content.',
+        'Longer windows hold more cuts and sound events (higher confidence) but react later, and an offset shorter than about the window is outvoted by the in-sync part. 10 s suits edited programmes (a shot every 2-4 s); 20-30 s for slower content.',
     },
     maxLag: {
       type: 'number',
@@ -81,7 +86,7 @@ export const avSyncDetector = defineDetector({
       max: 1,
       unit: 'ratio',
       guidance:
-        'Confidence = significance x distinctness x support (ADR 0004). Edited content with a sound at each cut measures 0.7-0.9; the real clips in ../shared/media measure at most 0.22 (no verdict). Lowering it gives verdicts on sparse content, and chance verdicts with them.',
+        'Confidence = significance x distinctness x support (ADR 0004). Edited content with a sound at each cut measures 0.7-0.9; the real clips in ../shared/media measure at most 0.31 (no verdict). Lowering it gives verdicts on sparse content, and chance verdicts with them.',
     },
     minDuration: {
       type: 'number',
@@ -153,6 +158,8 @@ export const avSyncDetector = defineDetector({
       confidence: number;
       kind: 'content' | 'test_signal';
       extra: Record<string, number>;
+      /** Media time from which the evidence agrees with this offset, when known. */
+      since?: number | undefined;
     } = {
       offset: 0,
       confidence: 0,
@@ -231,7 +238,10 @@ export const avSyncDetector = defineDetector({
     function testSignalVerdict(end: number): typeof verdict | undefined {
       if (!o.testSignal) return undefined;
       const offsets: number[] = [];
-      const inWindow = flashes.filter((f) => f >= end - o.window && f + maxLag <= lastAudio);
+      const pairedFlashes: number[] = [];
+      const inWindow = flashes.filter(
+        (f) => f >= end - Math.min(o.window, TEST_SIGNAL_WINDOW) && f + maxLag <= lastAudio,
+      );
       // A test pattern flashes at a steady period; dark-to-bright cuts in programmes do not.
       if (inWindow.length < MIN_PAIRS) return undefined;
       const gaps = inWindow.slice(1).map((f, i) => f - inWindow[i]!);
@@ -243,15 +253,20 @@ export const avSyncDetector = defineDetector({
         // Only flashes whose ±maxLag neighbourhood has been heard in full (filtered above).
         let best = Number.NaN;
         for (const b of bursts) if (Math.abs(b - f) <= maxLag && !(Math.abs(b - f) >= Math.abs(best - f))) best = b;
-        if (!Number.isNaN(best)) offsets.push(best - f);
+        if (!Number.isNaN(best)) {
+          offsets.push(best - f);
+          pairedFlashes.push(f);
+        }
       }
       if (offsets.length < MIN_PAIRS) return undefined;
       const sorted = [...offsets].sort((a, b) => a - b);
       const median = sorted[sorted.length >> 1]!;
       const consistent = offsets.filter((x) => Math.abs(x - median) <= frameDuration).length;
+      const firstAgreeing = pairedFlashes.find((_, i) => Math.abs(offsets[i]! - median) <= frameDuration);
       return {
         offset: median,
         confidence: consistent / offsets.length,
+        since: firstAgreeing,
         kind: 'test_signal',
         extra: { pairs: offsets.length, spreadMs: (sorted[sorted.length - 1]! - sorted[0]!) * 1000 },
       };
@@ -299,7 +314,7 @@ export const avSyncDetector = defineDetector({
       if (v.confidence < minConfidence) return; // no verdict: hold whatever state we are in
       ctx.gauge('av_offset_ms', v.offset * 1000);
       const out = v.offset * 1000 > o.maxLate || v.offset * 1000 < -o.maxEarly;
-      contentReporter.update(end - step, wall, step, out);
+      contentReporter.update(end - step, wall, step, out, out ? v.since : undefined);
     }
 
     function evaluateTimestamps(t: number, wall: number): void {
