@@ -145,10 +145,12 @@ export function headline(rep: EvalReport, opts: { quick: boolean }): string {
     lines.push(`| ${t} | ${v.join(' | ')} | ${b.join(' | ')} | ${fa} |`);
   }
   const c = rep.corpus;
+  const n = rep.rows.filter((r) => r.vigil && r.vigil.counts.truths > 0).map((r) => r.vigil!.counts.truths);
+  const counts = n.length ? ` Small samples: ${Math.min(...n)}–${Math.max(...n)} defect intervals per type and split.` : '';
   return [
     lines.join('\n'),
     '',
-    `${opts.quick ? '**--quick corpus.** ' : ''}${c.files} files, ${(c.seconds / 60).toFixed(0)} min, codecs ${c.codecs.join(', ')}; run ${rep.date.slice(0, 10)}. ` +
+    `${opts.quick ? '**--quick corpus.** ' : ''}${c.files} files, ${(c.seconds / 60).toFixed(0)} min, codecs ${c.codecs.join(', ')}; run ${rep.date.slice(0, 10)}.${counts} ` +
       'Precision, recall, onset error, CPU and the targets: [docs/evaluation.md](docs/evaluation.md).',
   ].join('\n');
 }
