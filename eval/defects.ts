@@ -53,6 +53,8 @@ export interface DefectType {
   readonly duration: readonly [number, number];
   /** Seconds a defect must outlast the detector's minimum duration to be one it must report (measurement windows). Default 1. */
   readonly margin?: number;
+  /** A detector option (seconds) added to the margin: the analysis window the verdict is made over. */
+  readonly marginOption?: string;
   /** Incident types this defect legitimately causes as well (not false alarms inside its truth). */
   readonly implies: readonly IncidentType[];
   readonly baseline?: Baseline;
@@ -136,7 +138,9 @@ export const DEFECTS: readonly DefectType[] = [
         items: (c) => [{ type: 'timestamp_drift', at: c.at, duration: c.duration, driftMs: (c.rand() < 0.5 ? -1 : 1) * (400 + Math.round(c.rand() * 400)) }],
       },
     ],
-    duration: [8, 14],
+    // An offset is estimated over the detector's content window: it must outlast window + minDuration.
+    duration: [15, 25],
+    marginOption: 'window',
     implies: [],
     needsAudio: true,
   },
@@ -150,7 +154,9 @@ export const DEFECTS: readonly DefectType[] = [
     duration: [8, 12],
     // Short-term loudness is a 3 s window: a step shows in it up to 3 s late.
     margin: 4,
-    implies: ['clipping', 'silence'],
+    // A quiet step on a programme with quiet passages takes channels below the silence
+    // threshold, together or one at a time (silence, channel loss); a loud one clips.
+    implies: ['clipping', 'silence', 'channel_loss'],
     baseline: 'ebur128',
     needsAudio: true,
   },
