@@ -33,7 +33,7 @@ for (const path of process.argv.slice(2)) {
       console.log(`  ${name} ${fmt === AV_PIX_FMT_GRAY8 ? 'gray8' : 'yuv420p'} ${w}x${h}: ${t.toFixed(3)} ms/frame`);
     }
   }
-  let t = performance.now();
+  const t = performance.now();
   for (const f of fs) void f.data![0];
   console.log(`  Frame.data: ${((performance.now() - t) / fs.length).toFixed(3)} ms/frame`);
 }

@@ -17,10 +17,21 @@ export interface Source {
   readonly clip?: string;
   /** Seconds to skip into a clip. */
   readonly skip?: number;
+  /** Cut to this other source and back every `cutEvery` frames (scene cuts). */
+  readonly cutWith?: Source;
+  readonly cutEvery?: number;
 }
 
 /** Read `count` frames of a source as yuv420p at width x height. */
 export async function readSource(src: Source, width: number, height: number, count: number, fps: number): Promise<Frame[]> {
+  if (src.cutWith) {
+    const a = await readSource({ ...src, cutWith: undefined }, width, height, count, fps);
+    const b = await readSource(src.cutWith, width, height, count, fps);
+    const every = src.cutEvery ?? 12;
+    const out = a.map((f, i) => (Math.floor(i / every) % 2 === 0 ? f : b[i]!));
+    for (let i = 0; i < count; i++) (Math.floor(i / every) % 2 === 0 ? b[i]! : a[i]!).free();
+    return out;
+  }
   const input = src.lavfi ? `${src.lavfi.replace('{S}', `${width}x${height}`).replace('{R}', String(fps))}` : src.clip!;
   await using dmx = await Demuxer.open(input, src.lavfi ? { format: 'lavfi' } : {});
   const st = dmx.video();
@@ -83,29 +94,52 @@ export interface SequenceSpec {
   readonly fps: number;
 }
 
-const POS_MAD = 8;
-const NEG_MAD = 3;
+const POS_MAD = 12;
+const NEG_MAD = 4;
 
 function lumaOf(f: Frame): { y: Uint8Array; stride: number } {
   return { y: f.data![0]!, stride: f.linesize[0]! };
 }
 
-/** Per-block labels from the mean absolute luma difference against the clean decode. */
+/**
+ * Per-block labels from the mean absolute luma difference against the clean decode. A lost frame
+ * is replaced by an earlier picture (and concealment copies from earlier pictures): that is a
+ * stutter, not corruption, so each block is compared with the clean decode of this frame and of
+ * the LAG frames before it, shifted by up to SHIFT px (concealment's guessed motion), and the
+ * smallest difference counts: what is left is damage a viewer sees as wrong picture.
+ */
+const LAG = 6;
+const SHIFT = 2;
 function labelsFor(damaged: Frame[], clean: Frame[], width: number, height: number): Int8Array[] {
   const cols = Math.floor(width / MB);
   const rows = Math.floor(height / MB);
+  const planes = clean.map(lumaOf);
   return damaged.map((d, i) => {
     const a = lumaOf(d);
-    const b = lumaOf(clean[i]!);
     const lab = new Int8Array(cols * rows);
     for (let by = 0; by < rows; by++) {
       for (let bx = 0; bx < cols; bx++) {
-        let s = 0;
-        for (let y = by * MB; y < by * MB + MB; y++) {
-          for (let x = bx * MB; x < bx * MB + MB; x++) s += Math.abs(a.y[y * a.stride + x]! - b.y[y * b.stride + x]!);
+        let best = Infinity;
+        for (let j = i; j >= Math.max(0, i - LAG) && best >= NEG_MAD; j--) {
+          const b = planes[j]!;
+          // Concealment shifts content a little (guessed motion): search +-2 px.
+          for (let oy = -SHIFT; oy <= SHIFT && best >= NEG_MAD; oy += 2) {
+            for (let ox = -SHIFT; ox <= SHIFT && best >= NEG_MAD; ox += 2) {
+              let s = 0;
+              let n = 0;
+              for (let y = by * MB; y < by * MB + MB; y += 2) {
+                const yy = Math.min(height - 1, Math.max(0, y + oy));
+                for (let x = bx * MB; x < bx * MB + MB; x += 2) {
+                  const xx = Math.min(width - 1, Math.max(0, x + ox));
+                  s += Math.abs(a.y[y * a.stride + x]! - b.y[yy * b.stride + xx]!);
+                  n++;
+                }
+              }
+              best = Math.min(best, s / n);
+            }
+          }
         }
-        const mad = s / (MB * MB);
-        lab[by * cols + bx] = mad >= POS_MAD ? 1 : mad < NEG_MAD ? 0 : -1;
+        lab[by * cols + bx] = best >= POS_MAD ? 1 : best < NEG_MAD ? 0 : -1;
       }
     }
     return lab;
@@ -140,6 +174,12 @@ export interface FeatureSet {
   readonly x: Float32Array[];
   /** Block labels per analysed frame (null: all intact). */
   readonly y: (Int8Array | null)[];
+  /** A keyframe was decoded since the previous analysed frame. */
+  readonly key: boolean[];
+  /** The picture changed as a whole (cut): the detector does not judge such frames. */
+  readonly cut: boolean[];
+  readonly cols: number;
+  readonly rows: number;
 }
 
 /**
@@ -150,14 +190,20 @@ export function featuresOf(v: Variant, step: number, phase: number): FeatureSet 
   const bf = new BlockFeatures();
   const x: Float32Array[] = [];
   const y: (Int8Array | null)[] = [];
+  const key: boolean[] = [];
+  const cut: boolean[] = [];
   for (let i = phase; i < v.frames.length; i += step) {
     const f = v.frames[i]!;
+    let k = false;
+    for (let j = Math.max(0, i - step + 1); j <= i; j++) k ||= v.frames[j]!.keyFrame !== 0;
     const { y: luma, stride } = lumaOf(f);
     const n = bf.compute(luma, stride, f.width, f.height, v.kind === 'decoded' && f.decodeErrorFlags !== 0);
     if (n === 0) continue;
     if (i < step) continue; // the first analysed frame has no temporal reference
     x.push(bf.out.slice(0, n * NUM_FEATURES));
     y.push(v.labels ? v.labels[i]! : null);
+    key.push(k);
+    cut.push(bf.globalChange);
   }
-  return { x, y };
+  return { x, y, key, cut, cols: bf.cols, rows: bf.rows };
 }

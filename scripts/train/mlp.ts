@@ -112,7 +112,7 @@ export function train(x: Float32Array, y: Uint8Array, w: Float32Array, n: number
       for (let pi = 0; pi < params.length; pi++) {
         const p = params[pi]!;
         for (let k = 0; k < p.length; k++) {
-          const gk = g[pi]![k]! / bw + (pi === 0 ? 1e-4 * p[k]! : 0);
+          const gk = g[pi]![k]! / bw + (pi === 0 ? 1e-3 * p[k]! : 0);
           mom[pi]![k] = b1 * mom[pi]![k]! + (1 - b1) * gk;
           vel[pi]![k] = b2 * vel[pi]![k]! + (1 - b2) * gk * gk;
           p[k]! -= (lr * (mom[pi]![k]! / c1)) / (Math.sqrt(vel[pi]![k]! / c2) + 1e-8);

@@ -3,6 +3,7 @@ import { avSyncDetector } from './av-sync/av-sync-detector.ts';
 import { blackDetector } from './black/black-detector.ts';
 import { channelLossDetector } from './channel-loss/channel-loss-detector.ts';
 import { clippingDetector } from './clipping/clipping-detector.ts';
+import { corruptionDetector } from './corruption/corruption-detector.ts';
 import { freezeDetector } from './freeze/freeze-detector.ts';
 import { loudnessDetector } from './loudness/loudness-detector.ts';
 import { silenceDetector } from './silence/silence-detector.ts';
@@ -16,6 +17,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
   blackDetector as unknown as DetectorSpec,
   freezeDetector as unknown as DetectorSpec,
   silenceDetector as unknown as DetectorSpec,
+  corruptionDetector as unknown as DetectorSpec,
   loudnessDetector as unknown as DetectorSpec,
   clippingDetector as unknown as DetectorSpec,
   channelLossDetector as unknown as DetectorSpec,

@@ -72,6 +72,16 @@ export const corruptionDetector = defineDetector({
       min: 0.05,
       max: 0.999,
       unit: 'ratio',
+      guidance: 'Chosen by training with the threshold. Raising it trades recall for fewer false alarms on content with grid-like structure (fences, tiles).',
+    },
+    errorBlockProbability: {
+      type: 'number',
+      description: 'The same, on frames the decoder (concealment) or the demuxer (corrupt packet) flagged since the previous analysed frame',
+      default: weights.errorBlockThreshold,
+      min: 0.05,
+      max: 0.999,
+      unit: 'ratio',
+      guidance: 'Lower than blockProbability: the decoder\'s own error report raises the odds of damage. Intact streams never carry the flag, so this cannot add false alarms on them.',
     },
   },
   create(o, ctx) {
@@ -80,6 +90,7 @@ export const corruptionDetector = defineDetector({
     const features = new BlockFeatures();
     let lastAnalysed = -Infinity;
     let errorSinceLast = false;
+    let keySinceLast = false;
     let ratio = 0;
     let active = false;
     let peak = 0;
@@ -93,15 +104,15 @@ export const corruptionDetector = defineDetector({
 
     function analyse(luma: Uint8Array, stride: number, width: number, height: number): void {
       const n = features.compute(luma, stride, width, height, errorSinceLast);
-      // The first frame after a start or a discontinuity has no temporal reference: not judged.
-      if (n === 0 || !features.referenced) {
+      // The first frame after a start or a discontinuity has no temporal reference, and a frame that
+      // changed as a whole (cut, flash) none that means anything: not judged.
+      if (n === 0 || !features.referenced || features.globalChange) {
+        if (n > 0) model.score(features.out, features.cols, features.rows, keySinceLast, o.blockProbability);
         ratio = 0;
         return;
       }
-      let hits = 0;
-      const thr = o.blockProbability;
-      for (let b = 0; b < n; b++) if (model.predict(features.out, b) >= thr) hits++;
-      ratio = hits / n;
+      const thr = errorSinceLast ? Math.min(o.blockProbability, o.errorBlockProbability) : o.blockProbability;
+      ratio = model.score(features.out, features.cols, features.rows, keySinceLast, thr);
     }
 
     return {
@@ -113,13 +124,18 @@ export const corruptionDetector = defineDetector({
         if (input.kind !== 'video') return;
         const t = input.mediaTime;
         if (input.decodeError) errorSinceLast = true;
+        if (input.keyFrame) keySinceLast = true;
         if (t - lastAnalysed >= o.analysisInterval - 1e-6 || t < lastAnalysed) {
-          if (t < lastAnalysed) features.reset();
+          if (t < lastAnalysed) {
+            features.reset();
+            model.reset();
+          }
           const hadError = errorSinceLast;
           analyse(input.luma, input.lumaStride, input.width, input.height);
           ctx.gauge('corruption_score', ratio);
           lastAnalysed = t;
           errorSinceLast = false;
+          keySinceLast = false;
           const now = ratio >= o.threshold;
           if (now && !active) {
             activeSince = t;
@@ -137,6 +153,7 @@ export const corruptionDetector = defineDetector({
       flush() {
         reporter.flush();
         features.reset();
+        model.reset();
         lastAnalysed = -Infinity;
         active = false;
         errorSinceLast = false;

@@ -21,7 +21,7 @@ export const FEATURE_NAMES = [
   'logEdge',
   'relEdgeRatio',
   'anisotropy',
-  'logTemporal',
+  'temporalVsRow',
   'relTemporal',
   'logDcStep',
   'relDcStep',
@@ -34,6 +34,13 @@ export const FEATURE_NAMES = [
   'localTemporal',
   'maxSideRatio',
   'rowSliceEdge',
+  'gridExcess',
+  'gridExcessMax',
+  'relGridExcess',
+  'hfRatio',
+  'relHfRatio',
+  'gridPhaseRatio',
+  'relGridPhaseRatio',
 ] as const;
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
@@ -48,6 +55,12 @@ export class BlockFeatures {
   private vInt = new Float32Array(0);
   private spread = new Float32Array(0);
   private leftEdge = new Float32Array(0);
+  private leftExcess = new Float32Array(0);
+  private topExcess = new Float32Array(0);
+  private hf = new Float32Array(0);
+  private gridEx = new Float32Array(0);
+  private offGrid = new Float32Array(0);
+  private phase = new Float32Array(0);
   private topEdge = new Float32Array(0);
   private prevMean = new Float32Array(0);
   private prevInterior = new Float32Array(0);
@@ -58,11 +71,17 @@ export class BlockFeatures {
   private dcStep = new Float32Array(0);
   private texChange = new Float32Array(0);
   private rowEdge = new Float32Array(0);
+  private rowTemporal = new Float32Array(0);
   private sideRatio = new Float32Array(0);
   private topRatio = new Float32Array(0);
   private rowTop = new Float32Array(0);
   /** The last computed frame had a previous frame to compare with (temporal features valid). */
   referenced = false;
+  /**
+   * Most of the picture changed since the previous analysed frame (a cut, a flash, a fast pan):
+   * temporal features say nothing local then, and the frame is not judged.
+   */
+  globalChange = false;
   /** Row-major features, NUM_FEATURES per block. */
   out = new Float32Array(0);
 
@@ -70,11 +89,12 @@ export class BlockFeatures {
     this.cols = cols;
     this.rows = rows;
     const n = (this.n = cols * rows);
-    for (const k of ['mean', 'interior', 'hInt', 'vInt', 'spread', 'leftEdge', 'topEdge', 'prevMean', 'prevInterior', 'scratch', 'edgeRatio', 'temporal', 'dcStep', 'texChange'] as const) {
+    for (const k of ['mean', 'interior', 'hInt', 'vInt', 'spread', 'leftEdge', 'leftExcess', 'topExcess', 'hf', 'gridEx', 'offGrid', 'phase', 'topEdge', 'prevMean', 'prevInterior', 'scratch', 'edgeRatio', 'temporal', 'dcStep', 'texChange'] as const) {
       this[k] = new Float32Array(n);
     }
     this.out = new Float32Array(n * NUM_FEATURES);
     this.rowEdge = new Float32Array(rows);
+    this.rowTemporal = new Float32Array(rows);
     this.rowTop = new Float32Array(rows);
     this.sideRatio = new Float32Array(n);
     this.topRatio = new Float32Array(n);
@@ -95,25 +115,32 @@ export class BlockFeatures {
     const rows = Math.floor(height / MB);
     if (cols < 3 || rows < 3) return 0;
     if (cols !== this.cols || rows !== this.rows) this.configure(cols, rows);
-    const { mean, interior, hInt, vInt, spread, leftEdge, topEdge } = this;
+    const { mean, interior, hInt, vInt, spread, leftEdge, topEdge, leftExcess, topExcess, hf } = this;
     for (let by = 0; by < rows; by++) {
       const y0 = by * MB;
       for (let bx = 0; bx < cols; bx++) {
         const x0 = bx * MB;
         const b = by * cols + bx;
         let h = 0;
+        let h2 = 0;
         let s = 0;
         let s2 = 0;
         // 4 rows: horizontal steps inside the block, and pixel sums.
         for (let r = 2; r < MB; r += 4) {
           const o = (y0 + r) * stride + x0;
           let p = luma[o]!;
+          let dPrev = 0;
           s += p;
           s2 += p * p;
           for (let x = 1; x < MB; x++) {
             const q = luma[o + x]!;
             const d = q - p;
             h += d < 0 ? -d : d;
+            if (x > 1) {
+              const dd = d - dPrev;
+              h2 += dd < 0 ? -dd : dd;
+            }
+            dPrev = d;
             s += q;
             s2 += q * q;
             p = q;
@@ -133,30 +160,67 @@ export class BlockFeatures {
           }
         }
         // Boundaries to the left and above (every other pixel).
+        // Boundary step, and its excess over the steps just beside it (a step that exists only
+        // on the grid line: blockiness; a natural edge or gradient has neighbours as steep).
         let le = 0;
+        let lx = 0;
         if (bx > 0) {
           for (let y = 0; y < MB; y += 2) {
             const o = (y0 + y) * stride + x0;
-            const d = luma[o]! - luma[o - 1]!;
-            le += d < 0 ? -d : d;
+            const d0 = Math.abs(luma[o]! - luma[o - 1]!);
+            const dl = Math.abs(luma[o - 1]! - luma[o - 2]!);
+            const dr = Math.abs(luma[o + 1]! - luma[o]!);
+            le += d0;
+            const ex = d0 - (dl + dr) / 2;
+            if (ex > 0) lx += ex;
           }
           le /= MB / 2;
+          lx /= MB / 2;
         }
         let te = 0;
+        let tx = 0;
         if (by > 0) {
           const o = y0 * stride + x0;
           for (let x = 0; x < MB; x += 2) {
-            const d = luma[o + x]! - luma[o + x - stride]!;
-            te += d < 0 ? -d : d;
+            const c = o + x;
+            const d0 = Math.abs(luma[c]! - luma[c - stride]!);
+            const du = Math.abs(luma[c - stride]! - luma[c - 2 * stride]!);
+            const dd = Math.abs(luma[c + stride]! - luma[c]!);
+            te += d0;
+            const ex = d0 - (du + dd) / 2;
+            if (ex > 0) tx += ex;
           }
           te /= MB / 2;
+          tx /= MB / 2;
         }
+        // The same excess off the block grid (x0+6, x0+10 and y0+6, y0+10: no transform edge of any
+        // codec lies there): natural lines and fences show at every phase, blocks only on the grid.
+        let og = 0;
+        for (const off of OFF_GRID) {
+          for (let y = 0; y < MB; y += 4) {
+            const o = (y0 + y) * stride + x0 + off;
+            const d0 = Math.abs(luma[o]! - luma[o - 1]!);
+            const ex = d0 - (Math.abs(luma[o - 1]! - luma[o - 2]!) + Math.abs(luma[o + 1]! - luma[o]!)) / 2;
+            if (ex > 0) og += ex;
+          }
+          const c0 = (y0 + off) * stride + x0;
+          for (let x = 0; x < MB; x += 4) {
+            const c = c0 + x;
+            const d0 = Math.abs(luma[c]! - luma[c - stride]!);
+            const ex = d0 - (Math.abs(luma[c - stride]! - luma[c - 2 * stride]!) + Math.abs(luma[c + stride]! - luma[c]!)) / 2;
+            if (ex > 0) og += ex;
+          }
+        }
+        this.offGrid[b] = og / (OFF_GRID.length * 2 * (MB / 4));
+        leftExcess[b] = lx;
+        topExcess[b] = tx;
+        hf[b] = Math.log((h2 / (4 * (MB - 2)) + 1) / (h / (4 * (MB - 1)) + 1));
         const cnt = 4 * MB;
         const m = s / cnt;
         mean[b] = m;
         hInt[b] = h / (4 * (MB - 1));
         vInt[b] = v / (4 * (MB - 1));
-        interior[b] = (hInt[b]! + vInt[b]!) / 2;
+        interior[b] = (hInt[b] + vInt[b]) / 2;
         spread[b] = Math.sqrt(Math.max(0, s2 / cnt - m * m));
         leftEdge[b] = le;
         topEdge[b] = te;
@@ -205,6 +269,13 @@ export class BlockFeatures {
         e /= k;
         dc /= k;
         // One-sided breaks (a slice that starts mid-picture) and horizontal breaks along a macroblock row.
+        const exL = bx > 0 ? this.leftExcess[b]! : 0;
+        const exT = by > 0 ? this.topExcess[b]! : 0;
+        const exR = bx + 1 < cols ? this.leftExcess[b + 1]! : 0;
+        const exB = by + 1 < rows ? this.topExcess[b + cols]! : 0;
+        this.gridEx[b] = Math.log1p((exL + exT + exR + exB) / k);
+        this.phase[b] = this.gridEx[b] - Math.log1p(this.offGrid[b]!);
+        out[b * NUM_FEATURES + 19] = Math.log1p(Math.max(exL, exT, exR, exB));
         const sideMax = Math.max(bx > 0 ? leftEdge[b]! : 0, by > 0 ? topEdge[b]! : 0, bx + 1 < cols ? leftEdge[b + 1]! : 0, by + 1 < rows ? topEdge[b + cols]! : 0);
         this.sideRatio[b] = Math.log((sideMax + 1) / (interior[b]! + 1));
         this.topRatio[b] = by > 0 ? Math.log((topEdge[b]! + 1) / (vInt[b]! + 1)) : 0;
@@ -221,10 +292,14 @@ export class BlockFeatures {
     }
     const medEdge = this.median(edgeRatio);
     const medTemp = this.median(temporal);
+    this.globalChange = this.havePrev && medTemp > GLOBAL_CHANGE;
     const medDc = this.median(dcStep);
     const medTex = this.median(texChange);
     const rowEdge = this.rowEdge;
     const medSide = this.median(this.sideRatio);
+    const medGrid = this.median(this.gridEx);
+    const medHf = this.median(this.hf);
+    const medPhase = this.median(this.phase);
     const medTop = this.median(this.topRatio);
     for (let by = 0; by < rows; by++) {
       let acc = 0;
@@ -235,6 +310,9 @@ export class BlockFeatures {
       let acc = 0;
       for (let bx = 0; bx < cols; bx++) acc += edgeRatio[by * cols + bx]!;
       rowEdge[by] = acc / cols - medEdge;
+      let tacc = 0;
+      for (let bx = 0; bx < cols; bx++) tacc += temporal[by * cols + bx]!;
+      this.rowTemporal[by] = tacc / cols;
     }
     for (let by = 0; by < rows; by++) {
       for (let bx = 0; bx < cols; bx++) {
@@ -242,7 +320,7 @@ export class BlockFeatures {
         const o = b * NUM_FEATURES;
         out[o] = edgeRatio[b]!;
         out[o + 3] = edgeRatio[b]! - medEdge;
-        out[o + 5] = temporal[b]!;
+        out[o + 5] = temporal[b]! - this.rowTemporal[by]!;
         out[o + 6] = temporal[b]! - medTemp;
         out[o + 7] = dcStep[b]!;
         out[o + 8] = dcStep[b]! - medDc;
@@ -270,6 +348,12 @@ export class BlockFeatures {
         out[o + 15] = temporal[b]! - tempNb / k;
         out[o + 16] = this.sideRatio[b]! - medSide;
         out[o + 17] = Math.max(this.rowTop[by]!, by + 1 < rows ? this.rowTop[by + 1]! : 0);
+        out[o + 18] = this.gridEx[b]!;
+        out[o + 20] = this.gridEx[b]! - medGrid;
+        out[o + 21] = this.hf[b]!;
+        out[o + 22] = this.hf[b]! - medHf;
+        out[o + 23] = this.phase[b]!;
+        out[o + 24] = this.phase[b]! - medPhase;
       }
     }
     this.prevMean.set(mean);
@@ -278,6 +362,10 @@ export class BlockFeatures {
     return n;
   }
 }
+
+const OFF_GRID = [6, 10] as const;
+/** Median block |change of mean| (log1p of luma levels) above which the picture changed as a whole. */
+const GLOBAL_CHANGE = Math.log1p(10);
 
 const NEIGHBOURS: ReadonlyArray<readonly [number, number]> = [
   [-1, 0],

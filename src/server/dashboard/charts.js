@@ -24,6 +24,7 @@ const clock = (t) => {
 const GAUGE_LABEL = {
   luma_mean: 'Mean luma (0–255)',
   motion: 'Motion (mean abs. difference)',
+  corruption_score: 'Corrupted area (fraction of macroblocks)',
   audio_level_db: 'Audio level (dBFS)',
   av_offset_ms: 'A/V offset (ms, + = audio late)',
   av_sync_confidence: 'A/V sync confidence (0–1)',
