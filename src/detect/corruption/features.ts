@@ -229,11 +229,33 @@ export class BlockFeatures {
     return this.derive(decodeError);
   }
 
+  /** The element a sort would put at n >> 1 (Hoare's quickselect on a scratch copy: O(n), not O(n log n)). */
   private median(a: Float32Array): number {
     const s = this.scratch;
     s.set(a);
-    s.sort();
-    return s[s.length >> 1]!;
+    const k = s.length >> 1;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (hi > lo) {
+      const pivot = s[(lo + hi) >> 1]!;
+      let i = lo;
+      let j = hi;
+      while (i <= j) {
+        while (s[i]! < pivot) i++;
+        while (s[j]! > pivot) j--;
+        if (i <= j) {
+          const t = s[i]!;
+          s[i] = s[j]!;
+          s[j] = t;
+          i++;
+          j--;
+        }
+      }
+      if (k <= j) hi = j;
+      else if (k >= i) lo = i;
+      else break;
+    }
+    return s[k]!;
   }
 
   private derive(decodeError: boolean): number {
