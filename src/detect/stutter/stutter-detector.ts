@@ -13,6 +13,29 @@ const JITTER = 2;
 const SAMPLE_STEP = 2;
 /** Mean difference (luma levels) at or under which two previews are the same picture. */
 const STILL = 0.02;
+/**
+ * A lossy encoder codes a repeated picture with a little residual (HEVC, VP9 at low bitrate on
+ * grainy film: 0.3-0.6 levels where moving frames differ by 1-2): a frame that changes by at
+ * most this share of the recent plain change is a repeat too (its change is then the noise floor).
+ */
+const DIP = 0.45;
+/**
+ * A repeat counts as stutter when the picture after it catches up: its change, less the repeat's
+ * own (the noise floor), is at least this multiple of the recent plain change less the same floor,
+ * i.e. the content moved on about two steps while the picture was held (a frame lost and the
+ * previous one shown in its place). A source at a lower frame rate carried at this one (12.5 or
+ * 10 fps shown at 25, 24 at 30, animation on twos) repeats pictures in a steady cadence but moves
+ * by one ordinary step after each repeat: the content's own frame rate, not stutter.
+ */
+const CATCH_UP = 1.8;
+/**
+ * The same for a bit-identical repeat (within rounding), which is unambiguous evidence of a held
+ * picture where a near-repeat could be a slow moment: the catch-up need only clearly exceed one step.
+ */
+const CATCH_UP_IDENTICAL = 1.4;
+/** Plain changes (a moving frame after a moving frame) kept for the reference, and how long. */
+const PLAIN_SIZE = 9;
+const PLAIN_SECONDS = 2;
 
 /**
  * Irregular video cadence. Two views of the same track:
@@ -21,10 +44,12 @@ const STILL = 0.02;
  *   ingest drops such frames before decoding them into views, so only packets show them),
  *   a step off the grid of whole periods is jitter. Steps longer than `maxGap` are not
  *   stutter (freeze, signal loss and transport report those);
- * - pictures (the 160-pixel preview): a frame identical to the one before, in a run of one
- *   or two, between frames that move, is a duplicate with a fresh timestamp (the 3:2 style
- *   repeat of a frame-rate conversion). Longer identical runs are freezes or still content,
- *   never counted here.
+ * - pictures (the 160-pixel preview): a frame (practically) identical to the one before, in a
+ *   run of one or two, between frames that move, after which the picture catches up (jumps by
+ *   well over the recent frame-to-frame change), is a duplicate with a fresh timestamp: a frame
+ *   lost and the previous one shown in its place. Repeats without a catch-up are the content's
+ *   own lower frame rate (12.5 fps carried at 25, 3:2 pulldown, animation on twos) and are not
+ *   counted. Longer identical runs are freezes or still content, never counted here.
  * The nominal period is learnt (Cadence): the declared frame rate when the median DTS step
  * agrees with it, the median otherwise. While fewer than 80% of recent steps sit on the
  * grid of whole periods the source is variable-frame-rate, and timestamps are not judged.
@@ -35,7 +60,7 @@ export const stutterDetector = defineDetector({
   name: 'stutter',
   types: ['stutter'],
   description:
-    'Irregular video cadence: dropped frames (timestamp steps of several frame periods), duplicated frames (repeated timestamps, or isolated identical pictures between moving ones) and timestamp jitter.',
+    'Irregular video cadence: dropped frames (timestamp steps of several frame periods), duplicated frames (repeated timestamps, or isolated repeated pictures after which the content jumps ahead) and timestamp jitter.',
   inputs: [{ kind: 'packet' }, { kind: 'video', plane: 'luma' }, { kind: 'info' }],
   options: {
     threshold: {
@@ -46,7 +71,7 @@ export const stutterDetector = defineDetector({
       max: 120,
       unit: 'frames/s',
       guidance:
-        'A clean constant-frame-rate stream has none. Dropping every 5th frame at 25 fps is 5/s, a 3:2 repeat pattern (24 fps shown at 30) is 6/s: both clearly visible. Isolated drops (a frame now and then) stay well under 2/s.',
+        'A clean constant-frame-rate stream has none. Dropping every 5th frame at 25 fps is 5/s, clearly visible. Isolated drops (a frame now and then) stay well under 2/s. A steady repeat cadence of a lower-frame-rate source (3:2 pulldown, 12.5 fps at 25) is not counted.',
     },
     window: {
       type: 'number',
@@ -93,7 +118,7 @@ export const stutterDetector = defineDetector({
     },
     pictures: {
       type: 'boolean',
-      description: 'Also count identical pictures with fresh timestamps (reads the preview of every frame)',
+      description: 'Also count repeated pictures with fresh timestamps after which the content jumps ahead (reads the preview of every frame)',
       default: true,
     },
   },
@@ -121,6 +146,24 @@ export const stutterDetector = defineDetector({
     let runLength = 0;
     let runStart = 0;
     let runAfterMotion = false;
+    /** Smallest change within the current run of repeats (the noise floor of a repeated picture). */
+    let runFloor = 0;
+    /** Whether every repeat of the current run is identical to its predecessor (within rounding). */
+    let runIdentical = false;
+    /** Recent plain changes (a moving frame right after a moving frame) and their times: the reference step. */
+    const plain = new Float64Array(PLAIN_SIZE);
+    const plainAt = new Float64Array(PLAIN_SIZE).fill(Number.NEGATIVE_INFINITY);
+    const plainScratch = new Float64Array(PLAIN_SIZE);
+    let plainNext = 0;
+
+    /** Median of the plain changes of the last PLAIN_SECONDS, or NaN with fewer than 3 of them. */
+    function plainStep(now: number): number {
+      let n = 0;
+      for (let i = 0; i < PLAIN_SIZE; i++) if (now - plainAt[i]! <= PLAIN_SECONDS) plainScratch[n++] = plain[i]!;
+      if (n < 3) return Number.NaN;
+      const s = plainScratch.subarray(0, n).sort();
+      return n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
+    }
 
     function event(kind: number, t: number, weight: number): void {
       window.push(t, kind, weight);
@@ -132,6 +175,7 @@ export const stutterDetector = defineDetector({
       havePrev = false;
       runLength = 0;
       lastMoving = false;
+      plainAt.fill(Number.NEGATIVE_INFINITY);
     }
 
     function onPacket(p: PacketInfo): void {
@@ -188,17 +232,32 @@ export const stutterDetector = defineDetector({
       if (o.pictures) {
         const change = pictureChange(v);
         if (!Number.isNaN(change)) {
-          // Practically identical (a repeated frame decodes bit-identical; allow rounding).
-          if (change <= STILL) {
+          const step = plainStep(v.mediaTime);
+          // A repeat: practically identical (a repeated frame decodes bit-identical, allow rounding),
+          // or, after moving frames, a small fraction of their change (the encoder's residual on a repeat).
+          const repeat = change <= STILL || (lastMoving && runLength === 0 && change <= DIP * step) || (runLength > 0 && change <= DIP * step);
+          if (repeat) {
             if (runLength === 0) {
               runStart = v.mediaTime;
               runAfterMotion = lastMoving;
-            }
+              runFloor = change;
+              runIdentical = true;
+            } else runFloor = Math.min(runFloor, change);
+            if (change > STILL) runIdentical = false;
             runLength++;
           } else {
             const moving = change >= o.motion;
-            // One or two repeats between moving frames: a cadence repeat, not a freeze.
-            if (runLength > 0 && runLength <= 2 && runAfterMotion && moving) event(DUPLICATED, runStart, runLength);
+            // One or two repeats between moving frames, then a catch-up: a lost frame shown as the
+            // previous one, not a freeze, and not a lower-frame-rate source's own cadence.
+            // Without a reference step (no plain changes lately: every move follows a repeat), the
+            // repeats are the cadence of the source itself.
+            const caughtUp = change - runFloor >= (runIdentical ? CATCH_UP_IDENTICAL : CATCH_UP) * (step - runFloor);
+            if (runLength > 0 && runLength <= 2 && runAfterMotion && moving && caughtUp) event(DUPLICATED, runStart, runLength);
+            else if (runLength === 0 && lastMoving && moving) {
+              plain[plainNext] = change;
+              plainAt[plainNext] = v.mediaTime;
+              plainNext = (plainNext + 1) % PLAIN_SIZE;
+            }
             runLength = 0;
             lastMoving = moving;
           }
