@@ -14,7 +14,8 @@ import { corruptionDetector as spec } from '../../src/detect/corruption/corrupti
 import { VideoViewBuilder } from '../../src/ingest/frame-views.ts';
 import { damageFrames, type DamageCodec } from '../../src/simulate/damage.ts';
 import { readSource, type Source } from '../../scripts/train/data.ts';
-import { collectingContext, intervals } from '../helpers/frames.ts';
+import { collectingContext, frameFromLuma, intervals } from '../helpers/frames.ts';
+import { prng } from '../../src/shared/index.ts';
 
 Log.setLevel(AV_LOG_QUIET);
 const FPS = 25;
@@ -178,4 +179,21 @@ describe('corruption detector: no false alarms on intact content', () => {
     expect(run(clean).found).toEqual([]);
     free(...parts, cut, clean);
   }, 30_000);
+});
+
+describe('corruption detector: input it cannot judge', () => {
+  it('high-bit-depth luma (2 bytes a sample, as 10-bit HEVC decodes) is not judged rather than misread', () => {
+    const rand = prng(5101);
+    const ctx = collectingContext();
+    const det = spec.create(defaultOptions(spec.options), ctx);
+    for (let i = 0; i < 50; i++) {
+      // Little-endian 10-bit samples read as bytes: every other byte is 0..3, the rest noise.
+      const luma = Uint8Array.from({ length: 2 * W * H }, (_, k) => (k % 2 ? Math.floor(rand() * 4) : Math.floor(rand() * 256)));
+      const base = frameFromLuma(new Uint8Array(W * H), W, H, i / FPS, 1 / FPS);
+      det.process({ ...base, luma, lumaStride: 2 * W });
+    }
+    det.flush(2, 1_700_000_002_000);
+    expect(ctx.edges).toEqual([]);
+    expect(ctx.gauges.get('corruption_score')).toBe(0);
+  });
 });

@@ -103,6 +103,12 @@ export const corruptionDetector = defineDetector({
     });
 
     function analyse(luma: Uint8Array, stride: number, width: number, height: number): void {
+      // More than 2 bytes per pixel per row: high-bit-depth samples (10-bit HEVC), which the 8-bit
+      // features would read as garbage. Not judged (the view carries no pixel format to convert by).
+      if (stride >= 2 * width && width >= 64) {
+        ratio = 0;
+        return;
+      }
       const n = features.compute(luma, stride, width, height, errorSinceLast);
       // The first frame after a start or a discontinuity has no temporal reference, and a frame that
       // changed as a whole (cut, flash) none that means anything: not judged.

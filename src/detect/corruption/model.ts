@@ -122,6 +122,7 @@ export class CorruptionModel {
   private p1 = new Float32Array(0);
   private prev = new Float32Array(0);
   private havePrev = false;
+  private cols = 0;
   private rows2 = new Float32Array(0);
   /** Final per-block probabilities of the last frame scored. */
   map = new Float32Array(0);
@@ -145,7 +146,8 @@ export class CorruptionModel {
   /** Score one frame's blocks into `map`; returns the fraction of blocks at or above `threshold`. */
   score(features: Float32Array, cols: number, rows: number, keyframeSince: boolean, threshold = this.blockThreshold): number {
     const n = cols * rows;
-    if (this.p1.length !== n) {
+    if (this.p1.length !== n || this.cols !== cols) {
+      this.cols = cols;
       this.p1 = new Float32Array(n);
       this.prev = new Float32Array(n);
       this.map = new Float32Array(n);
