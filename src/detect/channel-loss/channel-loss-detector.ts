@@ -5,7 +5,9 @@ import { defineDetector } from '../spec.ts';
 
 /**
  * Channel faults that silencedetect and a loudness meter miss:
- * - `dead`: one channel silent while the others carry sound, reported with its name (FL, FR, ...).
+ * - `dead`: one channel silent (under `threshold`) while another carries sound at least `margin` dB
+ *   louder, reported with its name (FL, FR, ...). The margin keeps a quiet programme whose channels
+ *   hover around the threshold (one just under, the other just over) from reading as a lost leg.
  *   In layouts of more than two channels only the front channels (FL, FR, FC) are checked one by
  *   one: LFE and surrounds are often legitimately silent. All channels silent is `silence`.
  * - `phase_inverted`: the front pair (FL/FR, or the first two channels) strongly anti-correlated
@@ -34,6 +36,16 @@ export const channelLossDetector = defineDetector({
       max: 0,
       unit: 'dBFS',
       guidance: 'The same level as the silence detector: room tone and music beds sit above -50 dBFS.',
+    },
+    margin: {
+      type: 'number',
+      description: 'How far below the loudest channel a channel under the threshold must be to count as dead',
+      default: 20,
+      min: 0,
+      max: 100,
+      unit: 'dB',
+      guidance:
+        'A lost leg is digital zero or codec leakage (under -90 dBFS) next to a live one; a quiet programme (or quiet passage) has both channels within a few dB of each other (stereo balance rarely over 6 dB), so one can dip under the threshold without being dead.',
     },
     minDuration: {
       type: 'number',
@@ -83,6 +95,7 @@ export const channelLossDetector = defineDetector({
     const dead = new Map<string, EdgeReporter>();
     const limit = 10 ** (o.threshold / 20);
     const limitSq = limit * limit;
+    const marginRatio = 10 ** (o.margin / 20);
     const nBins = Math.max(1, Math.round(o.window / BIN_SECONDS));
     let levels: number[] = [];
     // Front-pair correlation: Σxy, Σx², Σy² per bin.
@@ -128,11 +141,13 @@ export const channelLossDetector = defineDetector({
         if (n === 0 || count < 2) return;
         if (levels.length !== count) levels = new Array<number>(count).fill(0);
         let silentCount = 0;
+        let loudest = 0;
         for (let c = 0; c < count; c++) {
           const pcm = a.channels[c]!;
           let sq = 0;
           for (let i = 0; i < n; i++) sq += pcm[i]! * pcm[i]!;
           levels[c] = Math.sqrt(sq / n);
+          if (levels[c]! > loudest) loudest = levels[c]!;
           if (sq / n < limitSq) silentCount++;
         }
         const dur = n / a.sampleRate;
@@ -140,7 +155,7 @@ export const channelLossDetector = defineDetector({
         for (let c = 0; c < count; c++) {
           const name = a.channelNames[c] ?? `ch${c}`;
           if (count > 2 && !INDIVIDUALLY_CHECKED.has(name)) continue;
-          const silent = !allSilent && levels[c]! < limit;
+          const silent = !allSilent && levels[c]! < limit && levels[c]! * marginRatio <= loudest;
           // Only track channels that have been dead at least once: most never are.
           if (!silent && !dead.has(name)) continue;
           deadReporter(name, c).update(a.mediaTime, a.wallTime, dur, silent);
