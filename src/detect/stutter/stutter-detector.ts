@@ -29,8 +29,9 @@ const DIP = 0.45;
  */
 const CATCH_UP = 1.8;
 /**
- * The same for a bit-identical repeat (within rounding), which is unambiguous evidence of a held
- * picture where a near-repeat could be a slow moment: the catch-up need only clearly exceed one step.
+ * The same for an identical repeat, which is unambiguous evidence of a held picture where a shallow
+ * dip could be a slow moment: the catch-up need only clearly exceed one step. In between, the
+ * multiple goes from this to CATCH_UP with the depth of the dip (its change over DIP x the step).
  */
 const CATCH_UP_IDENTICAL = 1.4;
 /** Plain changes (a moving frame after a moving frame) kept for the reference, and how long. */
@@ -129,6 +130,7 @@ export const stutterDetector = defineDetector({
     const totals = new Float64Array(3);
     let lastDts = Number.NaN;
     let rate = 0;
+    let wasActive = false;
     reporter.measurements = () => ({
       dropped: window.count(DROPPED),
       duplicated: window.count(DUPLICATED),
@@ -148,8 +150,6 @@ export const stutterDetector = defineDetector({
     let runAfterMotion = false;
     /** Smallest change within the current run of repeats (the noise floor of a repeated picture). */
     let runFloor = 0;
-    /** Whether every repeat of the current run is identical to its predecessor (within rounding). */
-    let runIdentical = false;
     /** Recent plain changes (a moving frame right after a moving frame) and their times: the reference step. */
     const plain = new Float64Array(PLAIN_SIZE);
     const plainAt = new Float64Array(PLAIN_SIZE).fill(Number.NEGATIVE_INFINITY);
@@ -175,6 +175,7 @@ export const stutterDetector = defineDetector({
       havePrev = false;
       runLength = 0;
       lastMoving = false;
+      wasActive = false;
       plainAt.fill(Number.NEGATIVE_INFINITY);
     }
 
@@ -241,9 +242,7 @@ export const stutterDetector = defineDetector({
               runStart = v.mediaTime;
               runAfterMotion = lastMoving;
               runFloor = change;
-              runIdentical = true;
             } else runFloor = Math.min(runFloor, change);
-            if (change > STILL) runIdentical = false;
             runLength++;
           } else {
             const moving = change >= o.motion;
@@ -251,7 +250,8 @@ export const stutterDetector = defineDetector({
             // previous one, not a freeze, and not a lower-frame-rate source's own cadence.
             // Without a reference step (no plain changes lately: every move follows a repeat), the
             // repeats are the cadence of the source itself.
-            const caughtUp = change - runFloor >= (runIdentical ? CATCH_UP_IDENTICAL : CATCH_UP) * (step - runFloor);
+            const depth = Math.min(1, runFloor / (DIP * step));
+            const caughtUp = change - runFloor >= (CATCH_UP_IDENTICAL + (CATCH_UP - CATCH_UP_IDENTICAL) * depth) * (step - runFloor);
             if (runLength > 0 && runLength <= 2 && runAfterMotion && moving && caughtUp) event(DUPLICATED, runStart, runLength);
             else if (runLength === 0 && lastMoving && moving) {
               plain[plainNext] = change;
@@ -269,7 +269,11 @@ export const stutterDetector = defineDetector({
       // Still stuttering only while events keep coming at the threshold's pace: so the
       // incident ends about one event interval after the last irregular frame, not a window later.
       const active = rate > 0 && rate >= o.threshold && v.mediaTime - window.newest() <= 1 / o.threshold;
-      reporter.update(v.mediaTime, v.wallTime, v.frameDuration, active, active ? window.oldest() : undefined);
+      // The run began with the oldest event in the window: say so once, when it turns active. Handing
+      // the (sliding) oldest event on every frame restarted the pending run each time an event left
+      // the window, so with window <= minDuration it opened late or, by timestamp alignment, never.
+      reporter.update(v.mediaTime, v.wallTime, v.frameDuration, active, active && !wasActive ? window.oldest() : undefined);
+      wasActive = active;
     }
 
     return {
