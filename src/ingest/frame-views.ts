@@ -1,6 +1,14 @@
-import { AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-av/constants';
+import { AV_FRAME_FLAG_CORRUPT, AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-av/constants';
 import { Frame, SoftwareScaleContext } from 'node-av/lib';
 import type { AudioChunk, PreviewPlane, VideoFrameView } from '../shared/index.ts';
+
+/**
+ * The decoder reported damage in this frame: its error flags (concealment) or AV_FRAME_FLAG_CORRUPT
+ * (set on frames decoded from packets the demuxer flagged AV_PKT_FLAG_CORRUPT, or from a broken reference).
+ */
+export function frameDamaged(frame: Frame): boolean {
+  return frame.decodeErrorFlags !== 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT) !== 0;
+}
 
 /** Preview target width: about 160 luma samples across, whatever the input size. */
 const PREVIEW_TARGET_WIDTH = 160;
@@ -68,7 +76,7 @@ export class VideoViewBuilder {
     v.lumaStride = frame.linesize[0] ?? width;
     v.frameDuration = frameDuration;
     v.fullRange = this.fullRange(frame);
-    v.decodeError = frame.decodeErrorFlags !== 0;
+    v.decodeError = frameDamaged(frame);
     v.keyFrame = frame.keyFrame !== 0;
     return v;
   }

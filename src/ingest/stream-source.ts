@@ -32,7 +32,7 @@ import {
   type StreamInfo,
   type VideoFrameView,
 } from '../shared/index.ts';
-import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
+import { AudioViewBuilder, frameDamaged, VideoViewBuilder } from './frame-views.ts';
 import { MediaTimeline } from './media-timeline.ts';
 import { isLocalFile, protocolOptions } from './protocol-options.ts';
 import { ThumbnailEncoder } from './thumbnail-encoder.ts';
@@ -431,7 +431,7 @@ export class StreamSource {
       const wall = Date.now();
       const dur = nominal > 0 ? nominal : Math.max(0.001, toSeconds(frame.duration, stream.timeBase) || 0.04);
       const media = this.timeline.map(stream.index, pts, dur, wall);
-      if (frame.decodeErrorFlags !== 0) this.decodeErrors++;
+      if (frameDamaged(frame)) this.decodeErrors++;
       this.width = frame.width;
       this.height = frame.height;
       this.onFresh(media, wall);
