@@ -150,6 +150,20 @@ export const stutterDetector = defineDetector({
     let runAfterMotion = false;
     /** Smallest change within the current run of repeats (the noise floor of a repeated picture). */
     let runFloor = 0;
+    /** Change of the last moving frame (before the current run of repeats, if any). */
+    let lastMoveChange = Number.NaN;
+    let runBefore = Number.NaN;
+    /**
+     * A catch-up waiting for the next frame: the step it is judged against is also local (the
+     * moves just before the repeat and just after the catch-up), so content that speeds up is
+     * not read as catching up. Time, repeats, floor, change, change before; NaN time: none.
+     */
+    let pendingAt = Number.NaN;
+    let pendingRun = 0;
+    let pendingFloor = 0;
+    let pendingChange = 0;
+    let pendingBefore = 0;
+    let pendingStep = 0;
     /** Recent plain changes (a moving frame right after a moving frame) and their times: the reference step. */
     const plain = new Float64Array(PLAIN_SIZE);
     const plainAt = new Float64Array(PLAIN_SIZE).fill(Number.NEGATIVE_INFINITY);
@@ -165,6 +179,21 @@ export const stutterDetector = defineDetector({
       return n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
     }
 
+    /** Whether `change` after repeats down to `floor` is a catch-up of about two steps of `step`. */
+    function caughtUp(change: number, floor: number, step: number): boolean {
+      const depth = Math.min(1, floor / (DIP * step));
+      return change - floor >= (CATCH_UP_IDENTICAL + (CATCH_UP - CATCH_UP_IDENTICAL) * depth) * (step - floor);
+    }
+
+    /** Decide the pending catch-up against the larger of the recent plain step and the local one. */
+    function judgeCatchUp(after: number): void {
+      const near = [pendingBefore, after].filter((x) => Number.isFinite(x));
+      const local = near.length > 0 ? near.reduce((a, b) => a + b, 0) / near.length : 0;
+      const step = Math.max(pendingStep, local);
+      if (caughtUp(pendingChange, pendingFloor, step)) event(DUPLICATED, pendingAt, pendingRun);
+      pendingAt = Number.NaN;
+    }
+
     function event(kind: number, t: number, weight: number): void {
       window.push(t, kind, weight);
       totals[kind]! += weight;
@@ -175,6 +204,8 @@ export const stutterDetector = defineDetector({
       havePrev = false;
       runLength = 0;
       lastMoving = false;
+      lastMoveChange = Number.NaN;
+      pendingAt = Number.NaN;
       wasActive = false;
       plainAt.fill(Number.NEGATIVE_INFINITY);
     }
@@ -237,10 +268,16 @@ export const stutterDetector = defineDetector({
           // A repeat: practically identical (a repeated frame decodes bit-identical, allow rounding),
           // or, after moving frames, a small fraction of their change (the encoder's residual on a repeat).
           const repeat = change <= STILL || (lastMoving && runLength === 0 && change <= DIP * step) || (runLength > 0 && change <= DIP * step);
+          if (!Number.isNaN(pendingAt)) {
+            // The frame after a catch-up: a move of its own gives the local step after it.
+            const after = !repeat && change >= o.motion ? change : Number.NaN;
+            judgeCatchUp(after);
+          }
           if (repeat) {
             if (runLength === 0) {
               runStart = v.mediaTime;
               runAfterMotion = lastMoving;
+              runBefore = lastMoveChange;
               runFloor = change;
             } else runFloor = Math.min(runFloor, change);
             runLength++;
@@ -250,16 +287,21 @@ export const stutterDetector = defineDetector({
             // previous one, not a freeze, and not a lower-frame-rate source's own cadence.
             // Without a reference step (no plain changes lately: every move follows a repeat), the
             // repeats are the cadence of the source itself.
-            const depth = Math.min(1, runFloor / (DIP * step));
-            const caughtUp = change - runFloor >= (CATCH_UP_IDENTICAL + (CATCH_UP - CATCH_UP_IDENTICAL) * depth) * (step - runFloor);
-            if (runLength > 0 && runLength <= 2 && runAfterMotion && moving && caughtUp) event(DUPLICATED, runStart, runLength);
-            else if (runLength === 0 && lastMoving && moving) {
+            if (runLength > 0 && runLength <= 2 && runAfterMotion && moving && caughtUp(change, runFloor, step)) {
+              pendingAt = runStart;
+              pendingRun = runLength;
+              pendingFloor = runFloor;
+              pendingChange = change;
+              pendingBefore = runBefore;
+              pendingStep = step;
+            } else if (runLength === 0 && lastMoving && moving) {
               plain[plainNext] = change;
               plainAt[plainNext] = v.mediaTime;
               plainNext = (plainNext + 1) % PLAIN_SIZE;
             }
             runLength = 0;
             lastMoving = moving;
+            if (moving) lastMoveChange = change;
           }
         }
       }
