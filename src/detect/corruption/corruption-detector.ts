@@ -17,8 +17,15 @@ import weights from './model.json' with { type: 'json' };
  * blocks judged damaged is the frame's corrupted-area ratio (gauge `corruption_score`); an
  * incident opens when it stays at or above `threshold` for `minDuration`.
  *
- * The decoder's own error flag (VideoFrameView.decodeError) and the demuxer's corrupt-packet flag
- * are model inputs and measurements, not verdicts: concealment often hides the loss.
+ * Pixel evidence is the ratio above the stream's own baseline (median over `baselineWindow`), with
+ * at least `minBlocks` damaged blocks: an intact low-bitrate encode keeps a steady model response,
+ * damage is an excursion until the next keyframe.
+ *
+ * Decoder evidence opens an incident on its own (measurements.source 'decoder'): frames the decoder
+ * flagged (VideoFrameView.decodeError), packets the demuxer flagged corrupt, and pictures the decoder
+ * discarded (video packets in, no picture out: node-av's Decoder drops flagged frames, so in ingest
+ * this is how decoder-detected damage shows), in `decoderPeriods` analysis periods within
+ * minDuration. The flags also feed the model (lower block threshold).
  * Damage persists until the next keyframe, so only one frame every `analysisInterval` seconds is
  * analysed: reading the full-resolution luma plane is the main cost.
  */
@@ -74,6 +81,34 @@ export const corruptionDetector = defineDetector({
       unit: 'ratio',
       guidance: 'Chosen by training with the threshold. Raising it trades recall for fewer false alarms on content with grid-like structure (fences, tiles).',
     },
+    minBlocks: {
+      type: 'number',
+      description: 'Damaged macroblocks a frame needs, besides the ratio, to count as corrupted from pixels alone',
+      default: 8,
+      min: 1,
+      max: 10000,
+      unit: 'blocks',
+      guidance: 'On small pictures (320x180: 220 blocks) a handful of blocks is already a large ratio; this keeps a few odd blocks from counting.',
+    },
+    baselineWindow: {
+      type: 'number',
+      description: 'Seconds of recent analysed frames whose median corrupted-area ratio is the stream\'s own baseline; pixel evidence is the ratio above it',
+      default: 10,
+      min: 0,
+      max: 600,
+      unit: 's',
+      guidance:
+        'Damage is a transient excursion (until the next keyframe); an intact low-bitrate encode keeps a steady model response (320x180 testsrc2 at 200 kbit/s: median 0.13, peaks 0.32). 0 turns the baseline off. The baseline does not learn while an incident is open.',
+    },
+    decoderPeriods: {
+      type: 'number',
+      description: 'Analysis periods with decoder evidence (flagged frames, corrupt packets, or pictures the decoder discarded), within minDuration plus one period, that open an incident on that evidence alone',
+      default: 2,
+      min: 1,
+      max: 1000,
+      unit: 'periods',
+      guidance: 'The decoder\'s own error report (concealment, AV_FRAME_FLAG_CORRUPT, corrupt packets) is reliable: intact streams do not carry it. 1 reports a single damaged frame.',
+    },
     errorBlockProbability: {
       type: 'number',
       description: 'The same, on frames the decoder (concealment) or the demuxer (corrupt packet) flagged since the previous analysed frame',
@@ -91,18 +126,35 @@ export const corruptionDetector = defineDetector({
     let lastAnalysed = -Infinity;
     let errorSinceLast = false;
     let keySinceLast = false;
+    let flaggedFrames = 0;
+    let packetsIn = 0;
+    let picturesOut = 0;
+    let deficitHigh = -Infinity;
+    let firstPicture = Number.NaN;
     let ratio = 0;
+    let blocks = 0;
+    let baseline = 0;
     let active = false;
     let peak = 0;
     let decoderFlagged = false;
+    let source: 'decoder' | 'pixels' = 'pixels';
     let activeSince = Number.NaN;
+    let flaggedTotal = 0;
+    /** Recent analysed frames' ratios (for the baseline) and the media times of flagged periods. */
+    const history: Array<{ t: number; r: number }> = [];
+    const flaggedAt: number[] = [];
+    const sorted: number[] = [];
     reporter.measurements = () => ({
       areaRatio: round(ratio, 3),
       peakRatio: round(peak, 3),
+      baselineRatio: round(baseline, 3),
       decoderErrors: decoderFlagged,
+      decoderFlaggedFrames: flaggedTotal,
+      source,
     });
 
     function analyse(luma: Uint8Array, stride: number, width: number, height: number): void {
+      blocks = 0;
       // More than 2 bytes per pixel per row: high-bit-depth samples (10-bit HEVC), which the 8-bit
       // features would read as garbage. Not judged (the view carries no pixel format to convert by).
       if (stride >= 2 * width && width >= 64) {
@@ -119,40 +171,94 @@ export const corruptionDetector = defineDetector({
       }
       const thr = errorSinceLast ? Math.min(o.blockProbability, o.errorBlockProbability) : o.blockProbability;
       ratio = model.score(features.out, features.cols, features.rows, keySinceLast, thr);
+      blocks = Math.round(ratio * n);
+    }
+
+    function resetDeficit(): void {
+      packetsIn = 0;
+      picturesOut = 0;
+      deficitHigh = -Infinity;
+      firstPicture = Number.NaN;
+    }
+
+    /** Median ratio of the analysed frames in the last baselineWindow seconds (0 when off or empty). */
+    function baselineAt(t: number): number {
+      while (history.length > 0 && history[0]!.t < t - o.baselineWindow) history.shift();
+      if (o.baselineWindow <= 0 || history.length === 0) return 0;
+      sorted.length = 0;
+      for (const h of history) sorted.push(h.r);
+      sorted.sort((a, b) => a - b);
+      return sorted[sorted.length >> 1]!;
     }
 
     return {
       process(input: MediaInput) {
         if (input.kind === 'packet') {
-          if (input.track === 'video' && input.corrupt) errorSinceLast = true;
+          if (input.track !== 'video') return;
+          if (input.corrupt) errorSinceLast = true;
+          packetsIn++;
           return;
         }
         if (input.kind !== 'video') return;
         const t = input.mediaTime;
-        if (input.decodeError) errorSinceLast = true;
+        picturesOut++;
+        // Packets in, no picture out: the decoder discarded pictures it found damaged (node-av's
+        // Decoder drops frames carrying decode-error or corrupt flags rather than handing them on).
+        // The decoder's delay keeps packets ahead of pictures by a bounded amount; a new high of that
+        // deficit, after the first second, is pictures lost inside the decoder.
+        if (Number.isNaN(firstPicture)) firstPicture = t;
+        const deficit = packetsIn - picturesOut;
+        if (t - firstPicture < DEFICIT_SETTLE) deficitHigh = Math.max(deficitHigh, deficit);
+        else if (deficit > deficitHigh) {
+          if (deficit - deficitHigh >= 1) {
+            errorSinceLast = true;
+            flaggedFrames += deficit - deficitHigh;
+          }
+          deficitHigh = deficit;
+        }
+        if (input.decodeError) {
+          errorSinceLast = true;
+          flaggedFrames++;
+        }
         if (input.keyFrame) keySinceLast = true;
         if (t - lastAnalysed >= o.analysisInterval - 1e-6 || t < lastAnalysed) {
           if (t < lastAnalysed) {
             features.reset();
             model.reset();
+            history.length = 0;
+            flaggedAt.length = 0;
+            resetDeficit();
           }
           const hadError = errorSinceLast;
+          // view.luma copies the planes: touched only here, on analysed frames.
           analyse(input.luma, input.lumaStride, input.width, input.height);
+          baseline = baselineAt(t);
           ctx.gauge('corruption_score', ratio);
           lastAnalysed = t;
           errorSinceLast = false;
           keySinceLast = false;
-          const now = ratio >= o.threshold;
+          // Decoder evidence: flagged periods within the last minDuration (plus one period).
+          if (hadError) flaggedAt.push(t);
+          const horizon = t - o.minDuration - Math.max(o.analysisInterval, input.frameDuration) - 1e-6;
+          while (flaggedAt.length > 0 && flaggedAt[0]! < horizon) flaggedAt.shift();
+          const byDecoder = hadError && flaggedAt.length >= o.decoderPeriods;
+          const byPixels = ratio - baseline >= o.threshold && blocks >= o.minBlocks;
+          const now = byDecoder || byPixels;
+          if (!now && !active) history.push({ t, r: ratio });
           if (now && !active) {
-            activeSince = t;
+            activeSince = byDecoder ? flaggedAt[0]! : t;
             peak = 0;
             decoderFlagged = false;
+            flaggedTotal = 0;
+            source = byDecoder ? 'decoder' : 'pixels';
           }
           active = now;
           if (active) {
             peak = Math.max(peak, ratio);
             decoderFlagged ||= hadError;
+            flaggedTotal += flaggedFrames;
           }
+          flaggedFrames = 0;
         }
         reporter.update(t, input.wallTime, input.frameDuration, active, active ? activeSince : undefined);
       },
@@ -163,7 +269,14 @@ export const corruptionDetector = defineDetector({
         lastAnalysed = -Infinity;
         active = false;
         errorSinceLast = false;
+        flaggedFrames = 0;
+        history.length = 0;
+        flaggedAt.length = 0;
+        resetDeficit();
       },
     };
   },
 });
+
+/** Seconds after the first picture during which the decoder's packet-to-picture delay settles. */
+const DEFICIT_SETTLE = 1;
