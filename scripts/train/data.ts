@@ -8,6 +8,10 @@ import { Decoder, Demuxer } from 'node-av';
 import { AV_PIX_FMT_YUV420P, SWS_BICUBIC, type AVPixelFormat } from 'node-av/constants';
 import { Frame, SoftwareScaleContext } from 'node-av/lib';
 import { damageFrames, type DamageCodec, type DamageMode } from '../../src/simulate/damage.ts';
+import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BlockFeatures, MB, NUM_FEATURES } from '../../src/detect/corruption/features.ts';
 
 export interface Source {
@@ -75,7 +79,7 @@ export async function readSource(src: Source, width: number, height: number, cou
 }
 
 export interface Variant {
-  readonly kind: 'clean' | 'lowrate' | 'decoded' | 'reencoded' | 'reencoded-clean';
+  readonly kind: 'clean' | 'lowrate' | 'decoded' | 'reencoded' | 'reencoded-clean' | 'sim-lowrate';
   readonly frames: Frame[];
   /** Per frame, per block: 1 damaged, 0 intact, -1 ambiguous (left out). Null: all intact. */
   readonly labels: Int8Array[] | null;
@@ -206,4 +210,28 @@ export function featuresOf(v: Variant, step: number, phase: number): FeatureSet 
     cut.push(bf.globalChange);
   }
   return { x, y, key, cut, cols: bf.cols, rows: bf.rows };
+}
+
+/**
+ * An intact low-bitrate encode as the simulator (and many cheap live encoders) makes it: x264
+ * ultrafast, which turns the deblocking filter off, so starved pictures carry hard 8/16-px block
+ * edges everywhere. Rendered through the simulator, decoded; labels null (all intact).
+ */
+export async function simulatorLowrate(source: string, width: number, height: number, kbps: number, seconds: number, fps = 25): Promise<Variant> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-train-'));
+  try {
+    const sc = parseScenario({
+      streams: [{ id: 's', output: { type: 'udp', port: 0 }, content: { source }, video: { width, height, fps, bitrateKbps: kbps }, audio: false, cycle: seconds, schedule: [] }],
+    });
+    const path = join(dir, 'sim.ts');
+    await renderToFile(sc.streams[0]!, path, { duration: seconds });
+    await using dmx = await Demuxer.open(path);
+    const st = dmx.video()!;
+    using dec = await Decoder.create(st);
+    const frames: Frame[] = [];
+    for await (const f of dec.frames(dmx.packets(st.index))) if (f) frames.push(f.clone()!);
+    return { kind: 'sim-lowrate', frames, labels: null };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
