@@ -1,9 +1,10 @@
 /**
- * Baseline 2: FFmpeg's own detectors through node-av's filter graph. Decode as in
- * decode-only.ts, then video through `blackdetect,freezedetect` and audio through
- * `silencedetect` (thresholds and minimum durations as Vigil's defaults: 2 s, -60 dB,
- * 10 % pixel threshold), draining every output frame and reading the detectors' frame
- * metadata for their events.
+ * Baseline 2: FFmpeg's own detector chain through node-av's filter graph, the counterparts of
+ * Vigil's default detectors that FFmpeg has. Decode as in decode-only.ts, then video through
+ * `blackdetect,freezedetect,blockdetect` and audio through `ebur128,silencedetect` (thresholds
+ * and minimum durations as Vigil's defaults: 2 s, -60 dB, 10 % pixel threshold; ebur128 with
+ * true peak), draining every output frame and reading the detectors' frame metadata for their
+ * events.
  */
 import { measure } from './common.ts';
 import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
@@ -11,8 +12,8 @@ import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
 import type { Frame } from 'node-av/lib';
 import { protocolOptions } from '../src/ingest/protocol-options.ts';
 
-export const VIDEO_CHAIN = 'blackdetect=d=2:pix_th=0.10,freezedetect=n=-60dB:d=2';
-export const AUDIO_CHAIN = 'silencedetect=n=-60dB:d=2';
+export const VIDEO_CHAIN = 'blackdetect=d=2:pix_th=0.10,freezedetect=n=-60dB:d=2,blockdetect';
+export const AUDIO_CHAIN = 'ebur128=peak=true:metadata=1,silencedetect=n=-60dB:d=2';
 const EVENT_KEYS = ['lavfi.black_start', 'lavfi.freezedetect.freeze_start', 'lavfi.silence_start'];
 
 await measure('ffmpeg-chain', async (input) => {
