@@ -163,7 +163,9 @@ export const DEFECTS: readonly DefectType[] = [
   {
     type: 'clipping',
     truthTypes: ['clipping'],
-    variants: [{ name: 'overdrive', items: (c) => [{ type: 'clipping', at: c.at, duration: c.duration, gainDb: 12 + Math.round(c.rand() * 12) }] }],
+    // 24-36 dB: enough to drive every corpus signal into full scale. At +12 dB the programme signal
+    // clips 0.006 % of its samples and quiet clips none at all: a louder signal, not a clipped one.
+    variants: [{ name: 'overdrive', items: (c) => [{ type: 'clipping', at: c.at, duration: c.duration, gainDb: 24 + Math.round(c.rand() * 12) }] }],
     duration: [2, 5],
     implies: ['loudness'],
     needsAudio: true,
