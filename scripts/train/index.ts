@@ -24,7 +24,8 @@ import { featuresOf, makeSequence, simulatorLowrate, type FeatureSet, type Seque
 import { predict, train, type Mlp } from './mlp.ts';
 
 const MEDIA = fileURLToPath(new URL('../../../shared/media/', import.meta.url));
-const STEP = 5;
+/** Analysed-frame spacing in frames (at FPS): the detector's analysisInterval. TRAIN_STEP overrides it (experiments). */
+const STEP = Number(process.env.TRAIN_STEP ?? 5);
 /** Analysed frames in a row that open an incident (the detector's minDuration 0.4 s at 0.2 s spacing). */
 const MIN_RUN = 2;
 /** Share of intact training sequences allowed to reach the area threshold (the operating point). */
@@ -309,7 +310,8 @@ async function main(): Promise<void> {
   // SIM_LOWRATE joins the training set only with TRAIN_SIM=1: tried once (ADR 0003), it did not
   // teach the model the difference and cost most of its held-out precision and recall.
   const trainSim = process.env.TRAIN_SIM === '1' ? await collectSim(SIM_LOWRATE, [0, 2]) : [];
-  const trainData = [...(await collect(specs(TRAIN_SOURCES, 1000).slice(0, limit), [0, 2])), ...trainSim];
+  const trainPhases = STEP === 5 ? [0, 2] : [0, 2, 4, 6, 8].filter((p) => p < STEP);
+  const trainData = [...(await collect(specs(TRAIN_SOURCES, 1000).slice(0, limit), trainPhases)), ...trainSim];
   console.log('held-out sequences (other content, other seeds)');
   const heldData = [...(await collect(specs(HELD_OUT_SOURCES, 9000).slice(0, limit), [1])), ...(await collectSim(SIM_LOWRATE_HELD_OUT, [1]))];
   const { x, y, w, n } = samples(trainData, (c) => c.set.x, NUM_FEATURES);
