@@ -33,7 +33,7 @@ export const corruptionDetector = defineDetector({
   name: 'corruption',
   types: ['corruption'],
   description: 'Block corruption and smearing from transmission damage, seen by the decoder or baked in upstream. Compression blockiness is not corruption.',
-  inputs: [{ kind: 'video', plane: 'luma' }, { kind: 'packet' }],
+  inputs: [{ kind: 'video', plane: 'luma' }, { kind: 'packet' }, { kind: 'info' }],
   options: {
     threshold: {
       type: 'number',
@@ -193,6 +193,11 @@ export const corruptionDetector = defineDetector({
 
     return {
       process(input: MediaInput) {
+        // A (re)connection: the decoder restarts, and drops what comes before the first keyframe.
+        if (input.kind === 'info') {
+          resetDeficit();
+          return;
+        }
         if (input.kind === 'packet') {
           if (input.track !== 'video') return;
           if (input.corrupt) errorSinceLast = true;
