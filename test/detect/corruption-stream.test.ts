@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
 import { analyze } from '../../src/engine/analyze.ts';
+import { ensureInput } from '../../bench/gen.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-corr-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,4 +56,14 @@ describe('corruption end to end', () => {
       expect(intact).toEqual([]);
     }, 90_000);
   }
+
+  it('no incident when the picture comes back from black or from a freeze (encoder refinement is not damage)', async () => {
+    // The bench's input: testsrc2 with grain, x264 at 4 Mbit/s, 720p30, black 2-5 s, a freeze 6.2-9 s.
+    // Before resumeSettle: corruption 5.4-6.0 s (area ratio 0.18) as the picture came back from black.
+    const path = join(dir, 'bench-720p30-10s.ts');
+    await ensureInput(path, { name: '720p30', width: 1280, height: 720, fps: 30, bitrate: 4_000_000, seconds: 10 });
+    const r = await analyze({ input: path });
+    expect(r.incidents.filter((i) => i.type === 'black')).toHaveLength(1);
+    expect(r.incidents.filter((i) => i.type === 'corruption')).toEqual([]);
+  }, 90_000);
 });

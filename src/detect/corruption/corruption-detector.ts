@@ -100,6 +100,25 @@ export const corruptionDetector = defineDetector({
       guidance:
         'Damage is a transient excursion (until the next keyframe); an intact low-bitrate encode keeps a steady model response (320x180 testsrc2 at 200 kbit/s: median 0.13, peaks 0.32). 0 turns the baseline off. The baseline does not learn while an incident is open.',
     },
+    resumeSettle: {
+      type: 'number',
+      description: 'Seconds after the picture starts moving again from a still stretch of at least stillBefore (black, a freeze, a pause) during which pixel evidence alone opens nothing',
+      default: 1.5,
+      min: 0,
+      max: 10,
+      unit: 's',
+      guidance:
+        'When a picture returns from black or a freeze the encoder first sends it coarse, then refines it block by block, which the model reads as local damage (measured on x264 at 720p 4 Mbit/s: area ratio 0.18 for 0.6 s after black; 1080p 8 Mbit/s: 0.27-0.58 up to 1.5 s after black or a freeze). Decoder evidence is not held. 0 turns this off.',
+    },
+    stillBefore: {
+      type: 'number',
+      description: 'Seconds a picture must have stood still for its return to start the resumeSettle hold',
+      default: 1,
+      min: 0.2,
+      max: 60,
+      unit: 's',
+      guidance: 'Longer than the few repeated pictures a decoder shows when it loses frames to damage, which must not hide that damage.',
+    },
     decoderPeriods: {
       type: 'number',
       description: 'Analysis periods with decoder evidence (flagged frames, corrupt packets, or pictures the decoder discarded), within minDuration plus one period, that open an incident on that evidence alone',
@@ -139,6 +158,12 @@ export const corruptionDetector = defineDetector({
     let decoderFlagged = false;
     let source: 'decoder' | 'pixels' = 'pixels';
     let activeSince = Number.NaN;
+    /** Media time until which pixel evidence is held after the picture resumed from standing still. */
+    let settleUntil = -Infinity;
+    /** Start of the current still stretch (NaN while the picture moves). */
+    let stillSince = Number.NaN;
+    /** Media time of the frame being analysed. */
+    let lastT = 0;
     let flaggedTotal = 0;
     /** Recent analysed frames' ratios (for the baseline) and the media times of flagged periods. */
     const history: Array<{ t: number; r: number }> = [];
@@ -162,6 +187,14 @@ export const corruptionDetector = defineDetector({
         return;
       }
       const n = features.compute(luma, stride, width, height, errorSinceLast);
+      if (n > 0 && features.referenced) {
+        if (features.medianTemporal < STILL_TEMPORAL) {
+          if (Number.isNaN(stillSince)) stillSince = lastT;
+        } else {
+          if (!Number.isNaN(stillSince) && lastT - stillSince >= o.stillBefore) settleUntil = lastT + o.resumeSettle;
+          stillSince = Number.NaN;
+        }
+      }
       // The first frame after a start or a discontinuity has no temporal reference, and a frame that
       // changed as a whole (cut, flash) none that means anything: not judged.
       if (n === 0 || !features.referenced || features.globalChange) {
@@ -233,8 +266,11 @@ export const corruptionDetector = defineDetector({
             history.length = 0;
             flaggedAt.length = 0;
             resetDeficit();
+            settleUntil = -Infinity;
+            stillSince = Number.NaN;
           }
           const hadError = errorSinceLast;
+          lastT = t;
           // view.luma copies the planes: touched only here, on analysed frames.
           analyse(input.luma, input.lumaStride, input.width, input.height);
           baseline = baselineAt(t);
@@ -247,7 +283,7 @@ export const corruptionDetector = defineDetector({
           const horizon = t - o.minDuration - Math.max(o.analysisInterval, input.frameDuration) - 1e-6;
           while (flaggedAt.length > 0 && flaggedAt[0]! < horizon) flaggedAt.shift();
           const byDecoder = hadError && flaggedAt.length >= o.decoderPeriods;
-          const byPixels = ratio - baseline >= o.threshold && blocks >= o.minBlocks;
+          const byPixels = t >= settleUntil && ratio - baseline >= o.threshold && blocks >= o.minBlocks;
           const now = byDecoder || byPixels;
           if (!now && !active) history.push({ t, r: ratio });
           if (now && !active) {
@@ -278,10 +314,15 @@ export const corruptionDetector = defineDetector({
         history.length = 0;
         flaggedAt.length = 0;
         resetDeficit();
+        settleUntil = -Infinity;
+        stillSince = Number.NaN;
       },
     };
   },
 });
+
+/** Median block change (log1p of the mean-luma step) under which a picture counts as standing still. */
+const STILL_TEMPORAL = Math.log1p(0.25);
 
 /** Seconds after the first picture during which the decoder's packet-to-picture delay settles. */
 const DEFICIT_SETTLE = 1;

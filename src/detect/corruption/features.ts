@@ -82,6 +82,8 @@ export class BlockFeatures {
    * temporal features say nothing local then, and the frame is not judged.
    */
   globalChange = false;
+  /** Median block change against the previous analysed frame (log1p of mean-luma steps); NaN without one. */
+  medianTemporal = Number.NaN;
   /** Row-major features, NUM_FEATURES per block. */
   out = new Float32Array(0);
 
@@ -315,6 +317,7 @@ export class BlockFeatures {
     const medEdge = this.median(edgeRatio);
     const medTemp = this.median(temporal);
     this.globalChange = this.havePrev && medTemp > GLOBAL_CHANGE;
+    this.medianTemporal = this.havePrev ? medTemp : Number.NaN;
     const medDc = this.median(dcStep);
     const medTex = this.median(texChange);
     const rowEdge = this.rowEdge;
