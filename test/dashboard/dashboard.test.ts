@@ -233,6 +233,8 @@ describe('dashboard in Chromium: simulator → monitor → server → page', () 
     await page.focus('.tile[data-id="studio-b"]');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => location.hash === '#/streams/studio-b');
+    // Focus moves to the page title once the page has rendered (it may lag the hash change).
+    await page.waitForFunction(() => document.activeElement?.id === 'stream-title', undefined, { timeout: 5000 });
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('stream-title');
     await page.goBack();
     await page.waitForSelector('#wall-view:not([hidden])');

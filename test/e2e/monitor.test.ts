@@ -146,7 +146,10 @@ describe('end to end: simulator → monitor → webhook', () => {
         const onset = (open.receivedAt - wStart) / 1000;
         const trueLen = d.end! - d.start;
         const len = inc.end! - inc.start;
-        if (Math.abs(startErr) > 1) problems.push(`${keyOf(d)}: start off by ${startErr.toFixed(2)} s`);
+        // HLS hands a whole segment (1 s here) over at once, so when a media instant reaches the monitor
+        // jitters by up to a segment around the median latency; UDP delivers continuously.
+        const startTol = streamId === 'e2e-hls' ? 2 : 1;
+        if (Math.abs(startErr) > startTol) problems.push(`${keyOf(d)}: start off by ${startErr.toFixed(2)} s`);
         if (onset > minDuration + 1) problems.push(`${keyOf(d)}: onset ${onset.toFixed(2)} s > ${minDuration} + 1 s`);
         if (Math.abs(len - trueLen) > 1) problems.push(`${keyOf(d)}: length ${len.toFixed(2)} s, injected ${trueLen.toFixed(2)} s`);
       }
