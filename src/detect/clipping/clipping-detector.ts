@@ -1,4 +1,5 @@
 import type { AudioChunk } from '../../shared/index.ts';
+import { chunkStats } from '../audio-stats.ts';
 import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
@@ -135,11 +136,19 @@ export const clippingDetector = defineDetector({
         // Walk the chunk bin by bin so events land in the bin where their run reached minRun.
         let chunkEvents = 0;
         let off = 0;
+        // A channel whose loudest sample is under the threshold can neither start a run nor, under
+        // the ripple band, continue one: its samples need no look (most audio, most of the time).
+        const { peak } = chunkStats(a);
         while (off < n) {
           const take = Math.min(n - off, binSamples - binFill);
           for (let c = 0; c < a.channels.length; c++) {
             const x = a.channels[c]!;
             let run = runs[c]!;
+            const chanPeak = peak[c]!;
+            if (chanPeak < thr && (run === 0 || chanPeak < low)) {
+              runs[c] = 0;
+              continue;
+            }
             let events = 0;
             for (let i = off; i < off + take; i++) {
               const v = x[i]! < 0 ? -x[i]! : x[i]!;

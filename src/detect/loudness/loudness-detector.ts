@@ -2,6 +2,7 @@ import type { AudioChunk } from '../../shared/index.ts';
 import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
+import { chunkStats } from '../audio-stats.ts';
 import { R128Meter } from './r128.ts';
 
 /**
@@ -106,6 +107,7 @@ export const loudnessDetector = defineDetector({
   create(o, ctx) {
     let meter: R128Meter | undefined;
     let layout = '';
+    let names: readonly string[] | undefined;
     let chunkPeak = Number.NEGATIVE_INFINITY;
     const loud = new EdgeReporter(
       ctx,
@@ -147,14 +149,18 @@ export const loudnessDetector = defineDetector({
         const a: AudioChunk = input;
         const n = a.nbSamples;
         if (n === 0 || a.channels.length === 0) return;
-        const key = `${a.sampleRate}/${a.channelNames.join(',')}`;
-        if (!meter || key !== layout) {
-          // A new format is a new programme: start the measurement afresh.
-          if (meter) flushAll();
-          meter = new R128Meter(a.sampleRate, a.channelNames);
-          layout = key;
+        // Ingest hands out the same names array until the layout changes: compare names only then.
+        if (!meter || a.channelNames !== names || a.sampleRate !== meter.sampleRate) {
+          const key = `${a.sampleRate}/${a.channelNames.join(',')}`;
+          names = a.channelNames;
+          if (!meter || key !== layout) {
+            // A new format is a new programme: start the measurement afresh.
+            if (meter) flushAll();
+            meter = new R128Meter(a.sampleRate, a.channelNames);
+            layout = key;
+          }
         }
-        meter.process(a.channels, n);
+        meter.process(a.channels, n, chunkStats(a));
         chunkPeak = meter.takeChunkPeak();
         const dur = n / a.sampleRate;
         if (meter.updates >= 4) ctx.gauge('loudness_momentary', lufs(meter.momentary));

@@ -1,4 +1,5 @@
 import type { AudioChunk } from '../../shared/index.ts';
+import { chunkStats } from '../audio-stats.ts';
 import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
@@ -81,14 +82,9 @@ export const silenceDetector = defineDetector({
         if (levels.length !== a.channels.length) levels = new Array<number>(a.channels.length).fill(0);
         let silentCount = 0;
         let loudest = 0;
+        const { sumSq } = chunkStats(a);
         for (let c = 0; c < a.channels.length; c++) {
-          const pcm = a.channels[c]!;
-          let sq = 0;
-          for (let i = 0; i < n; i++) {
-            const v = pcm[i]!;
-            sq += v * v;
-          }
-          const ms = sq / n;
+          const ms = sumSq[c]! / n;
           levels[c] = Math.sqrt(ms);
           if (ms < limitSq) silentCount++;
           if (ms > loudest) loudest = ms;
