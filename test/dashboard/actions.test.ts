@@ -4,16 +4,14 @@
  * silences list. Real parts only: simulator (UDP), monitor (buildApp), server, Debian's
  * Chromium through playwright-core. Screenshots go to test-artifacts/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildApp, type VigilApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
+import { ARTIFACTS, openDashboard } from '../helpers/browser.ts';
 
-const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = 'test-artifacts';
 const TOKEN = 'let-me-in';
 
 const scenario = parseScenario({
@@ -52,11 +50,9 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set VIGIL_CHROMIUM)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     sim = await startSimulation(scenario);
     const config = parseConfig({
       notify: { console: false, silences: [{ stream: 'cam-quiet', duration: 3600, comment: 'works' }] },
@@ -70,14 +66,7 @@ describe('dashboard actions in Chromium: acknowledge, silence, token prompt', ()
     app = buildApp(config, { workers: 1 });
     await app.start();
     server = await startServer(app, { port: 0, token: TOKEN });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // 401 (before the token is given) and 404 (thumbnail or clip not there yet) are expected.
-      if (msg.type() === 'error' && !msg.text().includes('Failed to load resource')) pageErrors.push(msg.text());
-    });
-    await page.goto(`${server.url}/`);
+    ({ browser, page, pageErrors } = await openDashboard(`${server.url}/`, { width: 1280, height: 900 }));
   }, 30_000);
 
   afterAll(async () => {

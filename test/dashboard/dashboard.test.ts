@@ -4,17 +4,15 @@
  * server (startServer, port 0) serves the API and the dashboard, and Debian's Chromium
  * (playwright-core, no downloaded browser) loads the page. Screenshots go to test-artifacts/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildApp, type VigilApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import type { IncidentEvent } from '../../src/shared/index.ts';
 import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
+import { ARTIFACTS, openDashboard } from '../helpers/browser.ts';
 
-const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = 'test-artifacts';
 
 const video = { width: 320, height: 180, fps: 25, bitrateKbps: 300 };
 const audio = { sampleRate: 48000, channels: 2, toneHz: 440 };
@@ -63,13 +61,9 @@ describe('dashboard in Chromium: simulator → monitor → server → page', () 
   let browser: Browser;
   let page: Page;
   const incidents: (IncidentEvent & { at: number })[] = [];
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set VIGIL_CHROMIUM)`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
     sim = await startSimulation(scenario);
     const config = parseConfig({
       notify: { console: false },
@@ -86,14 +80,7 @@ describe('dashboard in Chromium: simulator → monitor → server → page', () 
     app.events.on('incident', (e) => incidents.push({ ...e, at: Date.now() }));
     await app.start();
     server = await startServer(app, { port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // The thumbnail endpoint does not exist yet: its 404 is expected and shown as a placeholder.
-      if (msg.type() === 'error' && !msg.text().includes('Failed to load resource')) pageErrors.push(msg.text());
-    });
-    await page.goto(`${server.url}/`);
+    ({ browser, page, pageErrors } = await openDashboard(`${server.url}/`, { width: 1280, height: 800 }));
   }, 30_000);
 
   afterAll(async () => {

@@ -165,30 +165,16 @@ describe('email sink', () => {
     expect(smtp.mails[1]!.raw).not.toMatch(/Content-ID/i);
   });
 
-  it('upgrades with STARTTLS when tls is "starttls"', async () => {
-    const smtp = await mailServer({ starttls: true });
+  it.each([
+    { tls: 'starttls' as const, server: { starttls: true }, what: 'upgrades with STARTTLS' },
+    { tls: 'implicit' as const, server: { implicitTls: true }, what: 'speaks TLS from the first byte (SMTPS)' },
+  ])('$what when tls is "$tls"', async ({ tls, server }) => {
+    const smtp = await mailServer(server);
     const sink = createEmailSink({
       host: '127.0.0.1',
       port: smtp.port,
-      tls: 'starttls',
+      tls,
       // smtp-server's built-in certificate is self-signed.
-      rejectUnauthorized: false,
-      from: 'vigil@example.com',
-      to: ['ops@example.com'],
-      name: 'mail',
-    });
-    const n = notifier([sink]);
-    n.publish(makeEvent('incident.opened', news));
-    await waitFor(() => n.stats().mail?.delivered === 1, 10_000, 'mail delivered');
-    expect(smtp.mails[0]!.secure).toBe(true);
-  });
-
-  it('speaks TLS from the first byte when tls is "implicit" (SMTPS)', async () => {
-    const smtp = await mailServer({ implicitTls: true });
-    const sink = createEmailSink({
-      host: '127.0.0.1',
-      port: smtp.port,
-      tls: 'implicit',
       rejectUnauthorized: false,
       from: 'vigil@example.com',
       to: ['ops@example.com'],

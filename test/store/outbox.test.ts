@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IncidentEvent } from '../../src/shared/index.ts';
-import { MIGRATIONS, openStore, type Store } from '../../src/store/index.ts';
+import { MIGRATIONS } from '../../src/store/index.ts';
+import { storeFixture } from '../helpers/store.ts';
 
 let seq = 0;
 function event(kind: IncidentEvent['kind'] = 'incident.opened', id = `inc-${++seq}`): IncidentEvent {
@@ -27,22 +25,7 @@ function event(kind: IncidentEvent['kind'] = 'incident.opened', id = `inc-${++se
 }
 const key = (e: IncidentEvent): string => `${e.incident.id}:${e.kind}`;
 
-const stores: Store[] = [];
-const dirs: string[] = [];
-function tmpDb(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-outbox-'));
-  dirs.push(dir);
-  return join(dir, 'vigil.db');
-}
-function open(path = ':memory:', opts?: Parameters<typeof openStore>[1]): Store {
-  const s = openStore(path, opts);
-  stores.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { tmpDb, open } = storeFixture('vigil-outbox-');
 
 describe('SQLite outbox', () => {
   it('is a migration of its own (version 3)', () => {

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import type { Incident } from '../../src/shared/index.ts';
-import { MIGRATIONS, migrate, openStore, type Store } from '../../src/store/index.ts';
+import { MIGRATIONS, migrate, openStore } from '../../src/store/index.ts';
+import { storeFixture } from '../helpers/store.ts';
 
 const stream = (id: string, url = `udp://127.0.0.1:${5000}`) => parseConfig({ streams: [{ id, url, tags: ['t'] }] }).streams[0]!;
 
@@ -27,23 +25,7 @@ function incident(id: string, over: Partial<Incident> = {}): Incident {
   };
 }
 
-const stores: Store[] = [];
-const dirs: string[] = [];
-function tmpDb(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-store-'));
-  dirs.push(dir);
-  return join(dir, 'vigil.db');
-}
-function open(path = ':memory:', opts?: Parameters<typeof openStore>[1]): Store {
-  const s = openStore(path, opts);
-  stores.push(s);
-  return s;
-}
-
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { tmpDb, open } = storeFixture('vigil-store-');
 
 describe('SQLite store', () => {
   it('streams: upsert keeps addedAt and order, remove, list', () => {
