@@ -3,15 +3,6 @@ import { Decoder, Demuxer } from 'node-av/api';
 import {
   AVCOL_RANGE_JPEG,
   AV_NOPTS_VALUE,
-  AV_PIX_FMT_GRAY8,
-  AV_PIX_FMT_NV12,
-  AV_PIX_FMT_NV21,
-  AV_PIX_FMT_YUV410P,
-  AV_PIX_FMT_YUV411P,
-  AV_PIX_FMT_YUV420P,
-  AV_PIX_FMT_YUV422P,
-  AV_PIX_FMT_YUV440P,
-  AV_PIX_FMT_YUV444P,
   AV_PIX_FMT_YUVJ420P,
   AV_PIX_FMT_YUVJ422P,
   AV_PIX_FMT_YUVJ440P,
@@ -32,28 +23,13 @@ import {
   type StreamInfo,
   type VideoFrameView,
 } from '../shared/index.ts';
-import { AudioViewBuilder, frameDamaged, VideoViewBuilder } from './frame-views.ts';
+import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
 import { MediaTimeline } from './media-timeline.ts';
 import { isLocalFile, protocolOptions } from './protocol-options.ts';
 import { ThumbnailEncoder } from './thumbnail-encoder.ts';
 import { EvidenceClipRecorder, type EvidenceClip } from './evidence-clip.ts';
+import { LUMA_FIRST_FORMATS, VideoDecoder } from './video-decoder.ts';
 
-/** 8-bit formats whose first plane is luma at native resolution: no conversion needed. */
-const LUMA_FIRST_FORMATS = new Set<number>([
-  AV_PIX_FMT_YUV420P,
-  AV_PIX_FMT_YUVJ420P,
-  AV_PIX_FMT_YUV422P,
-  AV_PIX_FMT_YUVJ422P,
-  AV_PIX_FMT_YUV444P,
-  AV_PIX_FMT_YUVJ444P,
-  AV_PIX_FMT_YUV440P,
-  AV_PIX_FMT_YUVJ440P,
-  AV_PIX_FMT_YUV410P,
-  AV_PIX_FMT_YUV411P,
-  AV_PIX_FMT_GRAY8,
-  AV_PIX_FMT_NV12,
-  AV_PIX_FMT_NV21,
-]);
 const FULL_RANGE_FORMATS = new Set<number>([
   AV_PIX_FMT_YUVJ420P,
   AV_PIX_FMT_YUVJ422P,
@@ -75,6 +51,7 @@ export interface SourceStatus {
   /** Seconds between a frame's wall time and where pacing says it should be (live lag). */
   readonly decodeLag: number;
   readonly reconnects: number;
+  /** Pictures the decoder flagged as damaged (delivered with `decodeError`) plus packets it refused. */
   readonly decodeErrors: number;
   readonly width: number;
   readonly height: number;
@@ -200,6 +177,7 @@ export class StreamSource {
   private lost: { since: number; media: number } | undefined;
   private resumedAt: { media: number; wall: number } | undefined;
   private lastPts = new Map<number, number>();
+  private lastVideoPts = Number.NaN;
   private reconnects = 0;
   private decodeErrors = 0;
   private lastError: string | undefined;
@@ -330,15 +308,13 @@ export class StreamSource {
       if (!vs && !as)
         throw new VigilError(ErrorCodes.NO_MEDIA_STREAMS, `${this.opts.url} has no audio or video stream`);
       const threads = this.opts.decoderThreads ?? 1;
-      let vdec: Decoder | undefined;
+      let vdec: VideoDecoder | undefined;
       if (vs) {
         const fmt = vs.codecpar.format as AVPixelFormat;
-        vdec = await Decoder.create(vs, {
-          exitOnError: false,
-          threadCount: threads,
-          ...(LUMA_FIRST_FORMATS.has(fmt) ? {} : { rescale: { pixelFormat: AV_PIX_FMT_YUV420P } }),
-        });
-        this.fullRangeStream = vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt);
+        vdec = new VideoDecoder(vs, threads);
+        // Not for formats ingest converts (RGB, 10-bit...): converted frames carry their own range.
+        const converted = fmt >= 0 && !LUMA_FIRST_FORMATS.has(fmt);
+        this.fullRangeStream = !converted && (vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt));
       }
       const adec = as
         ? await Decoder.create(as, {
@@ -348,6 +324,8 @@ export class StreamSource {
           })
         : undefined;
       const vdur = vs ? 1 / frameRate(vs) : 0;
+      const onVideo = vs ? (f: Frame, damaged: boolean): void => this.onVideo(f, damaged, vs, vdur) : undefined;
+      this.lastVideoPts = Number.NaN;
       this.sink.info?.({
         kind: 'info',
         mediaTime: this.timeline.now,
@@ -387,8 +365,8 @@ export class StreamSource {
             const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
             if (track) packetSink(packetInfo(pkt, track, track === vs ? 'video' : 'audio', this.timeline.now));
           }
-          if (vs && vdec && pkt.streamIndex === vs.index) {
-            for (const f of vdec.decodeAllSync(pkt)) this.onVideo(f, vs, vdur);
+          if (vs && vdec && onVideo && pkt.streamIndex === vs.index) {
+            this.decodeVideo(vdec, pkt, onVideo);
           } else if (as && adec && pkt.streamIndex === as.index) {
             for (const f of adec.decodeAllSync(pkt)) this.onAudio(f, as);
           }
@@ -397,7 +375,7 @@ export class StreamSource {
           if (this.realtime) await this.paceTo(signal);
         }
         if (!signal.aborted) {
-          if (vs && vdec) for (const f of vdec.decodeAllSync(null)) this.onVideo(f, vs, vdur);
+          if (vdec && onVideo) this.decodeVideo(vdec, null, onVideo);
           if (as && adec) for (const f of adec.decodeAllSync(null)) this.onAudio(f, as);
         }
       } finally {
@@ -424,29 +402,36 @@ export class StreamSource {
     return true;
   }
 
-  private onVideo(frame: Frame, stream: Stream, nominal: number): void {
-    try {
-      const pts = toSeconds(frame.bestEffortTimestamp, frameTimeBase(frame, stream));
-      if (!this.fresh(stream.index, pts)) return;
-      const wall = Date.now();
-      const dur = nominal > 0 ? nominal : Math.max(0.001, toSeconds(frame.duration, stream.timeBase) || 0.04);
-      const media = this.timeline.map(stream.index, pts, dur, wall);
-      if (frameDamaged(frame)) this.decodeErrors++;
-      this.width = frame.width;
-      this.height = frame.height;
-      this.onFresh(media, wall);
-      this.frameCount++;
-      this.maybeThumbnail(frame, media, wall);
-      const view = this.videoViews.build(frame, media, wall, dur);
-      if (view) {
-        try {
-          this.sink.video(view);
-        } finally {
-          this.videoViews.release();
-        }
+  /** One packet into the video decoder (null: drain); packets the decoder refuses count as decode errors. */
+  private decodeVideo(vdec: VideoDecoder, pkt: Packet | null, onVideo: (f: Frame, damaged: boolean) => void): void {
+    const refused = vdec.counters.sendErrors;
+    vdec.decode(pkt, onVideo);
+    this.decodeErrors += vdec.counters.sendErrors - refused;
+  }
+
+  /** `frame` belongs to the decoder and is reused once this returns. */
+  private onVideo(frame: Frame, damaged: boolean, stream: Stream, nominal: number): void {
+    let pts = toSeconds(frame.bestEffortTimestamp, stream.timeBase);
+    const dur = nominal > 0 ? nominal : Math.max(0.001, toSeconds(frame.duration, stream.timeBase) || 0.04);
+    // No timestamp at all: one frame after the previous one (as node-av's Decoder extrapolated).
+    if (!Number.isFinite(pts) && Number.isFinite(this.lastVideoPts)) pts = this.lastVideoPts + dur;
+    if (!this.fresh(stream.index, pts)) return;
+    if (Number.isFinite(pts)) this.lastVideoPts = pts;
+    const wall = Date.now();
+    const media = this.timeline.map(stream.index, pts, dur, wall);
+    if (damaged) this.decodeErrors++;
+    this.width = frame.width;
+    this.height = frame.height;
+    this.onFresh(media, wall);
+    this.frameCount++;
+    this.maybeThumbnail(frame, media, wall);
+    const view = this.videoViews.build(frame, media, wall, dur);
+    if (view) {
+      try {
+        this.sink.video(view);
+      } finally {
+        this.videoViews.release();
       }
-    } finally {
-      frame.free();
     }
   }
 
