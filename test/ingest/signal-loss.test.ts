@@ -3,6 +3,8 @@
  * sends live MPEG-TS over UDP, a relay on loopback forwards it to the source and drops
  * packets on a timeline the test controls (a network outage). Small signalLossAfter /
  * signalRecovery keep it short: loss opens after 1 s without media, closes after 2 s of media.
+ * Joins (the first connection and a reconnect) land mid-GOP: the decoder must not report
+ * start-up pictures as damage now that flagged pictures reach the detectors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
@@ -27,7 +29,7 @@ describe('signal loss over a real UDP path', () => {
   const relays: Relay[] = [];
 
   beforeAll(async () => {
-    sim = await startSimulation(parseScenario({ streams: [stream('outage'), stream('storm')] }));
+    sim = await startSimulation(parseScenario({ streams: [stream('outage'), stream('storm'), stream('reconnect')] }));
   }, 60_000);
 
   afterAll(async () => {
@@ -48,6 +50,11 @@ describe('signal loss over a real UDP path', () => {
     });
     await waitFor(`${id} live`, () => w.source.status().state === 'live', 20_000);
     await sleep(1500);
+    // Joined mid-stream (likely mid-GOP): pictures start at a keyframe, with no start-up damage reported.
+    const video = w.log.filter((e) => e.kind === 'video');
+    expect(video[0]?.keyFrame).toBe(true);
+    expect(video.filter((e) => e.decodeError)).toEqual([]);
+    expect(w.source.status().decodeErrors).toBe(0);
     return { relay, w };
   }
 
@@ -118,4 +125,23 @@ describe('signal loss over a real UDP path', () => {
       await w.source.stop();
     }
   }, 40_000);
+
+  it('an outage longer than the UDP read timeout reconnects; the new connection starts on a keyframe with no damage reported', async () => {
+    const { relay, w } = await setup('reconnect');
+    try {
+      relay.mode = 'drop';
+      // The UDP read times out after 5 s (protocolOptions): the source reopens the input.
+      await waitFor('reconnect', () => w.source.status().reconnects > 0, 15_000);
+      const resumedAt = Date.now();
+      relay.mode = 'pass';
+      await waitFor('media after the reconnect', () => w.log.some((e) => e.kind === 'video' && e.wall > resumedAt + 1500), 15_000);
+      const after = w.log.filter((e) => e.kind === 'video' && e.wall >= resumedAt);
+      // Joined mid-GOP again, on a fresh decoder: pictures start at a keyframe, none flagged.
+      expect(after[0]?.keyFrame).toBe(true);
+      expect(after.filter((e) => e.decodeError)).toEqual([]);
+      expect(w.source.status().decodeErrors).toBe(0);
+    } finally {
+      await w.source.stop();
+    }
+  }, 45_000);
 });

@@ -7,8 +7,8 @@ export interface Watched {
   readonly edges: (IntervalEdge & { receivedAt: number })[];
   /** Wall times (ms) of every video frame and audio chunk handed to the sink. */
   readonly media: number[];
-  /** The same, with kind and media time. */
-  readonly log: { kind: 'video' | 'audio'; wall: number; media: number }[];
+  /** The same, with kind and media time (and, for video, the decoder's damage flag and keyframe). */
+  readonly log: { kind: 'video' | 'audio'; wall: number; media: number; decodeError?: boolean; keyFrame?: boolean }[];
   readonly done: Promise<void>;
 }
 
@@ -20,7 +20,7 @@ export function watchSource(opts: SourceOptions): Watched {
   const source = new StreamSource(opts, {
     video: (v) => {
       media.push(Date.now());
-      log.push({ kind: 'video', wall: Date.now(), media: v.mediaTime });
+      log.push({ kind: 'video', wall: Date.now(), media: v.mediaTime, decodeError: v.decodeError, keyFrame: v.keyFrame });
     },
     audio: (a) => {
       media.push(Date.now());
