@@ -1,5 +1,5 @@
 import type { IncidentType, IntervalEdge } from '../shared/index.ts';
-import { IntervalTracker, type IntervalTrackerOptions } from './interval-tracker.ts';
+import { IntervalTracker, type IntervalCallbacks, type IntervalTrackerOptions } from './interval-tracker.ts';
 import type { DetectorContext } from './spec.ts';
 
 type Measurements = Record<string, number | string | boolean>;
@@ -8,7 +8,7 @@ type Measurements = Record<string, number | string | boolean>;
  * An IntervalTracker wired to a detector context: converts tracker edges into
  * IntervalEdge reports with wall times derived from the latest observation.
  */
-export class EdgeReporter {
+export class EdgeReporter implements IntervalCallbacks {
   private readonly tracker: IntervalTracker;
   private lastMedia = 0;
   private lastWall = 0;
@@ -21,10 +21,19 @@ export class EdgeReporter {
     opts: IntervalTrackerOptions,
     private readonly channel?: string,
   ) {
-    this.tracker = new IntervalTracker(opts, {
-      onOpen: (start) => this.emit('open', start),
-      onClose: (_start, end) => this.emit('close', end),
-    });
+    // The reporter is the tracker's callbacks object: one call target for every reporter (closures
+    // per instance made the tracker's calls polymorphic and deoptimised it as each new one fired).
+    this.tracker = new IntervalTracker(opts, this);
+  }
+
+  /** IntervalCallbacks (called by the tracker). */
+  onOpen(start: number): void {
+    this.emit('open', start);
+  }
+
+  /** IntervalCallbacks (called by the tracker). */
+  onClose(_start: number, end: number): void {
+    this.emit('close', end);
   }
 
   get isOpen(): boolean {

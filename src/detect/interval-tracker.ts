@@ -17,11 +17,14 @@ export interface IntervalCallbacks {
   onClose(start: number, end: number): void;
 }
 
+/** NaN as a module constant: no type feedback needed where the optimised code first meets it. */
+const NONE = NaN;
+
 export class IntervalTracker {
   /** Start of the current run of "active" observations, or NaN. */
-  private candidateStart = Number.NaN;
+  private candidateStart = NONE;
   /** Time just after the last active observation (its end), or NaN. */
-  private lastActiveEnd = Number.NaN;
+  private lastActiveEnd = NONE;
   private open = false;
 
   constructor(
@@ -79,7 +82,7 @@ export class IntervalTracker {
 
   private reset(): void {
     this.open = false;
-    this.candidateStart = Number.NaN;
-    this.lastActiveEnd = Number.NaN;
+    this.candidateStart = NONE;
+    this.lastActiveEnd = NONE;
   }
 }

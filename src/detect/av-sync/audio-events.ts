@@ -200,9 +200,12 @@ function flux(e: number, hist: number[]): number {
 /** The channels that carry dialogue and effects: FL, FR, FC when named, else the first two. */
 function frontChannels(a: AudioChunk): Float32Array[] {
   const out: Float32Array[] = [];
-  a.channelNames.forEach((name, i) => {
-    if ((name === 'FL' || name === 'FR' || name === 'FC') && a.channels[i]) out.push(a.channels[i]);
-  });
+  const names = a.channelNames;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const ch = a.channels[i];
+    if ((name === 'FL' || name === 'FR' || name === 'FC') && ch) out.push(ch);
+  }
   if (out.length) return out;
   return a.channels.slice(0, 2);
 }

@@ -236,7 +236,8 @@ export const avSyncDetector = defineDetector({
     }
 
     function testSignalVerdict(end: number): typeof verdict | undefined {
-      if (!o.testSignal) return undefined;
+      // (no pattern without MIN_PAIRS flashes: skip the work below, which runs on every input until a first verdict)
+      if (!o.testSignal || flashes.length < MIN_PAIRS) return undefined;
       const offsets: number[] = [];
       const pairedFlashes: number[] = [];
       const inWindow = flashes.filter(

@@ -27,6 +27,7 @@ export class VideoEvents {
   private havePrev = false;
   private readonly diffs: number[] = [];
   private readonly means: number[] = [];
+  private readonly sorted = new Float64Array(FLASH_HISTORY);
 
   constructor(private readonly flashJump: number) {}
 
@@ -74,7 +75,14 @@ export class VideoEvents {
       this.diffs.push(dm);
       if (this.diffs.length > DIFF_HISTORY) this.diffs.shift();
       if (this.means.length === FLASH_HISTORY) {
-        const sorted = [...this.means].sort((x, y) => x - y);
+        // Median of the last few means, sorted in a scratch array (no allocation per frame).
+        const sorted = this.sorted;
+        for (let i = 0; i < FLASH_HISTORY; i++) {
+          const m = this.means[i]!;
+          let j = i;
+          for (; j > 0 && sorted[j - 1]! > m; j--) sorted[j] = sorted[j - 1]!;
+          sorted[j] = m;
+        }
         flash = mean - sorted[FLASH_HISTORY >> 1]! >= this.flashJump;
       }
     }

@@ -44,7 +44,8 @@ export const blackDetector = defineDetector({
       min: 0,
       max: 1,
       unit: 'ratio',
-      guidance: '0.10 (FFmpeg default) is about luma 38 in limited range. Normal content rarely has 99.5% of pixels that dark.',
+      guidance:
+        '0.10 (FFmpeg default) is about luma 38 in limited range. Normal content rarely has 99.5% of pixels that dark.',
     },
     pictureRatio: {
       type: 'number',
@@ -57,7 +58,8 @@ export const blackDetector = defineDetector({
     },
     overlayMargin: {
       type: 'number',
-      description: 'Border of the picture, on each side, left out of the decision (where logos, clocks and tickers sit)',
+      description:
+        'Border of the picture, on each side, left out of the decision (where logos, clocks and tickers sit)',
       default: 0.1,
       min: 0,
       max: 0.3,
@@ -84,6 +86,7 @@ export const blackDetector = defineDetector({
       darkRatio: round(darkRatio, 4),
       deviation: round(deviation),
     });
+    const moments = new Float64Array(2);
     return {
       process(input) {
         if (input.kind !== 'video') return;
@@ -102,34 +105,15 @@ export const blackDetector = defineDetector({
         const thr = black + o.pixelThreshold * range;
         // Most frames are not black: stop counting as soon as too many pixels are bright.
         const allowed = Math.floor((1 - o.pictureRatio) * n);
-        let bright = 0;
-        scan: for (let y = y0; y < y1; y++) {
-          const row = y * width;
-          for (let i = row + x0; i < row + x1; i++) {
-            if (data[i]! > thr && ++bright > allowed) break scan;
-          }
-        }
+        const bright = countBright(data, width, x0, x1, y0, y1, thr, allowed);
         if (bright > allowed) {
-          let sparse = 0;
-          let count = 0;
-          for (let i = 0; i < width * height; i += 7) {
-            sparse += data[i]!;
-            count++;
-          }
-          ctx.gauge('luma_mean', sparse / count);
+          ctx.gauge('luma_mean', sparseMean(data, width * height));
           reporter.update(f.mediaTime, f.wallTime, f.frameDuration, false);
           return;
         }
-        let sum = 0;
-        let sumSq = 0;
-        for (let y = y0; y < y1; y++) {
-          const row = y * width;
-          for (let i = row + x0; i < row + x1; i++) {
-            const v = data[i]!;
-            sum += v;
-            sumSq += v * v;
-          }
-        }
+        lumaMoments(data, width, x0, x1, y0, y1, moments);
+        const sum = moments[0]!;
+        const sumSq = moments[1]!;
         meanLuma = sum / n;
         darkRatio = (n - bright) / n;
         deviation = Math.sqrt(Math.max(0, sumSq / n - meanLuma * meanLuma));
@@ -143,3 +127,64 @@ export const blackDetector = defineDetector({
     };
   },
 });
+
+/*
+ * The pixel loops live in small top-level functions: the JIT compiles each once, and the first
+ * black frame (a path the per-frame code had not run) recompiles only the small caller.
+ */
+
+/** Pixels above `thr` inside the box, counting stops once more than `allowed`. */
+function countBright(
+  data: Uint8Array,
+  width: number,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  thr: number,
+  allowed: number,
+): number {
+  let bright = 0;
+  for (let y = y0; y < y1; y++) {
+    const row = y * width;
+    for (let i = row + x0; i < row + x1; i++) {
+      if (data[i]! > thr && ++bright > allowed) return bright;
+    }
+  }
+  return bright;
+}
+
+/** Mean of every 7th sample of the plane (the gauge on frames that are plainly not black). */
+function sparseMean(data: Uint8Array, size: number): number {
+  let sparse = 0;
+  let count = 0;
+  for (let i = 0; i < size; i += 7) {
+    sparse += data[i]!;
+    count++;
+  }
+  return sparse / count;
+}
+
+/** Sum and sum of squares of the box's samples into out[0], out[1]. */
+function lumaMoments(
+  data: Uint8Array,
+  width: number,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  out: Float64Array,
+): void {
+  let sum = 0;
+  let sumSq = 0;
+  for (let y = y0; y < y1; y++) {
+    const row = y * width;
+    for (let i = row + x0; i < row + x1; i++) {
+      const v = data[i]!;
+      sum += v;
+      sumSq += v * v;
+    }
+  }
+  out[0] = sum;
+  out[1] = sumSq;
+}

@@ -15,6 +15,14 @@
  * Everything runs on typed arrays allocated once; the per-sample loops allocate nothing.
  */
 
+/**
+ * -Infinity and NaN as module constants: a `Number.X` load on a branch the optimised code has not
+ * seen yet (the first silent chunk) deoptimises it, and the loop's on-stack-replacement code kept
+ * doing so on every silent chunk (16 deopts on the bench input). A constant needs no type feedback.
+ */
+const NEG_INF = -Infinity;
+const NOT_A_NUMBER = NaN;
+
 /** Absolute gate and histogram range (LUFS). */
 const ABS_GATE = -70;
 const HIST_TOP = 10;
@@ -28,7 +36,7 @@ function lrint(x: number): number {
 }
 
 export function loudnessOf(power: number): number {
-  return power > 0 ? -0.691 + 10 * Math.log10(power) : Number.NEGATIVE_INFINITY;
+  return power > 0 ? -0.691 + 10 * Math.log10(power) : NEG_INF;
 }
 
 /** BS.1770 channel weight from an FFmpeg channel name. */
@@ -186,10 +194,10 @@ export class R128Meter {
   private readonly channelPeaks: Float64Array;
 
   /** Plain RMS (dBFS) of the loudest channel in the latest process() call, as the silence detector measures it. */
-  lastRmsDb = Number.NEGATIVE_INFINITY;
+  lastRmsDb = NEG_INF;
   /** Loudness of the latest complete 400 ms / 3 s window (LUFS), -Infinity before the window filled. */
-  momentary = Number.NEGATIVE_INFINITY;
-  shortTerm = Number.NEGATIVE_INFINITY;
+  momentary = NEG_INF;
+  shortTerm = NEG_INF;
   /** Number of 100 ms updates so far. */
   get updates(): number {
     return this.blocks;
@@ -294,14 +302,14 @@ export class R128Meter {
   /** Integrated loudness so far (LUFS): -70 LUFS absolute gate, -10 LU relative gate; -Infinity before any block passed. */
   integrated(): number {
     const h = this.i400;
-    if (h.n === 0) return Number.NEGATIVE_INFINITY;
+    if (h.n === 0) return NEG_INF;
     let cnt = 0;
     let pow = 0;
     for (let i = h.gateBin(-10); i < HIST_SIZE; i++) {
       cnt += h.counts[i]!;
       pow += h.counts[i]! * GateHistogram.energies[i]!;
     }
-    return cnt > 0 ? loudnessOf(pow / cnt) : Number.NEGATIVE_INFINITY;
+    return cnt > 0 ? loudnessOf(pow / cnt) : NEG_INF;
   }
 
   /** Loudness range so far (LU), EBU Tech 3342: short-term values, -20 LU relative gate, 10th to 95th percentile. */
@@ -312,7 +320,7 @@ export class R128Meter {
     let total = 0;
     for (let i = gate; i < HIST_SIZE; i++) total += h.counts[i]!;
     if (total === 0) return 0;
-    let low = Number.NaN;
+    let low = NOT_A_NUMBER;
     let n = 0;
     const lowCount = Math.floor(0.1 * total + 0.5);
     for (let i = gate; i < HIST_SIZE; i++) {
@@ -322,7 +330,7 @@ export class R128Meter {
         break;
       }
     }
-    let high = Number.NaN;
+    let high = NOT_A_NUMBER;
     n = total;
     const highCount = Math.floor(0.95 * total + 0.5);
     for (let i = HIST_SIZE - 1; i >= 0; i--) {
@@ -448,7 +456,7 @@ export class R128Meter {
     }
     this.tpPos = pos;
     this.chunkPeak = chunkMax;
-    this.lastRmsDb = loudestMs > 0 ? 10 * Math.log10(loudestMs) : Number.NEGATIVE_INFINITY;
+    this.lastRmsDb = loudestMs > 0 ? 10 * Math.log10(loudestMs) : NEG_INF;
   }
 
   /** Forget everything (a discontinuity or a new connection). */
@@ -466,12 +474,12 @@ export class R128Meter {
     this.chunkPeak = 0;
     this.maxPeakLinear = 0;
     this.channelPeaks.fill(0);
-    this.momentary = Number.NEGATIVE_INFINITY;
-    this.shortTerm = Number.NEGATIVE_INFINITY;
-    this.lastRmsDb = Number.NEGATIVE_INFINITY;
+    this.momentary = NEG_INF;
+    this.shortTerm = NEG_INF;
+    this.lastRmsDb = NEG_INF;
   }
 }
 
 function toDb(linear: number): number {
-  return linear > 0 ? 20 * Math.log10(linear) : Number.NEGATIVE_INFINITY;
+  return linear > 0 ? 20 * Math.log10(linear) : NEG_INF;
 }
