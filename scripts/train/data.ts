@@ -9,7 +9,7 @@ import { AV_PIX_FMT_YUV420P, SWS_BICUBIC, type AVPixelFormat } from 'node-av/con
 import { Frame, SoftwareScaleContext } from 'node-av/lib';
 import { damageFrames, type DamageCodec, type DamageMode } from '../../src/simulate/damage.ts';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlockFeatures, MB, NUM_FEATURES } from '../../src/detect/corruption/features.ts';
@@ -182,34 +182,137 @@ export interface FeatureSet {
   readonly key: boolean[];
   /** The picture changed as a whole (cut): the detector does not judge such frames. */
   readonly cut: boolean[];
+  /** The decoder flagged the frame (the detector's lower block threshold applies). */
+  readonly err: boolean[];
   readonly cols: number;
   readonly rows: number;
+}
+
+/** One decoded picture's luma, as the features read it (frames are converted once, then freed). */
+export interface Plane {
+  readonly luma: Uint8Array;
+  readonly stride: number;
+  readonly width: number;
+  readonly height: number;
+  readonly keyFrame: boolean;
+  readonly decodeError: boolean;
+}
+
+/** A variant with its frames reduced to luma planes (the frames are freed). */
+export interface PlaneVariant {
+  readonly kind: Variant['kind'];
+  readonly planes: Plane[];
+  readonly labels: Int8Array[] | null;
+}
+
+export function toPlanes(v: Variant): PlaneVariant {
+  const planes = v.frames.map((f) => {
+    const { y, stride } = lumaOf(f);
+    const p: Plane = { luma: Uint8Array.from(y.subarray(0, stride * f.height)), stride, width: f.width, height: f.height, keyFrame: f.keyFrame !== 0, decodeError: v.kind === 'decoded' && f.decodeErrorFlags !== 0 };
+    f.free();
+    return p;
+  });
+  return { kind: v.kind, planes, labels: v.labels };
+}
+
+/**
+ * Experiments only (TRAIN_CACHE=dir): the decoded planes and labels of each sequence are kept on
+ * disk, so that feature and model changes can be retrained without encoding again. The default
+ * run (no TRAIN_CACHE) always encodes.
+ */
+export function cachedPlanes(key: string): PlaneVariant[] | null {
+  const dir = process.env.TRAIN_CACHE;
+  if (!dir) return null;
+  const file = join(dir, `${key.replace(/[^a-z0-9._-]+/gi, '_')}.bin`);
+  if (!existsSync(file)) return null;
+  const buf = readFileSync(file);
+  let o = 0;
+  const u32 = (): number => {
+    const v = buf.readUInt32LE(o);
+    o += 4;
+    return v;
+  };
+  const kinds: Variant['kind'][] = ['clean', 'lowrate', 'decoded', 'reencoded', 'reencoded-clean', 'sim-lowrate'];
+  const out: PlaneVariant[] = [];
+  const nv = u32();
+  for (let i = 0; i < nv; i++) {
+    const kind = kinds[u32()]!;
+    const nf = u32();
+    const hasLabels = u32() === 1;
+    const planes: Plane[] = [];
+    const labels: Int8Array[] = [];
+    for (let j = 0; j < nf; j++) {
+      const width = u32();
+      const height = u32();
+      const flags = u32();
+      const luma = new Uint8Array(buf.subarray(o, o + width * height));
+      o += width * height;
+      planes.push({ luma, stride: width, width, height, keyFrame: (flags & 1) !== 0, decodeError: (flags & 2) !== 0 });
+      if (hasLabels) {
+        const n = Math.floor(width / MB) * Math.floor(height / MB);
+        labels.push(new Int8Array(buf.buffer.slice(buf.byteOffset + o, buf.byteOffset + o + n)));
+        o += n;
+      }
+    }
+    out.push({ kind, planes, labels: hasLabels ? labels : null });
+  }
+  return out;
+}
+
+export function storePlanes(key: string, vs: PlaneVariant[]): void {
+  const dir = process.env.TRAIN_CACHE;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const kinds: Variant['kind'][] = ['clean', 'lowrate', 'decoded', 'reencoded', 'reencoded-clean', 'sim-lowrate'];
+  const parts: Buffer[] = [];
+  const u32 = (v: number): void => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    parts.push(b);
+  };
+  u32(vs.length);
+  for (const v of vs) {
+    u32(kinds.indexOf(v.kind));
+    u32(v.planes.length);
+    u32(v.labels ? 1 : 0);
+    v.planes.forEach((p, j) => {
+      u32(p.width);
+      u32(p.height);
+      u32((p.keyFrame ? 1 : 0) | (p.decodeError ? 2 : 0));
+      const packed = Buffer.alloc(p.width * p.height);
+      for (let y = 0; y < p.height; y++) packed.set(p.luma.subarray(y * p.stride, y * p.stride + p.width), y * p.width);
+      parts.push(packed);
+      if (v.labels) parts.push(Buffer.from(v.labels[j]!.buffer, v.labels[j]!.byteOffset, v.labels[j]!.length));
+    });
+  }
+  writeFileSync(join(dir, `${key.replace(/[^a-z0-9._-]+/gi, '_')}.bin`), Buffer.concat(parts));
 }
 
 /**
  * Features of one variant as the detector sees them: every `step`-th frame from `phase`
  * (the detector analyses a sparse subset of frames).
  */
-export function featuresOf(v: Variant, step: number, phase: number): FeatureSet {
+export function featuresOf(v: PlaneVariant, step: number, phase: number): FeatureSet {
   const bf = new BlockFeatures();
   const x: Float32Array[] = [];
   const y: (Int8Array | null)[] = [];
   const key: boolean[] = [];
   const cut: boolean[] = [];
-  for (let i = phase; i < v.frames.length; i += step) {
-    const f = v.frames[i]!;
+  const err: boolean[] = [];
+  for (let i = phase; i < v.planes.length; i += step) {
+    const f = v.planes[i]!;
     let k = false;
-    for (let j = Math.max(0, i - step + 1); j <= i; j++) k ||= v.frames[j]!.keyFrame !== 0;
-    const { y: luma, stride } = lumaOf(f);
-    const n = bf.compute(luma, stride, f.width, f.height, v.kind === 'decoded' && f.decodeErrorFlags !== 0);
+    for (let j = Math.max(0, i - step + 1); j <= i; j++) k ||= v.planes[j]!.keyFrame;
+    const n = bf.compute(f.luma, f.stride, f.width, f.height, f.decodeError);
     if (n === 0) continue;
     if (i < step) continue; // the first analysed frame has no temporal reference
     x.push(bf.out.slice(0, n * NUM_FEATURES));
     y.push(v.labels ? v.labels[i]! : null);
     key.push(k);
     cut.push(bf.globalChange);
+    err.push(f.decodeError);
   }
-  return { x, y, key, cut, cols: bf.cols, rows: bf.rows };
+  return { x, y, key, cut, err, cols: bf.cols, rows: bf.rows };
 }
 
 /**

@@ -66,6 +66,7 @@ export class BlockFeatures {
   private prevInterior = new Float32Array(0);
   private havePrev = false;
   private scratch = new Float32Array(0);
+  private vAcc = new Int32Array(0);
   private edgeRatio = new Float32Array(0);
   private temporal = new Float32Array(0);
   private dcStep = new Float32Array(0);
@@ -95,6 +96,7 @@ export class BlockFeatures {
       this[k] = new Float32Array(n);
     }
     this.out = new Float32Array(n * NUM_FEATURES);
+    this.vAcc = new Int32Array(cols);
     this.rowEdge = new Float32Array(rows);
     this.rowTemporal = new Float32Array(rows);
     this.rowTop = new Float32Array(rows);
@@ -117,17 +119,42 @@ export class BlockFeatures {
     const rows = Math.floor(height / MB);
     if (cols < 3 || rows < 3) return 0;
     if (cols !== this.cols || rows !== this.rows) this.configure(cols, rows);
-    const { mean, interior, hInt, vInt, spread, leftEdge, topEdge, leftExcess, topExcess, hf } = this;
+    const { mean, interior, hInt, vInt, spread, leftEdge, topEdge, leftExcess, topExcess, hf, offGrid } = this;
+    const vAcc = this.vAcc;
+    // Integer sums throughout (exact: the same numbers as a per-block loop); the vertical steps are
+    // read row by row across the whole macroblock row, in memory order. Per block: 4 rows (2, 6,
+    // 10, 14) of horizontal steps and pixel sums, 4 columns (2, 6, 10, 14) of vertical steps, the
+    // left and top boundaries (every other pixel) and the off-grid lines x0+6, x0+10, y0+6, y0+10
+    // (every 4th pixel). No allocation per block or per frame.
     for (let by = 0; by < rows; by++) {
       const y0 = by * MB;
+      const rb = by * cols;
+      vAcc.fill(0);
+      // 4 columns: vertical steps inside each block, read row by row.
+      for (let y = 1; y < MB; y++) {
+        const o1 = (y0 + y) * stride;
+        const o0 = o1 - stride;
+        for (let bx = 0; bx < cols; bx++) {
+          const x = bx * MB + 2;
+          let d = luma[o1 + x]! - luma[o0 + x]!;
+          let v = d < 0 ? -d : d;
+          d = luma[o1 + x + 4]! - luma[o0 + x + 4]!;
+          v += d < 0 ? -d : d;
+          d = luma[o1 + x + 8]! - luma[o0 + x + 8]!;
+          v += d < 0 ? -d : d;
+          d = luma[o1 + x + 12]! - luma[o0 + x + 12]!;
+          v += d < 0 ? -d : d;
+          vAcc[bx] = vAcc[bx]! + v;
+        }
+      }
       for (let bx = 0; bx < cols; bx++) {
         const x0 = bx * MB;
-        const b = by * cols + bx;
+        const b = rb + bx;
         let h = 0;
         let h2 = 0;
         let s = 0;
         let s2 = 0;
-        // 4 rows: horizontal steps inside the block, and pixel sums.
+        // 4 rows: horizontal steps inside the block, their second differences, and pixel sums.
         for (let r = 2; r < MB; r += 4) {
           const o = (y0 + r) * stride + x0;
           let p = luma[o]!;
@@ -148,84 +175,77 @@ export class BlockFeatures {
             p = q;
           }
         }
-        // 4 columns: vertical steps inside the block.
-        let v = 0;
-        for (let c = 2; c < MB; c += 4) {
-          let o = y0 * stride + x0 + c;
-          let p = luma[o]!;
-          for (let y = 1; y < MB; y++) {
-            o += stride;
-            const q = luma[o]!;
-            const d = q - p;
-            v += d < 0 ? -d : d;
-            p = q;
-          }
-        }
-        // Boundaries to the left and above (every other pixel).
         // Boundary step, and its excess over the steps just beside it (a step that exists only
         // on the grid line: blockiness; a natural edge or gradient has neighbours as steep).
+        // Excesses are summed doubled (integers): 2*d0 - dl - dr.
         let le = 0;
-        let lx = 0;
+        let lx2 = 0;
         if (bx > 0) {
           for (let y = 0; y < MB; y += 2) {
             const o = (y0 + y) * stride + x0;
-            const d0 = Math.abs(luma[o]! - luma[o - 1]!);
-            const dl = Math.abs(luma[o - 1]! - luma[o - 2]!);
-            const dr = Math.abs(luma[o + 1]! - luma[o]!);
+            const a = luma[o - 2]!;
+            const l = luma[o - 1]!;
+            const c = luma[o]!;
+            const r = luma[o + 1]!;
+            const d0 = c > l ? c - l : l - c;
+            const ex = 2 * d0 - (l > a ? l - a : a - l) - (r > c ? r - c : c - r);
             le += d0;
-            const ex = d0 - (dl + dr) / 2;
-            if (ex > 0) lx += ex;
+            if (ex > 0) lx2 += ex;
           }
-          le /= MB / 2;
-          lx /= MB / 2;
         }
         let te = 0;
-        let tx = 0;
+        let tx2 = 0;
         if (by > 0) {
           const o = y0 * stride + x0;
           for (let x = 0; x < MB; x += 2) {
-            const c = o + x;
-            const d0 = Math.abs(luma[c]! - luma[c - stride]!);
-            const du = Math.abs(luma[c - stride]! - luma[c - 2 * stride]!);
-            const dd = Math.abs(luma[c + stride]! - luma[c]!);
+            const k = o + x;
+            const a = luma[k - 2 * stride]!;
+            const u = luma[k - stride]!;
+            const c = luma[k]!;
+            const d = luma[k + stride]!;
+            const d0 = c > u ? c - u : u - c;
+            const ex = 2 * d0 - (u > a ? u - a : a - u) - (d > c ? d - c : c - d);
             te += d0;
-            const ex = d0 - (du + dd) / 2;
-            if (ex > 0) tx += ex;
+            if (ex > 0) tx2 += ex;
           }
-          te /= MB / 2;
-          tx /= MB / 2;
         }
         // The same excess off the block grid (x0+6, x0+10 and y0+6, y0+10: no transform edge of any
         // codec lies there): natural lines and fences show at every phase, blocks only on the grid.
-        let og = 0;
-        for (const off of OFF_GRID) {
+        let og2 = 0;
+        for (let off = 6; off <= 10; off += 4) {
           for (let y = 0; y < MB; y += 4) {
             const o = (y0 + y) * stride + x0 + off;
-            const d0 = Math.abs(luma[o]! - luma[o - 1]!);
-            const ex = d0 - (Math.abs(luma[o - 1]! - luma[o - 2]!) + Math.abs(luma[o + 1]! - luma[o]!)) / 2;
-            if (ex > 0) og += ex;
+            const a = luma[o - 2]!;
+            const l = luma[o - 1]!;
+            const c = luma[o]!;
+            const r = luma[o + 1]!;
+            const ex = 2 * (c > l ? c - l : l - c) - (l > a ? l - a : a - l) - (r > c ? r - c : c - r);
+            if (ex > 0) og2 += ex;
           }
           const c0 = (y0 + off) * stride + x0;
           for (let x = 0; x < MB; x += 4) {
-            const c = c0 + x;
-            const d0 = Math.abs(luma[c]! - luma[c - stride]!);
-            const ex = d0 - (Math.abs(luma[c - stride]! - luma[c - 2 * stride]!) + Math.abs(luma[c + stride]! - luma[c]!)) / 2;
-            if (ex > 0) og += ex;
+            const k = c0 + x;
+            const a = luma[k - 2 * stride]!;
+            const u = luma[k - stride]!;
+            const c = luma[k]!;
+            const d = luma[k + stride]!;
+            const ex = 2 * (c > u ? c - u : u - c) - (u > a ? u - a : a - u) - (d > c ? d - c : c - d);
+            if (ex > 0) og2 += ex;
           }
         }
-        this.offGrid[b] = og / (OFF_GRID.length * 2 * (MB / 4));
-        leftExcess[b] = lx;
-        topExcess[b] = tx;
+        offGrid[b] = og2 / 2 / (2 * 2 * (MB / 4));
+        leftExcess[b] = bx > 0 ? lx2 / 2 / (MB / 2) : 0;
+        topExcess[b] = by > 0 ? tx2 / 2 / (MB / 2) : 0;
         hf[b] = Math.log((h2 / (4 * (MB - 2)) + 1) / (h / (4 * (MB - 1)) + 1));
         const cnt = 4 * MB;
         const m = s / cnt;
         mean[b] = m;
         hInt[b] = h / (4 * (MB - 1));
-        vInt[b] = v / (4 * (MB - 1));
+        vInt[b] = vAcc[bx]! / (4 * (MB - 1));
         interior[b] = (hInt[b] + vInt[b]) / 2;
         spread[b] = Math.sqrt(Math.max(0, s2 / cnt - m * m));
-        leftEdge[b] = le;
-        topEdge[b] = te;
+        leftEdge[b] = bx > 0 ? le / (MB / 2) : 0;
+        topEdge[b] = by > 0 ? te / (MB / 2) : 0;
       }
     }
     return this.derive(decodeError);
@@ -354,9 +374,10 @@ export class BlockFeatures {
         let tempNb = 0;
         let k = 0;
         const li = out[o + 1]!;
-        for (const [dx, dy] of NEIGHBOURS) {
-          const x = bx + dx;
-          const y = by + dy;
+        // The 4-neighbours, in the order left, right, up, down.
+        for (let j = 0; j < 4; j++) {
+          const x = j === 0 ? bx - 1 : j === 1 ? bx + 1 : bx;
+          const y = j === 2 ? by - 1 : j === 3 ? by + 1 : by;
           if (x < 0 || y < 0 || x >= cols || y >= rows) continue;
           const nbi = y * cols + x;
           const r = edgeRatio[nbi]! - medEdge;
@@ -388,13 +409,6 @@ export class BlockFeatures {
   }
 }
 
-const OFF_GRID = [6, 10] as const;
 /** Median block |change of mean| (log1p of luma levels) above which the picture changed as a whole. */
 const GLOBAL_CHANGE = Math.log1p(10);
 
-const NEIGHBOURS: ReadonlyArray<readonly [number, number]> = [
-  [-1, 0],
-  [1, 0],
-  [0, -1],
-  [0, 1],
-];

@@ -70,17 +70,52 @@ export class Mlp {
     const d = this.inputs;
     const x = this.x;
     const o = row * d;
+    const mean = this.mean;
+    const inv = this.inv;
     for (let i = 0; i < d; i++) {
       // Clipped as in training: content far outside what the model saw must not extrapolate.
-      const v = (features[o + i]! - this.mean[i]!) * this.inv[i]!;
+      const v = (features[o + i]! - mean[i]!) * inv[i]!;
       x[i] = v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
     }
+    return this.forward();
+  }
+
+  /** Stage 2 without building its input rows: a block's features followed by its context values. */
+  predictWith(features: Float32Array, row: number, c0: number, c1: number, c2: number, c3: number, c4: number): number {
+    const nf = this.inputs - 5;
+    const x = this.x;
+    const o = row * nf;
+    const mean = this.mean;
+    const inv = this.inv;
+    for (let i = 0; i < nf; i++) {
+      const v = (features[o + i]! - mean[i]!) * inv[i]!;
+      x[i] = v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
+    }
+    x[nf] = this.std2(c0, nf);
+    x[nf + 1] = this.std2(c1, nf + 1);
+    x[nf + 2] = this.std2(c2, nf + 2);
+    x[nf + 3] = this.std2(c3, nf + 3);
+    x[nf + 4] = this.std2(c4, nf + 4);
+    return this.forward();
+  }
+
+  private std2(value: number, i: number): number {
+    const v = (value - this.mean[i]!) * this.inv[i]!;
+    return v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
+  }
+
+  private forward(): number {
+    const d = this.inputs;
+    const x = this.x;
+    const w1 = this.w1;
+    const b1 = this.b1;
+    const w2 = this.w2;
     let z = this.b2;
     for (let h = 0; h < this.hidden; h++) {
-      let a = this.b1[h]!;
+      let a = b1[h]!;
       const r = h * d;
-      for (let i = 0; i < d; i++) a += this.w1[r + i]! * x[i]!;
-      if (a > 0) z += this.w2[h]! * a;
+      for (let i = 0; i < d; i++) a += w1[r + i]! * x[i]!;
+      if (a > 0) z += w2[h]! * a;
     }
     return 1 / (1 + Math.exp(-z));
   }
@@ -99,8 +134,9 @@ function neighbourMax(p: Float32Array, b: number, cols: number, rows: number): n
 }
 
 /**
- * Stage-2 input rows from stage-1 features and scores (shared by the detector and training).
- * `prev` is the previous analysed frame's stage-1 map (same size) or null.
+ * Stage-2 input rows from stage-1 features and scores (training; the detector computes the same
+ * values in CorruptionModel.score). `prev` is the previous analysed frame's stage-1 map (same
+ * size) or null. Stage-1 scores of blocks the gate did not pass are 0.
  */
 export function contextRows(features: Float32Array, p1: Float32Array, prev: Float32Array | null, cols: number, rows: number, keyframeSince: boolean, out: Float32Array): void {
   const n = cols * rows;
@@ -115,6 +151,14 @@ export function contextRows(features: Float32Array, p1: Float32Array, prev: Floa
   }
 }
 
+/**
+ * Stage 2 runs only on blocks where the block, a neighbour, or the block or a neighbour in the
+ * previous analysed frame reached this stage-1 probability; the others score 0. Stage 2 refines
+ * stage 1 with context, and on the training and held-out data no block under this gate reached
+ * the block threshold through stage 2 (scripts/train reports the count).
+ */
+export const STAGE2_GATE = 0.05;
+
 /** Per-stream model state: the previous analysed frame's stage-1 map. */
 export class CorruptionModel {
   private readonly stage1: Mlp;
@@ -123,9 +167,10 @@ export class CorruptionModel {
   private prev = new Float32Array(0);
   private havePrev = false;
   private cols = 0;
-  private rows2 = new Float32Array(0);
-  /** Final per-block probabilities of the last frame scored. */
+  /** Final per-block probabilities of the last frame scored (0 where stage 2 was gated off). */
   map = new Float32Array(0);
+  /** Blocks stage 2 scored in the last frame. */
+  scored = 0;
   readonly blockThreshold: number;
   readonly areaThreshold: number;
 
@@ -151,19 +196,31 @@ export class CorruptionModel {
       this.p1 = new Float32Array(n);
       this.prev = new Float32Array(n);
       this.map = new Float32Array(n);
-      this.rows2 = new Float32Array(n * NUM_STAGE2);
       this.havePrev = false;
     }
-    for (let b = 0; b < n; b++) this.p1[b] = this.stage1.predict(features, b);
-    contextRows(features, this.p1, this.havePrev ? this.prev : null, cols, rows, keyframeSince, this.rows2);
+    const { p1, prev, map } = this;
+    for (let b = 0; b < n; b++) p1[b] = this.stage1.predict(features, b);
+    if (!this.havePrev) prev.fill(0);
+    const key = keyframeSince ? 1 : 0;
     let hits = 0;
+    let scored = 0;
     for (let b = 0; b < n; b++) {
-      const p = this.stage2.predict(this.rows2, b);
-      this.map[b] = p;
+      const nb = neighbourMax(p1, b, cols, rows);
+      const pb = prev[b]!;
+      const pnb = neighbourMax(prev, b, cols, rows);
+      const self = p1[b]!;
+      if (self < STAGE2_GATE && nb < STAGE2_GATE && pb < STAGE2_GATE && pnb < STAGE2_GATE) {
+        map[b] = 0;
+        continue;
+      }
+      scored++;
+      const p = this.stage2.predictWith(features, b, self, nb, pb, pnb, key);
+      map[b] = p;
       if (p >= threshold) hits++;
     }
-    this.prev.set(this.p1);
+    prev.set(p1);
     this.havePrev = true;
+    this.scored = scored;
     return hits / n;
   }
 }
