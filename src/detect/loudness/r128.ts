@@ -372,89 +372,18 @@ export class R128Meter {
    * the larger of their magnitudes is |P| + |Q|. 18 multiplies a window instead of 36.
    */
   private truePeak(channels: readonly Float32Array[], n: number, stats?: SampleStats): void {
-    const hist = this.tpHist;
-    const [u0, u1, u2, u3, u4, u5] = TP_SYM as unknown as [number, number, number, number, number, number];
-    const v0 = TP_ANTI[0]!;
-    const v1 = TP_ANTI[1]!;
-    const v2 = TP_ANTI[2]!;
-    const v3 = TP_ANTI[3]!;
-    const v4 = TP_ANTI[4]!;
-    const v5 = TP_ANTI[5]!;
-    const h0 = TP_HALF[0]!;
-    const h1 = TP_HALF[1]!;
-    const h2 = TP_HALF[2]!;
-    const h3 = TP_HALF[3]!;
-    const h4 = TP_HALF[4]!;
-    const h5 = TP_HALF[5]!;
-    const span = 2 * TP_TAPS;
+    const st = stats ?? sampleStats(channels, n);
     let chunkMax = this.chunkPeak;
     let loudestMs = 0;
-    let pos = this.tpPos;
     for (let c = 0; c < channels.length; c++) {
-      const x = channels[c]!;
-      const base = c * span;
-      let peak = 0;
-      let sq = 0;
-      if (stats) {
-        peak = stats.peak[c]!;
-        sq = stats.sumSq[c]!;
-      } else {
-        for (let i = 0; i < n; i++) {
-          const v = x[i]!;
-          sq += v * v;
-          const a = v < 0 ? -v : v;
-          if (a > peak) peak = a;
-        }
-      }
+      const sq = st.sumSq[c]!;
       if (n > 0 && sq / n > loudestMs) loudestMs = sq / n;
-      const threshold = peak / TP_GAIN;
-      // Samples still in the window from the previous chunk.
-      let lastBig = -TP_TAPS;
-      for (let j = 0; j < TP_TAPS; j++) {
-        const v = hist[base + j]!;
-        if ((v < 0 ? -v : v) >= threshold && threshold > 0) lastBig = -1;
-      }
-      pos = this.tpPos;
-      for (let i = 0; i < n; i++) {
-        const v = x[i]!;
-        hist[base + pos] = v;
-        hist[base + pos + TP_TAPS] = v;
-        pos = pos + 1 === TP_TAPS ? 0 : pos + 1;
-        if ((v < 0 ? -v : v) >= threshold) lastBig = i;
-        if (i - lastBig >= TP_TAPS || threshold === 0) continue;
-        // hist[base + pos .. base + pos + TP_TAPS - 1] holds the last TP_TAPS samples, oldest first.
-        const w = base + pos;
-        const x0 = hist[w]!;
-        const x1 = hist[w + 1]!;
-        const x2 = hist[w + 2]!;
-        const x3 = hist[w + 3]!;
-        const x4 = hist[w + 4]!;
-        const x5 = hist[w + 5]!;
-        const x6 = hist[w + 6]!;
-        const x7 = hist[w + 7]!;
-        const x8 = hist[w + 8]!;
-        const x9 = hist[w + 9]!;
-        const x10 = hist[w + 10]!;
-        const x11 = hist[w + 11]!;
-        const s0 = x0 + x11;
-        const s1 = x1 + x10;
-        const s2 = x2 + x9;
-        const s3 = x3 + x8;
-        const s4 = x4 + x7;
-        const s5 = x5 + x6;
-        const p = u0 * s0 + u1 * s1 + u2 * s2 + u3 * s3 + u4 * s4 + u5 * s5;
-        const q = v0 * (x0 - x11) + v1 * (x1 - x10) + v2 * (x2 - x9) + v3 * (x3 - x8) + v4 * (x4 - x7) + v5 * (x5 - x6);
-        let y = (p < 0 ? -p : p) + (q < 0 ? -q : q);
-        if (y > peak) peak = y;
-        y = h0 * s0 + h1 * s1 + h2 * s2 + h3 * s3 + h4 * s4 + h5 * s5;
-        if (y < 0) y = -y;
-        if (y > peak) peak = y;
-      }
+      const peak = channelTruePeak(channels[c]!, n, this.tpHist, c * 2 * TP_TAPS, this.tpPos, st.peak[c]!);
       if (peak > this.channelPeaks[c]!) this.channelPeaks[c] = peak;
       if (peak > this.maxPeakLinear) this.maxPeakLinear = peak;
       if (peak > chunkMax) chunkMax = peak;
     }
-    this.tpPos = pos;
+    this.tpPos = (this.tpPos + n) % TP_TAPS;
     this.chunkPeak = chunkMax;
     this.lastRmsDb = loudestMs > 0 ? 10 * Math.log10(loudestMs) : NEG_INF;
   }
@@ -482,4 +411,103 @@ export class R128Meter {
 
 function toDb(linear: number): number {
   return linear > 0 ? 20 * Math.log10(linear) : NEG_INF;
+}
+
+/** Per channel: sum of squares and largest absolute sample (when the caller did not pass them). */
+function sampleStats(channels: readonly Float32Array[], n: number): SampleStats {
+  const sumSq = new Float64Array(channels.length);
+  const peak = new Float64Array(channels.length);
+  for (let c = 0; c < channels.length; c++) {
+    const x = channels[c]!;
+    let sq = 0;
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      sq += v * v;
+      const a = v < 0 ? -v : v;
+      if (a > p) p = a;
+    }
+    sumSq[c] = sq;
+    peak[c] = p;
+  }
+  return { sumSq, peak };
+}
+
+/**
+ * True peak of one channel's chunk: `samplePeak` raised by any interpolated value above it.
+ * `hist[base .. base + 2 * TP_TAPS)` is the channel's double-written window ring, `pos0` its write
+ * position (the same for every channel); both carry over between chunks. A small function of its
+ * own so the JIT compiles the hot loop once, apart from the per-chunk bookkeeping.
+ */
+function channelTruePeak(
+  x: Float32Array,
+  n: number,
+  hist: Float64Array,
+  base: number,
+  pos0: number,
+  samplePeak: number,
+): number {
+  const u0 = TP_SYM[0]!;
+  const u1 = TP_SYM[1]!;
+  const u2 = TP_SYM[2]!;
+  const u3 = TP_SYM[3]!;
+  const u4 = TP_SYM[4]!;
+  const u5 = TP_SYM[5]!;
+  const v0 = TP_ANTI[0]!;
+  const v1 = TP_ANTI[1]!;
+  const v2 = TP_ANTI[2]!;
+  const v3 = TP_ANTI[3]!;
+  const v4 = TP_ANTI[4]!;
+  const v5 = TP_ANTI[5]!;
+  const h0 = TP_HALF[0]!;
+  const h1 = TP_HALF[1]!;
+  const h2 = TP_HALF[2]!;
+  const h3 = TP_HALF[3]!;
+  const h4 = TP_HALF[4]!;
+  const h5 = TP_HALF[5]!;
+  let peak = samplePeak;
+  const threshold = samplePeak / TP_GAIN;
+  // Samples still in the window from the previous chunk.
+  let lastBig = -TP_TAPS;
+  for (let j = 0; j < TP_TAPS; j++) {
+    const v = hist[base + j]!;
+    if ((v < 0 ? -v : v) >= threshold && threshold > 0) lastBig = -1;
+  }
+  let pos = pos0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    hist[base + pos] = v;
+    hist[base + pos + TP_TAPS] = v;
+    pos = pos + 1 === TP_TAPS ? 0 : pos + 1;
+    if ((v < 0 ? -v : v) >= threshold) lastBig = i;
+    if (i - lastBig >= TP_TAPS || threshold === 0) continue;
+    // hist[base + pos .. base + pos + TP_TAPS - 1] holds the last TP_TAPS samples, oldest first.
+    const w = base + pos;
+    const x0 = hist[w]!;
+    const x1 = hist[w + 1]!;
+    const x2 = hist[w + 2]!;
+    const x3 = hist[w + 3]!;
+    const x4 = hist[w + 4]!;
+    const x5 = hist[w + 5]!;
+    const x6 = hist[w + 6]!;
+    const x7 = hist[w + 7]!;
+    const x8 = hist[w + 8]!;
+    const x9 = hist[w + 9]!;
+    const x10 = hist[w + 10]!;
+    const x11 = hist[w + 11]!;
+    const s0 = x0 + x11;
+    const s1 = x1 + x10;
+    const s2 = x2 + x9;
+    const s3 = x3 + x8;
+    const s4 = x4 + x7;
+    const s5 = x5 + x6;
+    const p = u0 * s0 + u1 * s1 + u2 * s2 + u3 * s3 + u4 * s4 + u5 * s5;
+    const q = v0 * (x0 - x11) + v1 * (x1 - x10) + v2 * (x2 - x9) + v3 * (x3 - x8) + v4 * (x4 - x7) + v5 * (x5 - x6);
+    let y = (p < 0 ? -p : p) + (q < 0 ? -q : q);
+    if (y > peak) peak = y;
+    y = h0 * s0 + h1 * s1 + h2 * s2 + h3 * s3 + h4 * s4 + h5 * s5;
+    if (y < 0) y = -y;
+    if (y > peak) peak = y;
+  }
+  return peak;
 }
