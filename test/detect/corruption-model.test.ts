@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { BlockFeatures, FEATURE_NAMES, MB, NUM_FEATURES } from '../../src/detect/corruption/features.ts';
 import { CorruptionModel, STAGE2_GATE, type ModelWeights } from '../../src/detect/corruption/model.ts';
 import weights from '../../src/detect/corruption/model.json' with { type: 'json' };
-import { prng } from '../../src/shared/index.ts';
+import { prng, type PacketInfo } from '../../src/shared/index.ts';
+import { defaultOptions } from '../../src/detect/index.ts';
+import { corruptionDetector as spec } from '../../src/detect/corruption/corruption-detector.ts';
+import { collectingContext, frameFromLuma } from '../helpers/frames.ts';
 
 const W = 320;
 const H = 192;
@@ -76,5 +79,31 @@ describe('corruption model: stage-2 gate', () => {
     const loud = new CorruptionModel(withStage1Bias(5));
     loud.score(f.out, f.cols, f.rows, false, 0.5);
     expect(loud.scored).toBe(n);
+  });
+});
+
+describe('corruption detector: decoder evidence from flagged frames that reach it', () => {
+  it('frames with decodeError (packets and pictures in step: nothing discarded) open an incident with source decoder; the same frames unflagged do not', () => {
+    const fps = 25;
+    const run = (flag: (i: number) => boolean) => {
+      const ctx = collectingContext();
+      const det = spec.create(defaultOptions(spec.options), ctx);
+      // A smooth, slowly drifting picture: nothing for the pixels to see.
+      const luma = new Uint8Array(W * H);
+      for (let i = 0; i < 150; i++) {
+        for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) luma[y * W + x] = 40 + ((x + i) >> 1);
+        const t = i / fps;
+        det.process({ kind: 'packet', track: 'video', mediaTime: t, wallTime: 1_700_000_000_000 + t * 1000, pts: t, dts: t, duration: 1 / fps, size: 1000, keyFrame: i % 25 === 0, corrupt: false, discontinuity: false } as PacketInfo);
+        det.process({ ...frameFromLuma(luma, W, H, t, 1 / fps), decodeError: flag(i), keyFrame: i % 25 === 0 });
+      }
+      det.flush(150 / fps, 1_700_000_006_000);
+      return ctx.edges.filter((e) => e.phase === 'open');
+    };
+    const flagged = run((i) => i >= 50 && i < 80);
+    expect(flagged).toHaveLength(1);
+    expect(flagged[0]!.mediaTime).toBeGreaterThanOrEqual(2 - 1e-9);
+    expect(flagged[0]!.mediaTime).toBeLessThan(3);
+    expect(flagged[0]!.measurements).toMatchObject({ source: 'decoder', decoderErrors: true });
+    expect(run(() => false)).toEqual([]);
   });
 });
