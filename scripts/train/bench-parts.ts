@@ -1,6 +1,7 @@
 /**
  * Cost breakdown of one analysed frame of the corruption detector (run: npx tsx scripts/train/bench-parts.ts [clip]):
- * the luma copy (Frame.data), features.compute and model.score, each the median of 5 passes over
+ * the luma plane as ingest hands it over (VideoViewBuilder's view.luma), features.compute and
+ * model.score, each the median of 5 passes over
  * the same decoded frames, in one run (this machine is shared: compare only numbers from one run).
  */
 import '../../src/shared/polyfill.ts';
@@ -8,6 +9,7 @@ import { Decoder, Demuxer } from 'node-av';
 import type { Frame } from 'node-av/lib';
 import { BlockFeatures } from '../../src/detect/corruption/features.ts';
 import { CorruptionModel } from '../../src/detect/corruption/model.ts';
+import { VideoViewBuilder } from '../../src/ingest/frame-views.ts';
 
 const path = process.argv[2] ?? new URL('../../../shared/media/bbb_720p_vp8_vorbis_0-30s.webm', import.meta.url).pathname;
 const N = Number(process.env.FRAMES ?? 60);
@@ -26,12 +28,20 @@ const h = frames[0]!.height;
 const stride = frames[0]!.linesize[0]!;
 const median = (a: number[]): number => a.sort((x, y) => x - y)[a.length >> 1]!;
 const lumaMs: number[] = [];
-let lumas: Uint8Array[] = [];
+const views = new VideoViewBuilder(() => false);
 for (let r = 0; r < 5; r++) {
-  const t = performance.now();
-  lumas = frames.map((f) => f.data![0]!);
-  lumaMs.push((performance.now() - t) / frames.length);
+  let t = 0;
+  for (const f of frames) {
+    const v = views.build(f, 0, 0, 0.04)!;
+    const t0 = performance.now();
+    void v.luma[0];
+    t += performance.now() - t0;
+    views.release();
+  }
+  lumaMs.push(t / frames.length);
 }
+views.close();
+const lumas = frames.map((f) => Uint8Array.from(f.data![0]!));
 const featMs: number[] = [];
 const modelMs: number[] = [];
 const totalMs: number[] = [];
@@ -54,5 +64,5 @@ for (let r = 0; r < 5; r++) {
   modelMs.push(tm / lumas.length);
   totalMs.push((tf + tm) / lumas.length);
 }
-console.log(`${path.split('/').pop()} ${w}x${h}, ${frames.length} frames 0.2 s apart: luma copy ${median(lumaMs).toFixed(3)} ms, features ${median(featMs).toFixed(3)} ms, model ${median(modelMs).toFixed(3)} ms, features+model ${median(totalMs).toFixed(3)} ms per analysed frame (median of 5 passes); mean ratio ${(ratioSum / 5 / lumas.length).toFixed(4)}`);
+console.log(`${path.split('/').pop()} ${w}x${h}, ${frames.length} frames 0.2 s apart: view.luma ${median(lumaMs).toFixed(3)} ms, features ${median(featMs).toFixed(3)} ms, model ${median(modelMs).toFixed(3)} ms, features+model ${median(totalMs).toFixed(3)} ms per analysed frame (median of 5 passes); mean ratio ${(ratioSum / 5 / lumas.length).toFixed(4)}`);
 for (const f of frames) f.free();
