@@ -24,10 +24,12 @@ import weights from './model.json' with { type: 'json' };
  * Decoder evidence opens an incident on its own (measurements.source 'decoder'): frames the decoder
  * flagged (VideoFrameView.decodeError), packets the demuxer flagged corrupt, and pictures the decoder
  * discarded (video packets in, no picture out: node-av's Decoder drops flagged frames, so in ingest
- * this is how decoder-detected damage shows), in `decoderPeriods` analysis periods within
- * minDuration. The flags also feed the model (lower block threshold).
+ * this is how decoder-detected damage shows; frames that reach the detector with decodeError count
+ * the same way), in `decoderPeriods` analysis periods within minDuration. The flags also feed the
+ * model (lower block threshold).
  * Damage persists until the next keyframe, so only one frame every `analysisInterval` seconds is
- * analysed: reading the full-resolution luma plane is the main cost.
+ * analysed: the per-block features and the first perceptron on every macroblock are the cost
+ * (the second runs only near blocks the first found suspicious).
  */
 export const corruptionDetector = defineDetector({
   name: 'corruption',
@@ -70,7 +72,7 @@ export const corruptionDetector = defineDetector({
       max: 5,
       unit: 's',
       guidance:
-        'Each analysed 720p frame costs about 10 ms of CPU (measured on a loaded 2-core machine), so 0.2 s (every 5th or 6th frame at 25-30 fps) averages about 2 ms per frame; 0 analyses every frame. The model was trained at 0.2 s spacing: its temporal features expect it, other values are not validated.',
+        'Each analysed 720p frame costs about 9 ms of CPU on the project\'s 2-core machine under load (load average 7-10; 12.7 ms before the 2026-11 rewrite in the same runs; idle machines take less), so 0.2 s (every 5th or 6th frame at 25-30 fps) averages about 1.2-2 ms per frame; 0 analyses every frame. The model was trained at 0.2 s spacing: its temporal features expect it, other values are not validated.',
     },
     blockProbability: {
       type: 'number',
@@ -271,7 +273,7 @@ export const corruptionDetector = defineDetector({
           }
           const hadError = errorSinceLast;
           lastT = t;
-          // view.luma copies the planes: touched only here, on analysed frames.
+          // The luma plane is touched only here, on analysed frames.
           analyse(input.luma, input.lumaStride, input.width, input.height);
           baseline = baselineAt(t);
           ctx.gauge('corruption_score', ratio);
