@@ -61,7 +61,8 @@ export class VideoViewBuilder {
     };
   }
 
-  build(frame: Frame, mediaTime: number, wallTime: number, frameDuration: number): VideoFrameView | null {
+  /** `damaged`: what the decoder reported for this frame, when the caller already knows (else read from the frame). */
+  build(frame: Frame, mediaTime: number, wallTime: number, frameDuration: number, damaged?: boolean): VideoFrameView | null {
     const width = frame.width;
     const height = frame.height;
     if (width < 2 || height < 2) return null;
@@ -77,7 +78,7 @@ export class VideoViewBuilder {
     v.lumaStride = frame.linesize[0] ?? width;
     v.frameDuration = frameDuration;
     v.fullRange = this.fullRange(frame);
-    v.decodeError = frameDamaged(frame);
+    v.decodeError = damaged ?? frameDamaged(frame);
     v.keyFrame = frame.keyFrame !== 0;
     return v;
   }

@@ -425,7 +425,7 @@ export class StreamSource {
     this.onFresh(media, wall);
     this.frameCount++;
     this.maybeThumbnail(frame, media, wall);
-    const view = this.videoViews.build(frame, media, wall, dur);
+    const view = this.videoViews.build(frame, media, wall, dur, damaged);
     if (view) {
       try {
         this.sink.video(view);
