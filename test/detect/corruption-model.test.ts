@@ -107,3 +107,35 @@ describe('corruption detector: decoder evidence from flagged frames that reach i
     expect(run(() => false)).toEqual([]);
   });
 });
+
+describe('corruption decoder evidence', () => {
+  it('holds an incident opened on flagged pictures until the next clean keyframe (damage spreads to the pictures that reference them)', () => {
+    const fps = 25;
+    const run = (decoderHold?: number) => {
+      const ctx = collectingContext();
+      const det = spec.create({ ...defaultOptions(spec.options), ...(decoderHold !== undefined ? { decoderHold } : {}) }, ctx);
+      const luma = new Uint8Array(W * H);
+      for (let i = 0; i < 175; i++) {
+        for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) luma[y * W + x] = 40 + ((x + i) >> 1);
+        const t = i / fps;
+        const key = i % 50 === 0;
+        det.process({ kind: 'packet', track: 'video', mediaTime: t, wallTime: 1_700_000_000_000 + t * 1000, pts: t, dts: t, duration: 1 / fps, size: 1000, keyFrame: key, corrupt: false, discontinuity: false } as PacketInfo);
+        // The decoder flags two pictures 0.24 s apart (2.0 s, 2.24 s); the next keyframe is at 4.0 s.
+        det.process({ ...frameFromLuma(luma, W, H, t, 1 / fps), decodeError: i === 50 + 1 || i === 57, keyFrame: key });
+      }
+      det.flush(175 / fps, 1_700_000_007_000);
+      return ctx.edges;
+    };
+    const held = run();
+    const open = held.filter((e) => e.phase === 'open');
+    const close = held.filter((e) => e.phase === 'close');
+    expect(open).toHaveLength(1);
+    expect(open[0]!.measurements).toMatchObject({ source: 'decoder' });
+    expect(close).toHaveLength(1);
+    // Active until the keyframe at 4.0 s (the close edge says where the defect ended).
+    expect(close[0]!.mediaTime).toBeGreaterThanOrEqual(3.9);
+    expect(close[0]!.mediaTime).toBeLessThan(4.5);
+    // Without the hold the two flagged periods do not outlast minDuration: no incident at all.
+    expect(run(0).filter((e) => e.phase === 'open')).toEqual([]);
+  });
+});

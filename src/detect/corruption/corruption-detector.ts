@@ -23,10 +23,11 @@ import weights from './model.json' with { type: 'json' };
  *
  * Decoder evidence opens an incident on its own (measurements.source 'decoder'): frames the decoder
  * flagged (VideoFrameView.decodeError), packets the demuxer flagged corrupt, and pictures the decoder
- * discarded (video packets in, no picture out: node-av's Decoder drops flagged frames, so in ingest
- * this is how decoder-detected damage shows; frames that reach the detector with decodeError count
- * the same way), in `decoderPeriods` analysis periods within minDuration. The flags also feed the
- * model (lower block threshold).
+ * never output (video packets in, no picture out: packets the decoder refused), in `decoderPeriods`
+ * analysis periods within minDuration. Damage in a predicted picture spreads until the next
+ * keyframe even when the decoder flags only the first pictures, so an incident opened on decoder
+ * evidence stays active until a clean keyframe follows the last flagged picture (at most
+ * `decoderHold` seconds). The flags also feed the model (lower block threshold).
  * Damage persists until the next keyframe, so only one frame every `analysisInterval` seconds is
  * analysed: the per-block features and the first perceptron on every macroblock are the cost
  * (the second runs only near blocks the first found suspicious).
@@ -124,11 +125,22 @@ export const corruptionDetector = defineDetector({
     decoderPeriods: {
       type: 'number',
       description: 'Analysis periods with decoder evidence (flagged frames, corrupt packets, or pictures the decoder discarded), within minDuration plus one period, that open an incident on that evidence alone',
-      default: 2,
+      default: 1,
       min: 1,
       max: 1000,
       unit: 'periods',
-      guidance: 'The decoder\'s own error report (concealment, AV_FRAME_FLAG_CORRUPT, corrupt packets) is reliable: intact streams do not carry it. 1 reports a single damaged frame.',
+      guidance:
+        'The decoder\'s own error report (concealment, AV_FRAME_FLAG_CORRUPT, corrupt packets) is reliable: intact streams do not carry it. With 1, one flagged picture opens an incident when its damage lasts minDuration (decoderHold keeps it until the next clean keyframe), so a glitch in the last pictures before a keyframe stays quiet. On HLS inputs the demuxer\'s corrupt-packet flag is ignored (segments restart their continuity counters; see transport.hlsContinuity); the decoder\'s own flags still count.',
+    },
+    decoderHold: {
+      type: 'number',
+      description: 'Once decoder evidence has opened an incident, it stays active until a clean keyframe arrives after the last flagged picture, or at most this many seconds after that picture',
+      default: 6,
+      min: 0,
+      max: 600,
+      unit: 's',
+      guidance:
+        'Damage in a predicted picture spreads to the pictures that reference it until the next keyframe, even when the decoder flags only the first few. Set it to the longest keyframe interval you expect; streams without keyframes (intra refresh) heal within their refresh period. 0 ends decoder evidence with the last flagged analysis period.',
     },
     errorBlockProbability: {
       type: 'number',
@@ -167,6 +179,13 @@ export const corruptionDetector = defineDetector({
     /** Media time of the frame being analysed. */
     let lastT = 0;
     let flaggedTotal = 0;
+    /** Decoder evidence holds the incident until a clean keyframe after the last flagged picture (or decoderHold). */
+    let decoderHeld = false;
+    let lastFlagAt = -Infinity;
+    let cleanKeyAt = -Infinity;
+    /** A corrupt video packet since the last picture. */
+    let corruptPacket = false;
+    let packetFlagsMeaningful = true;
     /** Recent analysed frames' ratios (for the baseline) and the media times of flagged periods. */
     const history: Array<{ t: number; r: number }> = [];
     const flaggedAt: number[] = [];
@@ -231,27 +250,35 @@ export const corruptionDetector = defineDetector({
         // A (re)connection: the decoder restarts, and drops what comes before the first keyframe.
         if (input.kind === 'info') {
           resetDeficit();
+          // HLS segments restart their continuity counters: FFmpeg flags the first packet of each
+          // segment corrupt, which says nothing about the pictures.
+          packetFlagsMeaningful = !/(^|,)hls(,|$)/.test(input.format);
           return;
         }
         if (input.kind === 'packet') {
           if (input.track !== 'video') return;
-          if (input.corrupt) errorSinceLast = true;
+          if (input.corrupt && packetFlagsMeaningful) {
+            errorSinceLast = true;
+            corruptPacket = true;
+          }
           packetsIn++;
           return;
         }
         if (input.kind !== 'video') return;
         const t = input.mediaTime;
         picturesOut++;
-        // Packets in, no picture out: the decoder discarded pictures it found damaged (node-av's
-        // Decoder drops frames carrying decode-error or corrupt flags rather than handing them on).
+        // Packets in, no picture out: packets the decoder refused, or pictures it never output.
         // The decoder's delay keeps packets ahead of pictures by a bounded amount; a new high of that
         // deficit, after the first second, is pictures lost inside the decoder.
         if (Number.isNaN(firstPicture)) firstPicture = t;
         const deficit = packetsIn - picturesOut;
+        let flaggedHere = corruptPacket || input.decodeError;
+        corruptPacket = false;
         if (t - firstPicture < DEFICIT_SETTLE) deficitHigh = Math.max(deficitHigh, deficit);
         else if (deficit > deficitHigh) {
           if (deficit - deficitHigh >= 1) {
             errorSinceLast = true;
+            flaggedHere = true;
             flaggedFrames += deficit - deficitHigh;
           }
           deficitHigh = deficit;
@@ -260,7 +287,11 @@ export const corruptionDetector = defineDetector({
           errorSinceLast = true;
           flaggedFrames++;
         }
-        if (input.keyFrame) keySinceLast = true;
+        if (flaggedHere) lastFlagAt = t;
+        if (input.keyFrame) {
+          keySinceLast = true;
+          if (!flaggedHere) cleanKeyAt = t;
+        }
         if (t - lastAnalysed >= o.analysisInterval - 1e-6 || t < lastAnalysed) {
           if (t < lastAnalysed) {
             features.reset();
@@ -270,6 +301,8 @@ export const corruptionDetector = defineDetector({
             resetDeficit();
             settleUntil = -Infinity;
             stillSince = Number.NaN;
+            decoderHeld = false;
+            lastFlagAt = cleanKeyAt = -Infinity;
           }
           const hadError = errorSinceLast;
           lastT = t;
@@ -285,8 +318,10 @@ export const corruptionDetector = defineDetector({
           const horizon = t - o.minDuration - Math.max(o.analysisInterval, input.frameDuration) - 1e-6;
           while (flaggedAt.length > 0 && flaggedAt[0]! < horizon) flaggedAt.shift();
           const byDecoder = hadError && flaggedAt.length >= o.decoderPeriods;
+          if (byDecoder) decoderHeld = o.decoderHold > 0;
+          else if (decoderHeld && (cleanKeyAt > lastFlagAt || t - lastFlagAt >= o.decoderHold)) decoderHeld = false;
           const byPixels = t >= settleUntil && ratio - baseline >= o.threshold && blocks >= o.minBlocks;
-          const now = byDecoder || byPixels;
+          const now = byDecoder || decoderHeld || byPixels;
           if (!now && !active) history.push({ t, r: ratio });
           if (now && !active) {
             activeSince = byDecoder ? flaggedAt[0]! : t;
@@ -318,6 +353,8 @@ export const corruptionDetector = defineDetector({
         resetDeficit();
         settleUntil = -Infinity;
         stillSince = Number.NaN;
+        decoderHeld = false;
+        lastFlagAt = cleanKeyAt = -Infinity;
       },
     };
   },
