@@ -38,6 +38,26 @@ const stillAt =
     tex(x + 3 * at, y);
 
 describe('freeze detector', () => {
+
+  it('a live source that stalls and resumes (discontinuity, late frames, a gap, a keyframe) gives no freeze', () => {
+    // As seen live over UDP: the source stops at 2 s, ingest flushes the detectors after its
+    // signal-loss wait, then the decoder releases the last two frames it held when packets flow
+    // again 5.5 s later, followed at once by a keyframe and moving pictures.
+    const ctx = collectingContext();
+    const det = spec.create(defaultOptions(spec.options), ctx);
+    // Local motion (a box crossing a still background): changed regions must persist to count.
+    const box: LumaFn = (x, y, i) => (y >= 60 && y < 100 && x >= (6 * i) % 280 && x < ((6 * i) % 280) + 40 ? 235 : tex(x, y));
+    const moving = videoFrames(box, 0, 2 * FPS + 2, opts);
+    for (const f of moving.slice(0, 2 * FPS)) det.process(f);
+    det.flush(2, moving[2 * FPS - 1]!.wallTime + 3000);
+    for (const f of moving.slice(2 * FPS)) det.process(f);
+    // The picture carries on where it stopped (a stalled feed), 5.5 s later in media time.
+    const resumed = videoFrames(box, 2 * FPS + 2, 3 * FPS, opts).map((f, k) => ({ ...f, mediaTime: f.mediaTime + 5.5, wallTime: f.wallTime + 5500, keyFrame: k === 0 }));
+    for (const f of resumed) det.process(f);
+    const last = resumed[resumed.length - 1]!;
+    det.flush(last.mediaTime + last.frameDuration, last.wallTime);
+    expect(ctx.edges).toEqual([]);
+  });
   it('a textured still picture held for 3 s gives one freeze starting within one frame of the onset', () => {
     const onset = FPS; // frame 25 (1.0 s) is the last new picture
     const frames = [

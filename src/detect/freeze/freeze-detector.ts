@@ -7,6 +7,8 @@ const GRID = 16;
 const REGIONS = GRID * GRID;
 /** Seconds between comparisons of a quiet picture with the picture at the start of its quiet run. */
 const DRIFT_EVERY = 0.5;
+/** Seconds between two frames' media times beyond which the picture's history is dropped. */
+const MAX_GAP = 1;
 
 /**
  * Freeze detection that survives grain and burnt-in clocks.
@@ -138,6 +140,13 @@ export const freezeDetector = defineDetector({
     const colStart = new Uint32Array(GRID + 1);
     let rowRegion = new Uint16Array(0);
     let havePrev = false;
+    /** Media time of the previous frame: a gap in the media restarts the comparison. */
+    let prevT = Number.NaN;
+    /**
+     * wasOver holds no history yet (first comparison after a start, a gap or a discontinuity): there,
+     * change over the limit counts without the second frame, or a moving picture would read as quiet.
+     */
+    let noHistory = true;
     let w = 0;
     let h = 0;
     const sums = new Float64Array(REGIONS);
@@ -180,6 +189,21 @@ export const freezeDetector = defineDetector({
       for (let y = 0; y < h; y++) for (let rx = 0; rx < GRID; rx++) counts[rowRegion[y]! + rx]! += colStart[rx + 1]! - colStart[rx]!;
       havePrev = false;
       wasOver.fill(0);
+      noHistory = true;
+    }
+
+    /** Forget the picture's history (after a discontinuity or a gap); the reporter is left alone. */
+    function restart(): void {
+      havePrev = false;
+      noiseLevel = 0;
+      lastGrainAt = -Infinity;
+      lastKeyAt = -Infinity;
+      quietSince = Number.NaN;
+      lastChanged.fill(-Infinity);
+      wasOver.fill(0);
+      noHistory = true;
+      drifted.fill(0);
+      refAt = Number.NaN;
     }
 
     return {
@@ -189,6 +213,11 @@ export const freezeDetector = defineDetector({
         const p = f.preview;
         if (p.width !== w || p.height !== h) configure(p.width, p.height);
         const cur = p.data;
+        // A gap in media time (a source that stalled and resumed, frames the decoder released late
+        // after a discontinuity): what came before says nothing about the picture now. Start over.
+        const gap = !Number.isNaN(prevT) && (f.mediaTime < prevT || f.mediaTime - prevT > Math.max(MAX_GAP, 4 * f.frameDuration));
+        prevT = f.mediaTime;
+        if (gap) restart();
         if (!havePrev) {
           prev.set(cur.subarray(0, w * h));
           havePrev = true;
@@ -314,7 +343,7 @@ export const freezeDetector = defineDetector({
           // again when it leaves (or moves on inside it), so on two analysed frames in a row; grain that
           // the encoder refreshes a few macroblocks at a time lights up random regions for one frame.
           const over = mads[r]! > limit;
-          const coherent = over && wasOver[r] === 1;
+          const coherent = over && (noHistory || wasOver[r] === 1);
           wasOver[r] = over ? 1 : 0;
           if (globalMotion || coherent) {
             if (lastChanged[r]! < runStart) firstTimers++;
@@ -326,6 +355,7 @@ export const freezeDetector = defineDetector({
             changedNow++;
           }
         }
+        noHistory = false;
         identical = total === 0;
         const quietNow = changedNow / REGIONS <= o.maxMovingArea;
         if (!quietNow) quietSince = Number.NaN;
@@ -363,15 +393,8 @@ export const freezeDetector = defineDetector({
       },
       flush() {
         reporter.flush();
-        havePrev = false;
-        noiseLevel = 0;
-        lastGrainAt = -Infinity;
-        lastKeyAt = -Infinity;
-        quietSince = Number.NaN;
-        lastChanged.fill(-Infinity);
-        wasOver.fill(0);
-        drifted.fill(0);
-        refAt = Number.NaN;
+        restart();
+        prevT = Number.NaN;
       },
     };
   },
