@@ -5,8 +5,6 @@ import { defineDetector } from '../spec.ts';
 
 const GRID = 16;
 const REGIONS = GRID * GRID;
-/** Seconds between comparisons of a quiet picture with the picture at the start of its quiet run. */
-const DRIFT_EVERY = 0.5;
 /** Seconds between two frames' media times beyond which the picture's history is dropped. */
 const MAX_GAP = 1;
 
@@ -17,13 +15,7 @@ const MAX_GAP = 1;
  * a freeze and a burnt-in clock or ticker keeps the picture "moving". Here the preview is
  * split into 16x16 regions and each frame is compared with the previous one per region:
  * - a region has *real change* when its mean absolute difference stands out from the
- *   picture's own noise floor (the median region), so uniform grain is not change, on two
- *   analysed frames in a row: motion is coherent in time (a moving thing changes a region as it
- *   arrives and again as it moves on or leaves), while an encoder refreshing a grainy frozen
- *   picture a few macroblocks at a time lights up random regions for one frame each;
- * - slow change is found against the picture at the start of the quiet run (every 0.5 s): regions
- *   that drifted away from it beyond the noise floor count towards the moving area (a car creeping
- *   in that a starved encoder updates in rare steps, each under the per-frame limit);
+ *   picture's own noise floor (the median region), so uniform grain is not change;
  * - the picture is frozen while the regions with real change, accumulated since it went
  *   quiet, cover no more than `maxMovingArea` of it: a clock keeps changing the same few
  *   regions, while a pointer or a car moving over static content sweeps across many and
@@ -32,10 +24,8 @@ const MAX_GAP = 1;
  * - weak change spread over most of the picture (a live camera's sensor noise, or the
  *   change between keyframes) is evidence of a live source; the refresh at a keyframe is not,
  *   since a frozen picture re-encoded is refreshed at every keyframe too. Uniform change
- *   at or above `grainLevel` is treated as grain on a still picture instead (also when it
- *   reaches most regions but few pixels: grain refreshed a few macroblocks at a time). This is a
- *   level heuristic: a very noisy live camera (night, high gain) needs a higher grainLevel, and
- *   weak grain that changes most pixels every frame cannot be told from a live sensor.
+ *   at or above `grainLevel` is treated as grain on a still picture instead. This is a
+ *   level heuristic: a very noisy live camera (night, high gain) needs a higher grainLevel.
  */
 export const freezeDetector = defineDetector({
   name: 'freeze',
@@ -94,7 +84,7 @@ export const freezeDetector = defineDetector({
       max: 64,
       unit: 'luma levels',
       guidance:
-        'Applies to noise-like change only (white, even across the picture). Live cameras on still scenes show 0.1-0.6; grain of amplitude 8-10 on a frozen picture, encoded, 1.1-3. Weaker grain that changes most of the picture every frame looks like a live sensor and is not caught (grain that the encoder refreshes a few macroblocks at a time is caught at any level). Raise it for noisy cameras (night, high gain).',
+        'Applies to noise-like change only (white, even across the picture). Live cameras on still scenes show 0.1-0.6; grain of amplitude 8-10 on a frozen picture, encoded, 1.1-3. Weaker grain looks like a live sensor and is not caught. Raise it for noisy cameras (night, high gain).',
     },
     liveNoiseArea: {
       type: 'number',
@@ -142,11 +132,6 @@ export const freezeDetector = defineDetector({
     let havePrev = false;
     /** Media time of the previous frame: a gap in the media restarts the comparison. */
     let prevT = Number.NaN;
-    /**
-     * wasOver holds no history yet (first comparison after a start, a gap or a discontinuity): there,
-     * change over the limit counts without the second frame, or a moving picture would read as quiet.
-     */
-    let noHistory = true;
     let w = 0;
     let h = 0;
     const sums = new Float64Array(REGIONS);
@@ -154,16 +139,6 @@ export const freezeDetector = defineDetector({
     const mads = new Float64Array(REGIONS);
     const sorted = new Float64Array(REGIONS);
     const lastChanged = new Float64Array(REGIONS).fill(-Infinity);
-    // Regions over the change limit on the previous analysed frame (see `coherent` below).
-    const wasOver = new Uint8Array(REGIONS);
-    // The picture at the start of the quiet run, and which regions have drifted away from it.
-    let ref = new Uint8Array(0);
-    let refAt = Number.NaN;
-    let lastDriftCheck = -Infinity;
-    const drifted = new Uint8Array(REGIONS);
-    const driftSums = new Float64Array(REGIONS);
-    const driftSorted = new Float64Array(REGIONS);
-
     let quietSince = Number.NaN;
     let median = 0;
     let movingArea = 0;
@@ -179,17 +154,12 @@ export const freezeDetector = defineDetector({
       h = height;
       prev = new Uint8Array(w * h);
       prev2 = new Uint8Array(w * h);
-      ref = new Uint8Array(w * h);
-      refAt = Number.NaN;
-      drifted.fill(0);
       rowRegion = new Uint16Array(h);
       for (let rx = 0; rx <= GRID; rx++) colStart[rx] = Math.floor((rx * w) / GRID);
       for (let y = 0; y < h; y++) rowRegion[y] = Math.min(GRID - 1, Math.floor((y * GRID) / h)) * GRID;
       counts.fill(0);
       for (let y = 0; y < h; y++) for (let rx = 0; rx < GRID; rx++) counts[rowRegion[y]! + rx]! += colStart[rx + 1]! - colStart[rx]!;
       havePrev = false;
-      wasOver.fill(0);
-      noHistory = true;
     }
 
     /** Forget the picture's history (after a discontinuity or a gap); the reporter is left alone. */
@@ -200,10 +170,6 @@ export const freezeDetector = defineDetector({
       lastKeyAt = -Infinity;
       quietSince = Number.NaN;
       lastChanged.fill(-Infinity);
-      wasOver.fill(0);
-      noHistory = true;
-      drifted.fill(0);
-      refAt = Number.NaN;
     }
 
     return {
@@ -287,13 +253,7 @@ export const freezeDetector = defineDetector({
         // Weak noise-like change is a live sensor; strong is grain on a still picture (see grainLevel).
         // With keyframeIsLive, a keyframe's white refresh is a sign of life whatever its level.
         const keyframeLife = f.keyFrame && o.keyframeIsLive && noisy && whiteness >= 1;
-        // Grain that the encoder refreshes a few macroblocks at a time changes few pixels per frame
-        // (10-25% of the preview at 640x360 900 kbit/s) but lands in most regions: for grain, the
-        // spread is judged by regions.
-        let touched = 0;
-        for (let r = 0; r < REGIONS; r++) if (sums[r]! > 0) touched++;
-        const grainLike = (noiseLike || (touched >= REGIONS / 2 && whiteness >= 1.1 && p90 <= 2 * median + 0.5)) && median >= o.grainLevel;
-        const grain = !keyframeLife && grainLike && median <= o.noiseCeiling;
+        const grain = !keyframeLife && noiseLike && median >= o.grainLevel && median <= o.noiseCeiling;
         if (grain) {
           noiseLevel = median;
           lastGrainAt = t;
@@ -306,56 +266,16 @@ export const freezeDetector = defineDetector({
         // mostly skipped during grain (grain comes and goes with the bit budget), the last grain level.
         const floor = t - lastGrainAt <= 1 ? Math.max(median, noiseLevel) : median;
         const limit = Math.max(o.changeThreshold, o.noiseFactor * floor);
-        // Slow change: every DRIFT_EVERY s of a quiet run, each region against the picture at its start.
-        // A frozen picture stays within its noise of it, grain included (even across regions, so under
-        // the median); slow live change (a car creeping in, a shadow) that moves each frame by less than
-        // the limit, or that a starved encoder updates in rare steps, accumulates in its regions.
-        if (!Number.isNaN(quietSince) && refAt === quietSince && t - lastDriftCheck >= DRIFT_EVERY) {
-          lastDriftCheck = t;
-          driftSums.fill(0);
-          // Every other row: the region means need no more, and the pass stays cheap.
-          for (let y = 0; y < h; y += 2) {
-            const row = y * w;
-            const rr = rowRegion[y]!;
-            for (let rx = 0; rx < GRID; rx++) {
-              const x1 = row + colStart[rx + 1]!;
-              let acc = 0;
-              for (let i = row + colStart[rx]!; i < x1; i++) {
-                const d = cur[i]! - ref[i]!;
-                const m = d >> 31;
-                acc += (d ^ m) - m;
-              }
-              driftSums[rr + rx]! += acc;
-            }
-          }
-          for (let r = 0; r < REGIONS; r++) sorted[r] = counts[r]! > 0 ? (2 * driftSums[r]!) / counts[r]! : 0;
-          driftSorted.set(sorted);
-          const dm = driftSorted.sort();
-          const driftFloor = (dm[REGIONS / 2 - 1]! + dm[REGIONS / 2]!) / 2;
-          const driftLimit = Math.max(o.changeThreshold, o.noiseFactor * driftFloor);
-          for (let r = 0; r < REGIONS; r++) drifted[r] = sorted[r]! > driftLimit ? 1 : 0;
-        }
         let changedNow = 0;
         let firstTimers = 0;
         const runStart = Number.isNaN(quietSince) ? Infinity : quietSince;
         for (let r = 0; r < REGIONS; r++) {
-          // Real change is coherent in time: something moving changes a region when it arrives and
-          // again when it leaves (or moves on inside it), so on two analysed frames in a row; grain that
-          // the encoder refreshes a few macroblocks at a time lights up random regions for one frame.
-          const over = mads[r]! > limit;
-          const coherent = over && (noHistory || wasOver[r] === 1);
-          wasOver[r] = over ? 1 : 0;
-          if (globalMotion || coherent) {
+          if (globalMotion || mads[r]! > limit) {
             if (lastChanged[r]! < runStart) firstTimers++;
             lastChanged[r] = t;
             changedNow++;
-          } else if (drifted[r] === 1) {
-            // Drift counts towards the moving area only: a clock's digit that first flips after the
-            // overlay-learning second has drifted too, and must not restart the run as new motion would.
-            changedNow++;
           }
         }
-        noHistory = false;
         identical = total === 0;
         const quietNow = changedNow / REGIONS <= o.maxMovingArea;
         if (!quietNow) quietSince = Number.NaN;
@@ -376,14 +296,6 @@ export const freezeDetector = defineDetector({
           }
         }
         movingArea = recent / REGIONS;
-        if (Number.isNaN(quietSince) || refAt !== quietSince) {
-          drifted.fill(0);
-          refAt = quietSince;
-          if (!Number.isNaN(quietSince)) {
-            ref.set(cur.subarray(0, w * h));
-            lastDriftCheck = t;
-          }
-        }
         // A quiet run counts once it has outlived the overlay-learning second without live motion
         // restarting it (its start is backdated to quietSince): small moving content keeps
         // restarting it, so an open freeze closes when such content comes back.
