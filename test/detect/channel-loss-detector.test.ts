@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { channelLossDetector as spec } from '../../src/detect/channel-loss/channel-loss-detector.ts';
-import { defaultOptions } from '../../src/detect/index.ts';
 import type { AudioChunk } from '../../src/shared/index.ts';
 import { aacRoundTrip, audioChunksOf, decodeClip, joined, pcmOf, pinkNoise } from '../helpers/ebur128.ts';
-import { collectingContext, intervals, perChannelChunks, silent, sine } from '../helpers/frames.ts';
+import { perChannelChunks, runAudioDetector, silent, sine } from '../helpers/frames.ts';
 
 const MEDIA = '../shared/media';
 const SR = 48000;
 
 function run(chunks: Iterable<AudioChunk>) {
-  const ctx = collectingContext();
-  const det = spec.create(defaultOptions(spec.options), ctx);
-  let last: AudioChunk | undefined;
-  for (const c of chunks) {
-    det.process(c);
-    last = c;
-  }
-  det.flush(last ? last.mediaTime + last.nbSamples / last.sampleRate : 0, last?.wallTime ?? 0);
-  return { edges: ctx.edges, found: intervals(ctx.edges), gauges: ctx.gauges };
+  return runAudioDetector(spec, chunks);
 }
 
 const chunk = 1024 / SR;

@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { channelLossDetector as spec } from '../../src/detect/channel-loss/channel-loss-detector.ts';
-import { defaultOptions } from '../../src/detect/index.ts';
 import type { AudioChunk } from '../../src/shared/index.ts';
 import { audioChunksOf, decodeClip, joined, pcmOf, pinkNoise } from '../helpers/ebur128.ts';
-import { collectingContext, intervals } from '../helpers/frames.ts';
+import { runAudioDetector } from '../helpers/frames.ts';
 
 const MEDIA = '../shared/media';
 const SR = 48000;
 
 function run(chunks: Iterable<AudioChunk>) {
-  const ctx = collectingContext();
-  const det = spec.create(defaultOptions(spec.options), ctx);
-  let last: AudioChunk | undefined;
-  for (const c of chunks) {
-    det.process(c);
-    last = c;
-  }
-  det.flush(last ? last.mediaTime + last.nbSamples / last.sampleRate : 0, last?.wallTime ?? 0);
-  return { found: intervals(ctx.edges), edges: ctx.edges };
+  return runAudioDetector(spec, chunks);
 }
 
 /** The clip's stereo with FR polarity-inverted throughout. */

@@ -1,25 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { defaultOptions } from '../../src/detect/index.ts';
 import { clippingDetector as spec } from '../../src/detect/clipping/clipping-detector.ts';
 import { R128Meter } from '../../src/detect/loudness/r128.ts';
 import type { AudioChunk } from '../../src/shared/index.ts';
 import { prng } from '../../src/shared/index.ts';
 import { aacRoundTrip, audioChunksOf, decodeClip, pcmOf } from '../helpers/ebur128.ts';
-import { collectingContext, intervals } from '../helpers/frames.ts';
+import { runAudioDetector } from '../helpers/frames.ts';
 
 const MEDIA = '../shared/media';
 const SR = 48000;
 
 function run(chunks: Iterable<AudioChunk>) {
-  const ctx = collectingContext();
-  const det = spec.create(defaultOptions(spec.options), ctx);
-  let last: AudioChunk | undefined;
-  for (const c of chunks) {
-    det.process(c);
-    last = c;
-  }
-  det.flush(last ? last.mediaTime + last.nbSamples / last.sampleRate : 0, last?.wallTime ?? 0);
-  return { edges: ctx.edges, found: intervals(ctx.edges), gauges: ctx.gauges };
+  return runAudioDetector(spec, chunks);
 }
 
 /** A music-like stereo signal: a decaying 60 Hz kick twice a second, two tones, a lead and noise. */

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { defaultOptions } from '../../src/detect/index.ts';
 import { loudnessDetector as spec } from '../../src/detect/loudness/loudness-detector.ts';
 import { R128Meter } from '../../src/detect/loudness/r128.ts';
 import type { AudioChunk } from '../../src/shared/index.ts';
 import { prng } from '../../src/shared/index.ts';
 import { audioChunksOf, decodeClip, pcmOf, pinkNoise, type Pcm } from '../helpers/ebur128.ts';
-import { collectingContext, intervals } from '../helpers/frames.ts';
+import { runAudioDetector } from '../helpers/frames.ts';
 
 const MEDIA = '../shared/media';
 
@@ -17,15 +16,7 @@ function rms(x: Float32Array): number {
 const SR = 48000;
 
 function run(chunks: Iterable<AudioChunk>, options: Partial<Record<keyof typeof spec.options, number>> = {}) {
-  const ctx = collectingContext();
-  const det = spec.create({ ...defaultOptions(spec.options), ...options }, ctx);
-  let last: AudioChunk | undefined;
-  for (const c of chunks) {
-    det.process(c);
-    last = c;
-  }
-  det.flush(last ? last.mediaTime + last.nbSamples / last.sampleRate : 0, last?.wallTime ?? 0);
-  return { edges: ctx.edges, found: intervals(ctx.edges), gauges: ctx.gauges };
+  return runAudioDetector(spec, chunks, options);
 }
 
 /**

@@ -3,7 +3,8 @@
  * ingest computes, and float32 planar AudioChunk objects. Noise comes from a seeded PRNG so
  * every run sees the same pixels.
  */
-import type { DetectorContext } from '../../src/detect/index.ts';
+import { defaultOptions, type DetectorContext } from '../../src/detect/index.ts';
+import type { DetectorSpec, OptionTable, OptionValues } from '../../src/detect/spec.ts';
 import { computePreview } from '../../src/ingest/index.ts';
 import type { AudioChunk, IntervalEdge, PreviewPlane, VideoFrameView } from '../../src/shared/index.ts';
 import { prng } from '../../src/shared/index.ts';
@@ -217,3 +218,23 @@ export function intervals(
 }
 
 export { prng };
+
+/**
+ * Runs one detector over audio chunks with its default options (and `options` over them), then
+ * flushes at the end of the last chunk; returns its edges, their intervals and its last gauges.
+ */
+export function runAudioDetector<T extends OptionTable>(
+  spec: DetectorSpec<T>,
+  chunks: Iterable<AudioChunk>,
+  options: Partial<OptionValues<T>> = {},
+): { edges: IntervalEdge[]; found: ReturnType<typeof intervals>; gauges: Map<string, number> } {
+  const ctx = collectingContext();
+  const det = spec.create({ ...defaultOptions(spec.options), ...options }, ctx);
+  let last: AudioChunk | undefined;
+  for (const c of chunks) {
+    det.process(c);
+    last = c;
+  }
+  det.flush(last ? last.mediaTime + last.nbSamples / last.sampleRate : 0, last?.wallTime ?? 0);
+  return { edges: ctx.edges, found: intervals(ctx.edges), gauges: ctx.gauges };
+}
