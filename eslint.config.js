@@ -3,7 +3,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['node_modules/', 'scratch/', 'bench/out/', 'eval/out/', 'test-artifacts/', 'dist/', 'coverage/', '.vigil/']),
+  globalIgnores(['node_modules/', 'scratch/', 'src/**/assembly/', 'bench/out/', 'eval/out/', 'test-artifacts/', 'dist/', 'coverage/', '.vigil/']),
 
   tseslint.configs.recommendedTypeChecked,
   {

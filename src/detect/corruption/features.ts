@@ -14,6 +14,8 @@
  * local events), the block's DC step against its neighbours, and its neighbours' blockiness.
  */
 
+import { Kernels } from './kernels.ts';
+
 export const MB = 16;
 export const FEATURE_NAMES = [
   'logEdgeRatio',
@@ -44,8 +46,18 @@ export const FEATURE_NAMES = [
 ] as const;
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
+/** Float32 arrays of one value per block in the kernels' per-stream state (assembly/kernels.ts STATE_ARRAYS). */
+const STATE_ARRAYS = 27;
+
 /** Per-stream state: last analysed frame's block statistics and scratch buffers. */
 export class BlockFeatures {
+  /** WebAssembly kernels, or null for the TypeScript loops (reference; fallback where WebAssembly is unavailable). */
+  private readonly kernels: Kernels | null;
+  private wasmFor = '';
+  private wState = 0;
+  private wLuma = 0;
+  private wOut = 0;
+  private wAcc = 0;
   cols = 0;
   rows = 0;
   private n = 0;
@@ -88,6 +100,16 @@ export class BlockFeatures {
   /** Row-major features, NUM_FEATURES per block. */
   out = new Float32Array(0);
 
+  /** `kernels: false` runs the TypeScript loops (the reference) instead of WebAssembly. */
+  constructor(opts: { kernels?: boolean } = {}) {
+    this.kernels = opts.kernels === false ? null : Kernels.create();
+  }
+
+  /** Whether the WebAssembly kernels compute this object's statistics. */
+  get usesKernels(): boolean {
+    return this.kernels !== null;
+  }
+
   private configure(cols: number, rows: number): void {
     this.cols = cols;
     this.rows = rows;
@@ -119,6 +141,39 @@ export class BlockFeatures {
     const rows = Math.floor(height / MB);
     if (cols < 3 || rows < 3) return 0;
     if (cols !== this.cols || rows !== this.rows) this.configure(cols, rows);
+    if (this.kernels) return this.computeWasm(this.kernels, luma, stride, height, decodeError);
+    this.statsJs(luma, stride);
+    return this.derive(decodeError);
+  }
+
+  /**
+   * compute() in WebAssembly (assembly/kernels.ts: statsJs and derive, the same sums and the
+   * same float64 operations, bit for bit). `out` is then a view on the kernels' memory.
+   */
+  private computeWasm(k: Kernels, luma: Uint8Array, stride: number, height: number, decodeError: boolean): number {
+    const { cols, rows, n } = this;
+    // The plane as far as the sampled rows reach (the last row may be shorter than the stride).
+    const bytes = Math.min(luma.length, stride * height);
+    const key = `${stride}x${height}x${cols}x${rows}`;
+    if (this.wasmFor !== key) {
+      // State first: a new stride at the same block grid keeps the previous frame's statistics.
+      [this.wState, this.wOut, this.wAcc, this.wLuma] = k.layout([STATE_ARRAYS * n * 4, NUM_FEATURES * n * 4, cols * 4, stride * height]);
+      this.out = new Float32Array(k.buffer, this.wOut, NUM_FEATURES * n);
+      this.wasmFor = key;
+    }
+    new Uint8Array(k.buffer, this.wLuma, bytes).set(bytes === luma.length ? luma : luma.subarray(0, bytes));
+    k.exports.blockStats(this.wLuma, stride, cols, rows, this.wState, this.wAcc);
+    const medTemp = k.exports.derive(this.wState, cols, rows, this.wOut, this.havePrev ? 1 : 0, decodeError ? 1 : 0);
+    this.referenced = this.havePrev;
+    this.globalChange = this.havePrev && medTemp > GLOBAL_CHANGE;
+    this.medianTemporal = medTemp;
+    this.havePrev = true;
+    return n;
+  }
+
+  /** The per-block pixel statistics in TypeScript: the reference the WebAssembly kernel is tested against. */
+  private statsJs(luma: Uint8Array, stride: number): void {
+    const { cols, rows } = this;
     const { mean, interior, hInt, vInt, spread, leftEdge, topEdge, leftExcess, topExcess, hf, offGrid } = this;
     const vAcc = this.vAcc;
     // Integer sums throughout (exact: the same numbers as a per-block loop); the vertical steps are
@@ -248,7 +303,6 @@ export class BlockFeatures {
         topEdge[b] = by > 0 ? te / (MB / 2) : 0;
       }
     }
-    return this.derive(decodeError);
   }
 
   /** The element a sort would put at n >> 1 (Hoare's quickselect on a scratch copy: O(n), not O(n log n)). */

@@ -8,6 +8,7 @@
  * Weights come from model.json, written by `npm run train` (scripts/train); inference is plain TS.
  */
 import { FEATURE_NAMES, NUM_FEATURES } from './features.ts';
+import { Kernels } from './kernels.ts';
 import weights from './model.json' with { type: 'json' };
 
 /** Standardized features are clipped to +-CLIP (the same in training). */
@@ -175,7 +176,16 @@ export class CorruptionModel {
   readonly blockThreshold: number;
   readonly areaThreshold: number;
 
-  constructor(m: ModelWeights = weights) {
+  /** WebAssembly kernels, or null for the TypeScript loops (reference; fallback). */
+  private readonly kernels: Kernels | null;
+  private wasmFor = 0;
+  private w = { w1: 0, w2: 0, feat: 0, x: 0, z1: 0, p1: 0, prev: 0, z2: 0 };
+
+  /** `opts.kernels: false` runs the TypeScript loops (the reference) instead of WebAssembly. */
+  constructor(
+    private readonly m: ModelWeights = weights,
+    opts: { kernels?: boolean } = {},
+  ) {
     if (m.features.length !== NUM_FEATURES || m.features.some((f, i) => f !== FEATURE_NAMES[i])) {
       throw new Error(`corruption model: feature list [${m.features.join(', ')}] does not match this build's features; run npm run train`);
     }
@@ -183,6 +193,12 @@ export class CorruptionModel {
     this.stage2 = new Mlp(m.stage2, NUM_STAGE2);
     this.blockThreshold = m.blockThreshold;
     this.areaThreshold = m.areaThreshold;
+    this.kernels = opts.kernels === false ? null : Kernels.create();
+  }
+
+  /** Whether the WebAssembly kernels run the perceptrons. */
+  get usesKernels(): boolean {
+    return this.kernels !== null;
   }
 
   reset(): void {
@@ -199,6 +215,7 @@ export class CorruptionModel {
       this.map = new Float32Array(n);
       this.havePrev = false;
     }
+    if (this.kernels) return this.scoreWasm(this.kernels, features, cols, rows, keyframeSince, threshold);
     const { p1, prev, map } = this;
     for (let b = 0; b < n; b++) p1[b] = this.stage1.predict(features, b);
     if (!this.havePrev) prev.fill(0);
@@ -224,4 +241,53 @@ export class CorruptionModel {
     this.scored = scored;
     return hits / n;
   }
+
+  /**
+   * score() in WebAssembly (assembly/kernels.ts): the same float64 sums in the same order as the
+   * TypeScript loops above, so the same map and ratio bit for bit; the sigmoids stay here (V8's
+   * Math.exp).
+   */
+  private scoreWasm(k: Kernels, features: Float32Array, cols: number, rows: number, keyframeSince: boolean, threshold: number): number {
+    const n = cols * rows;
+    const { m, w } = this;
+    if (this.wasmFor !== n) {
+      const packed1 = packWeights(m.stage1);
+      const packed2 = packWeights(m.stage2);
+      [w.w1, w.w2, w.feat, w.x, w.z1, w.p1, w.prev, w.z2] = k.layout([packed1.byteLength, packed2.byteLength, n * NUM_FEATURES * 4, NUM_STAGE2 * 4, n * 8, n * 4, n * 4, n * 8]);
+      new Float32Array(k.buffer, w.w1, packed1.length).set(packed1);
+      new Float32Array(k.buffer, w.w2, packed2.length).set(packed2);
+      this.wasmFor = n;
+    }
+    const buf = k.buffer;
+    new Float32Array(buf, w.feat, n * NUM_FEATURES).set(features.subarray(0, n * NUM_FEATURES));
+    k.exports.stage1(w.feat, NUM_FEATURES, n, w.w1, m.stage1.b1.length, m.stage1.b2, w.x, w.z1);
+    const z1 = new Float64Array(buf, w.z1, n);
+    const p1 = new Float32Array(buf, w.p1, n);
+    const prev = new Float32Array(buf, w.prev, n);
+    for (let b = 0; b < n; b++) p1[b] = 1 / (1 + Math.exp(-z1[b]!));
+    if (!this.havePrev) prev.fill(0);
+    const scored = k.exports.stage2(w.feat, NUM_FEATURES, cols, rows, w.w2, m.stage2.b1.length, m.stage2.b2, w.x, w.p1, w.prev, keyframeSince ? 1 : 0, STAGE2_GATE, w.z2);
+    const z2 = new Float64Array(buf, w.z2, n);
+    const map = this.map;
+    let hits = 0;
+    for (let b = 0; b < n; b++) {
+      const z = z2[b]!;
+      if (Number.isNaN(z)) {
+        map[b] = 0;
+        continue;
+      }
+      const p = 1 / (1 + Math.exp(-z));
+      map[b] = p;
+      if (p >= threshold) hits++;
+    }
+    prev.set(p1);
+    this.havePrev = true;
+    this.scored = scored;
+    return hits / n;
+  }
+}
+
+/** One perceptron's weights as the kernels read them: mean, 1/std, w1, b1, w2 (b2 is passed apart, as float64). */
+function packWeights(m: MlpWeights): Float32Array {
+  return Float32Array.from([...m.mean, ...m.std.map((s) => 1 / (s || 1)), ...m.w1, ...m.b1, ...m.w2]);
 }

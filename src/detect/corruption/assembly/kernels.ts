@@ -1,0 +1,545 @@
+/**
+ * The corruption detector's hot loops, in AssemblyScript, compiled to WebAssembly
+ * (../kernels.wasm, committed; `npm run build:wasm` rebuilds it, and
+ * test/detect/corruption-kernels.test.ts fails when the committed binary is not what this
+ * source compiles to). Each function is a line-for-line port of the TypeScript reference in
+ * ../features.ts (BlockFeatures.computeJs) and ../model.ts (Mlp, CorruptionModel.scoreJs), with
+ * the same integer sums and the same float64 operations in the same order, so the results are
+ * bit-identical (the test checks that on real decoded frames). Logarithms and the sigmoid stay in
+ * TypeScript: V8's Math.log/exp and AssemblyScript's differ in the last bit.
+ *
+ * No allocation: the caller lays out every buffer in this module's memory (../kernels.ts).
+ */
+
+const MB: i32 = 16;
+
+/**
+ * Per-stream state at `st`: float32 arrays of n = cols*rows values, one after the other, indexed
+ * by these constants (the TypeScript reference keeps each in its own Float32Array).
+ */
+const MEAN = 0, H_INT = 1, V_INT = 2, SPREAD = 3, LEFT_EDGE = 4, TOP_EDGE = 5, LEFT_EXCESS = 6, TOP_EXCESS = 7, OFF_GRID = 8;
+const INTERIOR = 11, HF = 12, GRID_EX = 13, PHASE = 14, SIDE_RATIO = 15, TOP_RATIO = 16, EDGE_RATIO = 17, DC_STEP = 18;
+const TEMPORAL = 19, TEX_CHANGE = 20, PREV_MEAN = 21, PREV_INTERIOR = 22, SCRATCH = 23, ROW_EDGE = 24, ROW_TEMPORAL = 25, ROW_TOP = 26;
+/** Float32 arrays of n values in the state block. */
+export const STATE_ARRAYS: i32 = 27;
+const NUM_FEATURES: i32 = 25;
+
+/**
+ * Per-macroblock pixel statistics of one luma plane, sampled as in BlockFeatures.statsJs, into
+ * the state block `out` (arrays MEAN..OFF_GRID, the raw sums at 9 and 10, INTERIOR and HF).
+ * `vAcc` is scratch for cols int32 values.
+ */
+export function blockStats(luma: usize, stride: i32, cols: i32, rows: i32, out: usize, vAcc: usize): void {
+  const n = cols * rows;
+  const nb = <usize>n << 2;
+  for (let by = 0; by < rows; by++) {
+    const y0 = by * MB;
+    const rb = by * cols;
+    memory.fill(vAcc, 0, <usize>cols << 2);
+    for (let y = 1; y < MB; y++) {
+      const o1 = luma + <usize>((y0 + y) * stride);
+      const o0 = o1 - <usize>stride;
+      for (let bx = 0; bx < cols; bx++) {
+        const x = <usize>(bx * MB + 2);
+        let v = abs<i32>(<i32>load<u8>(o1 + x) - <i32>load<u8>(o0 + x));
+        v += abs<i32>(<i32>load<u8>(o1 + x + 4) - <i32>load<u8>(o0 + x + 4));
+        v += abs<i32>(<i32>load<u8>(o1 + x + 8) - <i32>load<u8>(o0 + x + 8));
+        v += abs<i32>(<i32>load<u8>(o1 + x + 12) - <i32>load<u8>(o0 + x + 12));
+        const p = vAcc + (<usize>bx << 2);
+        store<i32>(p, load<i32>(p) + v);
+      }
+    }
+    for (let bx = 0; bx < cols; bx++) {
+      const x0 = bx * MB;
+      const b = rb + bx;
+      let h: i32 = 0;
+      let h2: i32 = 0;
+      let s: i32 = 0;
+      let s2: i32 = 0;
+      for (let r = 2; r < MB; r += 4) {
+        const o = luma + <usize>((y0 + r) * stride + x0);
+        let p = <i32>load<u8>(o);
+        let dPrev: i32 = 0;
+        s += p;
+        s2 += p * p;
+        for (let x = 1; x < MB; x++) {
+          const q = <i32>load<u8>(o + <usize>x);
+          const d = q - p;
+          h += abs<i32>(d);
+          if (x > 1) h2 += abs<i32>(d - dPrev);
+          dPrev = d;
+          s += q;
+          s2 += q * q;
+          p = q;
+        }
+      }
+      let le: i32 = 0;
+      let lx2: i32 = 0;
+      if (bx > 0) {
+        for (let y = 0; y < MB; y += 2) {
+          const o = luma + <usize>((y0 + y) * stride + x0);
+          const a = <i32>load<u8>(o - 2);
+          const l = <i32>load<u8>(o - 1);
+          const c = <i32>load<u8>(o);
+          const r = <i32>load<u8>(o + 1);
+          const d0 = abs<i32>(c - l);
+          const ex = 2 * d0 - abs<i32>(l - a) - abs<i32>(r - c);
+          le += d0;
+          if (ex > 0) lx2 += ex;
+        }
+      }
+      let te: i32 = 0;
+      let tx2: i32 = 0;
+      if (by > 0) {
+        const o = luma + <usize>(y0 * stride + x0);
+        const st = <usize>stride;
+        for (let x = 0; x < MB; x += 2) {
+          const k = o + <usize>x;
+          const a = <i32>load<u8>(k - 2 * st);
+          const u = <i32>load<u8>(k - st);
+          const c = <i32>load<u8>(k);
+          const d = <i32>load<u8>(k + st);
+          const d0 = abs<i32>(c - u);
+          const ex = 2 * d0 - abs<i32>(u - a) - abs<i32>(d - c);
+          te += d0;
+          if (ex > 0) tx2 += ex;
+        }
+      }
+      let og2: i32 = 0;
+      for (let off = 6; off <= 10; off += 4) {
+        for (let y = 0; y < MB; y += 4) {
+          const o = luma + <usize>((y0 + y) * stride + x0 + off);
+          const a = <i32>load<u8>(o - 2);
+          const l = <i32>load<u8>(o - 1);
+          const c = <i32>load<u8>(o);
+          const r = <i32>load<u8>(o + 1);
+          const ex = 2 * abs<i32>(c - l) - abs<i32>(l - a) - abs<i32>(r - c);
+          if (ex > 0) og2 += ex;
+        }
+        const c0 = luma + <usize>((y0 + off) * stride + x0);
+        const st = <usize>stride;
+        for (let x = 0; x < MB; x += 4) {
+          const k = c0 + <usize>x;
+          const a = <i32>load<u8>(k - 2 * st);
+          const u = <i32>load<u8>(k - st);
+          const c = <i32>load<u8>(k);
+          const d = <i32>load<u8>(k + st);
+          const ex = 2 * abs<i32>(c - u) - abs<i32>(u - a) - abs<i32>(d - c);
+          if (ex > 0) og2 += ex;
+        }
+      }
+      const cnt: f64 = 4 * MB;
+      const m: f64 = <f64>s / cnt;
+      const bo = out + (<usize>b << 2);
+      store<f32>(bo, <f32>m);
+      store<f32>(bo + nb, <f32>(<f64>h / <f64>(4 * (MB - 1))));
+      store<f32>(bo + 2 * nb, <f32>(<f64>load<i32>(vAcc + (<usize>bx << 2)) / <f64>(4 * (MB - 1))));
+      store<f32>(bo + 3 * nb, <f32>Math.sqrt(max<f64>(0, <f64>s2 / cnt - m * m)));
+      store<f32>(bo + 4 * nb, bx > 0 ? <f32>(<f64>le / <f64>(MB / 2)) : 0);
+      store<f32>(bo + 5 * nb, by > 0 ? <f32>(<f64>te / <f64>(MB / 2)) : 0);
+      store<f32>(bo + 6 * nb, bx > 0 ? <f32>(<f64>lx2 / 2 / <f64>(MB / 2)) : 0);
+      store<f32>(bo + 7 * nb, by > 0 ? <f32>(<f64>tx2 / 2 / <f64>(MB / 2)) : 0);
+      store<f32>(bo + 8 * nb, <f32>(<f64>og2 / 2 / <f64>(2 * 2 * (MB / 4))));
+      store<f32>(bo + 9 * nb, <f32>h);
+      store<f32>(bo + 10 * nb, <f32>h2);
+      store<f32>(bo + INTERIOR * nb, <f32>((<f64>load<f32>(bo + nb) + <f64>load<f32>(bo + 2 * nb)) / 2));
+      store<f32>(bo + HF * nb, <f32>flog((<f64>h2 / <f64>(4 * (MB - 2)) + 1) / (<f64>h / <f64>(4 * (MB - 1)) + 1)));
+    }
+  }
+}
+
+// ---- logarithms: FreeBSD msun's e_log.c and s_log1p.c (fdlibm), which V8's Math.log and
+// Math.log1p are (src/base/ieee754.cc), so the features match the TypeScript reference bit for bit
+// (test/detect/corruption-kernels.test.ts checks these two against V8 on random inputs too).
+const ln2_hi: f64 = 6.93147180369123816490e-01;
+const ln2_lo: f64 = 1.90821492927058770002e-10;
+const two54: f64 = 1.80143985094819840000e+16;
+const Lg1: f64 = 6.666666666666735130e-01;
+const Lg2: f64 = 3.999999999940941908e-01;
+const Lg3: f64 = 2.857142874366239149e-01;
+const Lg4: f64 = 2.222219843214978396e-01;
+const Lg5: f64 = 1.818357216161805012e-01;
+const Lg6: f64 = 1.531383769920937332e-01;
+const Lg7: f64 = 1.479819860511658591e-01;
+
+@inline function hiWord(x: f64): i32 { return <i32>(reinterpret<u64>(x) >> 32); }
+@inline function loWord(x: f64): u32 { return <u32>reinterpret<u64>(x); }
+@inline function withHi(x: f64, hi: i32): f64 { return reinterpret<f64>((reinterpret<u64>(x) & 0xffffffff) | (<u64><u32>hi << 32)); }
+
+function flog(x: f64): f64 {
+  let hx = hiWord(x);
+  const lx = loWord(x);
+  let k: i32 = 0;
+  if (hx < 0x00100000) {
+    if (((hx & 0x7fffffff) | <i32>lx) == 0) return -Infinity;
+    if (hx < 0) return NaN;
+    k -= 54;
+    x *= two54;
+    hx = hiWord(x);
+  }
+  if (hx >= 0x7ff00000) return x + x;
+  k += (hx >> 20) - 1023;
+  hx &= 0x000fffff;
+  let i = (hx + 0x95f64) & 0x100000;
+  x = withHi(x, hx | (i ^ 0x3ff00000));
+  k += i >> 20;
+  const f = x - 1.0;
+  let dk: f64;
+  if ((0x000fffff & (2 + hx)) < 3) {
+    if (f == 0) {
+      if (k == 0) return 0;
+      dk = <f64>k;
+      return dk * ln2_hi + dk * ln2_lo;
+    }
+    const R = f * f * (0.5 - 0.33333333333333333 * f);
+    if (k == 0) return f - R;
+    dk = <f64>k;
+    return dk * ln2_hi - ((R - dk * ln2_lo) - f);
+  }
+  const s = f / (2.0 + f);
+  dk = <f64>k;
+  const z = s * s;
+  i = hx - 0x6147a;
+  const w = z * z;
+  const j = 0x6b851 - hx;
+  const t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+  const t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+  i |= j;
+  const R = t2 + t1;
+  if (i > 0) {
+    const hfsq = 0.5 * f * f;
+    if (k == 0) return f - (hfsq - s * (hfsq + R));
+    return dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
+  }
+  if (k == 0) return f - s * (f - R);
+  return dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
+}
+
+function flog1p(x: f64): f64 {
+  const hx = hiWord(x);
+  const ax = hx & 0x7fffffff;
+  let k: i32 = 1;
+  let f: f64 = 0;
+  let c: f64 = 0;
+  let hu: i32 = 0;
+  if (hx < 0x3FDA827A) {
+    if (ax >= 0x3ff00000) {
+      if (x == -1.0) return -Infinity;
+      return NaN;
+    }
+    if (ax < 0x3e200000) {
+      if (two54 + x > 0 && ax < 0x3c900000) return x;
+      return x - x * x * 0.5;
+    }
+    if (hx > 0 || hx <= <i32>0xbfd2bec4) {
+      k = 0;
+      f = x;
+      hu = 1;
+    }
+  }
+  if (hx >= 0x7ff00000) return x + x;
+  if (k != 0) {
+    let u: f64;
+    if (hx < 0x43400000) {
+      u = 1.0 + x;
+      hu = hiWord(u);
+      k = (hu >> 20) - 1023;
+      c = k > 0 ? 1.0 - (u - x) : x - (u - 1.0);
+      c /= u;
+    } else {
+      u = x;
+      hu = hiWord(u);
+      k = (hu >> 20) - 1023;
+      c = 0;
+    }
+    hu &= 0x000fffff;
+    if (hu < 0x6a09e) {
+      u = withHi(u, hu | 0x3ff00000);
+    } else {
+      k += 1;
+      u = withHi(u, hu | 0x3fe00000);
+      hu = (0x00100000 - hu) >> 2;
+    }
+    f = u - 1.0;
+  }
+  const hfsq = 0.5 * f * f;
+  const dk = <f64>k;
+  if (hu == 0) {
+    if (f == 0) {
+      if (k == 0) return 0;
+      c += dk * ln2_lo;
+      return dk * ln2_hi + c;
+    }
+    const R = hfsq * (1.0 - 0.66666666666666666 * f);
+    if (k == 0) return f - R;
+    return dk * ln2_hi - ((R - (dk * ln2_lo + c)) - f);
+  }
+  const s = f / (2.0 + f);
+  const z = s * s;
+  const R = z * (Lg1 + z * (Lg2 + z * (Lg3 + z * (Lg4 + z * (Lg5 + z * (Lg6 + z * Lg7))))));
+  if (k == 0) return f - (hfsq - s * (hfsq + R));
+  return dk * ln2_hi - ((hfsq - (s * (hfsq + R) + (dk * ln2_lo + c))) - f);
+}
+
+// ---- per-frame features (features.ts, BlockFeatures.derive) ----
+
+@inline function arr(st: usize, a: i32, n: i32): usize {
+  return st + (<usize>(a * n) << 2);
+}
+@inline function get(st: usize, a: i32, n: i32, b: i32): f64 {
+  return <f64>load<f32>(st + (<usize>(a * n + b) << 2));
+}
+@inline function put(st: usize, a: i32, n: i32, b: i32, v: f64): void {
+  store<f32>(st + (<usize>(a * n + b) << 2), <f32>v);
+}
+
+/** The element a sort would put at n >> 1 (quickselect on the SCRATCH copy, as features.ts). */
+function median(st: usize, a: i32, n: i32): f64 {
+  const s = arr(st, SCRATCH, n);
+  memory.copy(s, arr(st, a, n), <usize>n << 2);
+  const k = n >> 1;
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const pivot = load<f32>(s + (<usize>((lo + hi) >> 1) << 2));
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (load<f32>(s + (<usize>i << 2)) < pivot) i++;
+      while (load<f32>(s + (<usize>j << 2)) > pivot) j--;
+      if (i <= j) {
+        const pi = s + (<usize>i << 2);
+        const pj = s + (<usize>j << 2);
+        const t = load<f32>(pi);
+        store<f32>(pi, load<f32>(pj));
+        store<f32>(pj, t);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return <f64>load<f32>(s + (<usize>k << 2));
+}
+
+/**
+ * BlockFeatures.derive: the 25 features per block into `out` (row-major), from the state block
+ * filled by blockStats. Returns the median block change against the previous analysed frame
+ * (NaN without one); its comparison with GLOBAL_CHANGE is the caller's.
+ */
+export function derive(st: usize, cols: i32, rows: i32, out: usize, havePrev: bool, decodeError: bool): f64 {
+  const n = cols * rows;
+  for (let by = 0; by < rows; by++) {
+    for (let bx = 0; bx < cols; bx++) {
+      const b = by * cols + bx;
+      let e: f64 = 0;
+      let k: i32 = 0;
+      let dc: f64 = 0;
+      const m = get(st, MEAN, n, b);
+      if (bx > 0) {
+        e += get(st, LEFT_EDGE, n, b);
+        dc += Math.abs(m - get(st, MEAN, n, b - 1));
+        k++;
+      }
+      if (by > 0) {
+        e += get(st, TOP_EDGE, n, b);
+        dc += Math.abs(m - get(st, MEAN, n, b - cols));
+        k++;
+      }
+      if (bx + 1 < cols) {
+        e += get(st, LEFT_EDGE, n, b + 1);
+        dc += Math.abs(m - get(st, MEAN, n, b + 1));
+        k++;
+      }
+      if (by + 1 < rows) {
+        e += get(st, TOP_EDGE, n, b + cols);
+        dc += Math.abs(m - get(st, MEAN, n, b + cols));
+        k++;
+      }
+      e /= <f64>k;
+      dc /= <f64>k;
+      const exL = bx > 0 ? get(st, LEFT_EXCESS, n, b) : 0;
+      const exT = by > 0 ? get(st, TOP_EXCESS, n, b) : 0;
+      const exR = bx + 1 < cols ? get(st, LEFT_EXCESS, n, b + 1) : 0;
+      const exB = by + 1 < rows ? get(st, TOP_EXCESS, n, b + cols) : 0;
+      put(st, GRID_EX, n, b, flog1p((exL + exT + exR + exB) / <f64>k));
+      put(st, PHASE, n, b, get(st, GRID_EX, n, b) - flog1p(get(st, OFF_GRID, n, b)));
+      const o = out + (<usize>(b * NUM_FEATURES) << 2);
+      store<f32>(o + 19 * 4, <f32>flog1p(max<f64>(max<f64>(exL, exT), max<f64>(exR, exB))));
+      const sideMax = max<f64>(
+        max<f64>(bx > 0 ? get(st, LEFT_EDGE, n, b) : 0, by > 0 ? get(st, TOP_EDGE, n, b) : 0),
+        max<f64>(bx + 1 < cols ? get(st, LEFT_EDGE, n, b + 1) : 0, by + 1 < rows ? get(st, TOP_EDGE, n, b + cols) : 0),
+      );
+      const interior = get(st, INTERIOR, n, b);
+      put(st, SIDE_RATIO, n, b, flog((sideMax + 1) / (interior + 1)));
+      put(st, TOP_RATIO, n, b, by > 0 ? flog((get(st, TOP_EDGE, n, b) + 1) / (get(st, V_INT, n, b) + 1)) : 0);
+      put(st, EDGE_RATIO, n, b, flog((e + 1) / (interior + 1)));
+      put(st, DC_STEP, n, b, flog1p(dc));
+      put(st, TEMPORAL, n, b, havePrev ? flog1p(Math.abs(m - get(st, PREV_MEAN, n, b))) : 0);
+      put(st, TEX_CHANGE, n, b, havePrev ? flog((interior + 1) / (get(st, PREV_INTERIOR, n, b) + 1)) : 0);
+      store<f32>(o + 1 * 4, <f32>flog1p(interior));
+      store<f32>(o + 2 * 4, <f32>flog1p(e));
+      store<f32>(o + 4 * 4, <f32>flog((get(st, H_INT, n, b) + 1) / (get(st, V_INT, n, b) + 1)));
+      store<f32>(o + 10 * 4, <f32>flog1p(get(st, SPREAD, n, b)));
+    }
+  }
+  const medEdge = median(st, EDGE_RATIO, n);
+  const medTemp = median(st, TEMPORAL, n);
+  const medDc = median(st, DC_STEP, n);
+  const medTex = median(st, TEX_CHANGE, n);
+  const medSide = median(st, SIDE_RATIO, n);
+  const medGrid = median(st, GRID_EX, n);
+  const medHf = median(st, HF, n);
+  const medPhase = median(st, PHASE, n);
+  const medTop = median(st, TOP_RATIO, n);
+  for (let by = 0; by < rows; by++) {
+    let acc: f64 = 0;
+    for (let bx = 0; bx < cols; bx++) acc += get(st, TOP_RATIO, n, by * cols + bx);
+    put(st, ROW_TOP, n, by, acc / <f64>cols - medTop);
+  }
+  for (let by = 0; by < rows; by++) {
+    let acc: f64 = 0;
+    for (let bx = 0; bx < cols; bx++) acc += get(st, EDGE_RATIO, n, by * cols + bx);
+    put(st, ROW_EDGE, n, by, acc / <f64>cols - medEdge);
+    let tacc: f64 = 0;
+    for (let bx = 0; bx < cols; bx++) tacc += get(st, TEMPORAL, n, by * cols + bx);
+    put(st, ROW_TEMPORAL, n, by, tacc / <f64>cols);
+  }
+  for (let by = 0; by < rows; by++) {
+    for (let bx = 0; bx < cols; bx++) {
+      const b = by * cols + bx;
+      const o = out + (<usize>(b * NUM_FEATURES) << 2);
+      const er = get(st, EDGE_RATIO, n, b);
+      const tp = get(st, TEMPORAL, n, b);
+      const dcs = get(st, DC_STEP, n, b);
+      store<f32>(o, <f32>er);
+      store<f32>(o + 3 * 4, <f32>(er - medEdge));
+      store<f32>(o + 5 * 4, <f32>(tp - get(st, ROW_TEMPORAL, n, by)));
+      store<f32>(o + 6 * 4, <f32>(tp - medTemp));
+      store<f32>(o + 7 * 4, <f32>dcs);
+      store<f32>(o + 8 * 4, <f32>(dcs - medDc));
+      let nb: f64 = -Infinity;
+      let flatNb: f64 = 0;
+      let tempNb: f64 = 0;
+      let k: i32 = 0;
+      const li = <f64>load<f32>(o + 1 * 4);
+      for (let j = 0; j < 4; j++) {
+        const x = j == 0 ? bx - 1 : j == 1 ? bx + 1 : bx;
+        const y = j == 2 ? by - 1 : j == 3 ? by + 1 : by;
+        if (x < 0 || y < 0 || x >= cols || y >= rows) continue;
+        const nbi = y * cols + x;
+        const r = get(st, EDGE_RATIO, n, nbi) - medEdge;
+        if (r > nb) nb = r;
+        flatNb += flog1p(get(st, INTERIOR, n, nbi));
+        tempNb += get(st, TEMPORAL, n, nbi);
+        k++;
+      }
+      store<f32>(o + 9 * 4, <f32>nb);
+      store<f32>(o + 11 * 4, <f32>Math.abs(get(st, TEX_CHANGE, n, b) - medTex));
+      store<f32>(o + 12 * 4, decodeError ? 1 : 0);
+      store<f32>(o + 13 * 4, <f32>(li - flatNb / <f64>k));
+      store<f32>(o + 14 * 4, <f32>get(st, ROW_EDGE, n, by));
+      store<f32>(o + 15 * 4, <f32>(tp - tempNb / <f64>k));
+      store<f32>(o + 16 * 4, <f32>(get(st, SIDE_RATIO, n, b) - medSide));
+      store<f32>(o + 17 * 4, <f32>max<f64>(get(st, ROW_TOP, n, by), by + 1 < rows ? get(st, ROW_TOP, n, by + 1) : 0));
+      const ge = get(st, GRID_EX, n, b);
+      store<f32>(o + 18 * 4, <f32>ge);
+      store<f32>(o + 20 * 4, <f32>(ge - medGrid));
+      const hf = get(st, HF, n, b);
+      store<f32>(o + 21 * 4, <f32>hf);
+      store<f32>(o + 22 * 4, <f32>(hf - medHf));
+      const ph = get(st, PHASE, n, b);
+      store<f32>(o + 23 * 4, <f32>ph);
+      store<f32>(o + 24 * 4, <f32>(ph - medPhase));
+    }
+  }
+  memory.copy(arr(st, PREV_MEAN, n), arr(st, MEAN, n), <usize>n << 2);
+  memory.copy(arr(st, PREV_INTERIOR, n), arr(st, INTERIOR, n), <usize>n << 2);
+  return havePrev ? medTemp : NaN;
+}
+
+/** For the test: the two logarithms, to be compared with V8's Math.log / Math.log1p. */
+export function log(x: f64): f64 {
+  return flog(x);
+}
+export function log1p(x: f64): f64 {
+  return flog1p(x);
+}
+
+// ---- perceptrons (model.ts) ----
+// Weight block layout (f32) at `w`: mean[d], inv[d], w1[hidden*d], b1[hidden], w2[hidden]; b2 is an f64 argument
+const CLIP: f64 = 4;
+
+@inline function forward(w: usize, d: i32, hidden: i32, x: usize, b2: f64): f64 {
+  const w1 = w + (<usize>(2 * d) << 2);
+  const b1 = w1 + (<usize>(hidden * d) << 2);
+  const w2 = b1 + (<usize>hidden << 2);
+  let z: f64 = b2;
+  for (let h = 0; h < hidden; h++) {
+    let a: f64 = <f64>load<f32>(b1 + (<usize>h << 2));
+    const r = w1 + (<usize>(h * d) << 2);
+    for (let i = 0; i < d; i++) a += <f64>load<f32>(r + (<usize>i << 2)) * <f64>load<f32>(x + (<usize>i << 2));
+    if (a > 0) z += <f64>load<f32>(w2 + (<usize>h << 2)) * a;
+  }
+  return z;
+}
+
+@inline function standardize(w: usize, i: i32, d: i32, v: f64, x: usize): void {
+  const mean = <f64>load<f32>(w + (<usize>i << 2));
+  const inv = <f64>load<f32>(w + (<usize>(d + i) << 2));
+  let s = (v - mean) * inv;
+  s = s > CLIP ? CLIP : s < -CLIP ? -CLIP : s;
+  store<f32>(x + (<usize>i << 2), <f32>s);
+}
+
+@inline function nbMax(p: usize, b: i32, cols: i32, rows: i32): f64 {
+  const bx = b % cols;
+  const by = (b - bx) / cols;
+  let m: f64 = 0;
+  if (bx > 0) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b - 1) << 2)));
+  if (bx + 1 < cols) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b + 1) << 2)));
+  if (by > 0) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b - cols) << 2)));
+  if (by + 1 < rows) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b + cols) << 2)));
+  return m;
+}
+
+/** Stage 1 logits of every block into z1 (f64). */
+export function stage1(feat: usize, nf: i32, n: i32, w: usize, hidden: i32, b2: f64, x: usize, z1: usize): void {
+  for (let b = 0; b < n; b++) {
+    const o = feat + (<usize>(b * nf) << 2);
+    for (let i = 0; i < nf; i++) standardize(w, i, nf, <f64>load<f32>(o + (<usize>i << 2)), x);
+    store<f64>(z1 + (<usize>b << 3), forward(w, nf, hidden, x, b2));
+  }
+}
+
+/**
+ * Stage 2 on blocks passing the gate: p1/prev are f32 stage-1 probabilities; z2 gets the logit
+ * (f64) or NaN where gated off. Returns the number scored.
+ */
+export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, hidden: i32, b2: f64, x: usize, p1: usize, prev: usize, key: f64, gate: f64, z2: usize): i32 {
+  const n = cols * rows;
+  const d = nf + 5;
+  let scored = 0;
+  for (let b = 0; b < n; b++) {
+    const self = <f64>load<f32>(p1 + (<usize>b << 2));
+    const nb = nbMax(p1, b, cols, rows);
+    const pb = <f64>load<f32>(prev + (<usize>b << 2));
+    const pnb = nbMax(prev, b, cols, rows);
+    if (self < gate && nb < gate && pb < gate && pnb < gate) {
+      store<f64>(z2 + (<usize>b << 3), NaN);
+      continue;
+    }
+    scored++;
+    const o = feat + (<usize>(b * nf) << 2);
+    for (let i = 0; i < nf; i++) standardize(w, i, d, <f64>load<f32>(o + (<usize>i << 2)), x);
+    standardize(w, nf, d, self, x);
+    standardize(w, nf + 1, d, nb, x);
+    standardize(w, nf + 2, d, pb, x);
+    standardize(w, nf + 3, d, pnb, x);
+    standardize(w, nf + 4, d, key, x);
+    store<f64>(z2 + (<usize>b << 3), forward(w, d, hidden, x, b2));
+  }
+  return scored;
+}
