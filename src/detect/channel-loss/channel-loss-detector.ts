@@ -15,12 +15,24 @@ import { defineDetector } from '../spec.ts';
  *   of the pair is polarity-inverted (or the mix is out of phase), which cancels in a mono downmix.
  *   Reported with channel 'FL+FR'. A correlation below 0 is side energy above mid energy, what a
  *   broadcast phase meter shows in the red; inverting one leg turns a pair's correlation c into -c.
- *   Measured on the real programme clips in ../shared/media (2 s windows, 0.1 s apart): genuine
- *   stereo never went below -0.27 (Big Buck Bunny's wide score, under -0.2 for 1.1 s at most), and
- *   music and film mixes sit at +0.1..+0.9, so the default -0.5 catches an inverted leg of stereo
- *   whose own correlation is above +0.5 (near-mono speech, most film and music passages) and cannot
- *   catch one whose own correlation is under about +0.3 (very wide or decorrelated stereo: inverted,
- *   it looks like genuine wide stereo; its mono downmix loses little, either).
+ *   The correlation is measured after a low-pass (`lowpass`, 2 kHz, 2nd-order Butterworth, the same
+ *   on both legs): what the legs share, and what cancels in the downmix, is mostly below it (bass,
+ *   dialogue, centred sources), while the top of real recordings is largely decorrelated ambience and
+ *   noise that pulls the full-band figure towards 0 (the crystal toy's own correlation per band:
+ *   0.87-0.95 under 1 kHz, 0.5-0.66 at 1-2 kHz, 0.07-0.36 at 2-4 kHz, about 0 above). The level test
+ *   (both legs over `threshold`) stays full band.
+ *   Measured through this detector on every clip in ../shared/media with stereo sound (2 s windows,
+ *   0.1 s apart, full windows only): genuine stereo never went below -0.29 with the 2 kHz low-pass
+ *   (Big Buck Bunny's wide score; full band -0.28 there, 1 kHz -0.33, 500 Hz -0.38; 300 Hz -0.60 on one
+ *   window of the crystal toy: narrow low bands swing further); medians: speech 0.99, film and music
+ *   +0.04..+0.76. So the default -0.5 catches an inverted leg of stereo whose own low-passed
+ *   correlation is above +0.5 (near-mono speech; the crystal toy, own median 0.76 where the full band
+ *   gave 0.55; most of sintel) and cannot catch one whose own correlation is under about +0.3 (very
+ *   wide or decorrelated stereo, e.g. the first 10 s of Big Buck Bunny at about 0..+0.4, in any band:
+ *   inverted, it looks like genuine wide stereo; its mono downmix loses little, either).
+ *   The codec makes no difference that matters: FFmpeg's mp2 encoder codes plain stereo (header mode
+ *   00, no joint or intensity stereo, in every frame), and the same inverted pair through MP2 and
+ *   AAC, 128 kbit/s each, reads within 0.03 (median; 0.10 at most) of each other at the same instant.
  * measurements.kind says which ('dead' | 'phase_inverted').
  */
 const INDIVIDUALLY_CHECKED = new Set(['FL', 'FR', 'FC', 'ch0', 'ch1']);
@@ -79,7 +91,18 @@ export const channelLossDetector = defineDetector({
       max: 0,
       unit: 'ratio',
       guidance:
-        'Programme stereo sits between 0 and +1 (near-mono speech 0.9-1, film and music mixes mostly 0.1-0.9); genuine wide mixes dip below 0 but stayed above -0.3 on the real clips measured. An inverted leg turns c into -c, so -0.5 catches it on stereo whose own correlation is above +0.5; very wide stereo (own correlation under about +0.3) inverted is not told from genuine. Lower it (towards -0.8) for sources with deliberately out-of-phase content.',
+        'Measured under the `lowpass` (2 kHz): programme stereo sits between 0 and +1 (near-mono speech 0.9-1, film and music mixes mostly 0.1-0.9); genuine wide mixes dip below 0 but stayed above -0.29 on every real clip measured (full band: -0.28). An inverted leg turns c into -c, so -0.5 catches it on stereo whose own correlation is above +0.5; very wide stereo (own correlation under about +0.3) inverted is not told from genuine. Lower it (towards -0.8) for sources with deliberately out-of-phase content.',
+    },
+    lowpass: {
+      type: 'number',
+      description:
+        'Corner of the low-pass (2nd-order Butterworth) applied to both legs before the pair correlation is measured; 0 measures the full band',
+      default: 2000,
+      min: 0,
+      max: 20000,
+      unit: 'Hz',
+      guidance:
+        'The pair correlation of real stereo is carried by its lower band, where the legs share sound; the top is mostly decorrelated ambience that dilutes an inversion towards 0. With 2 kHz genuine stereo on the real clips stayed above -0.29 (full band: -0.28; 1 kHz: -0.33, 500 Hz: -0.38, 300 Hz: -0.60: narrower low bands swing further in a 2 s window), while the crystal toy, whose top is decorrelated, reads 0.76 (median) instead of 0.55 and so about -0.76 with a leg inverted. Set 0 for the full-band correlation a phase meter shows.',
     },
     window: {
       type: 'number',
@@ -109,6 +132,18 @@ export const channelLossDetector = defineDetector({
     const sxy = new Float64Array(nBins);
     const sxx = new Float64Array(nBins);
     const syy = new Float64Array(nBins);
+    // Full-band energies per bin (the level the pair carries, which decides whether it carries sound).
+    const fxx = new Float64Array(nBins);
+    const fyy = new Float64Array(nBins);
+    // Low-pass biquad (direct form I) per leg: coefficients for `lpRate`, state x1 x2 y1 y2 per leg.
+    let lpRate = 0;
+    let b0 = 1;
+    let b1 = 0;
+    let b2 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    const lx = new Float64Array(4);
+    const ly = new Float64Array(4);
     let bin = 0;
     let binFill = 0;
     let binsFilled = 0;
@@ -145,6 +180,10 @@ export const channelLossDetector = defineDetector({
       sxy.fill(0);
       sxx.fill(0);
       syy.fill(0);
+      fxx.fill(0);
+      fyy.fill(0);
+      lx.fill(0);
+      ly.fill(0);
       bin = 0;
       binFill = 0;
       binsFilled = 0;
@@ -203,6 +242,12 @@ export const channelLossDetector = defineDetector({
         }
         const x = a.channels[li]!;
         const y = a.channels[ri]!;
+        if (a.sampleRate !== lpRate) {
+          lpRate = a.sampleRate;
+          [b0, b1, b2, a1, a2] = lowpassCoefficients(o.lowpass, lpRate);
+          resetPair();
+        }
+        const filtered = b0 !== 1;
         const binSamples = Math.max(1, Math.round(a.sampleRate * BIN_SECONDS));
         let off = 0;
         while (off < n) {
@@ -210,16 +255,61 @@ export const channelLossDetector = defineDetector({
           let xy = 0;
           let xx = 0;
           let yy = 0;
-          for (let i = off; i < off + take; i++) {
-            const u = x[i]!;
-            const v = y[i]!;
-            xy += u * v;
-            xx += u * u;
-            yy += v * v;
+          let fx = 0;
+          let fy = 0;
+          if (filtered) {
+            let x1 = lx[0]!;
+            let x2 = lx[1]!;
+            let p1 = lx[2]!;
+            let p2 = lx[3]!;
+            let y1 = ly[0]!;
+            let y2 = ly[1]!;
+            let q1 = ly[2]!;
+            let q2 = ly[3]!;
+            for (let i = off; i < off + take; i++) {
+              const u0 = x[i]!;
+              const v0 = y[i]!;
+              fx += u0 * u0;
+              fy += v0 * v0;
+              const u = b0 * u0 + b1 * x1 + b2 * x2 - a1 * p1 - a2 * p2;
+              const v = b0 * v0 + b1 * y1 + b2 * y2 - a1 * q1 - a2 * q2;
+              x2 = x1;
+              x1 = u0;
+              p2 = p1;
+              p1 = u;
+              y2 = y1;
+              y1 = v0;
+              q2 = q1;
+              q1 = v;
+              xy += u * v;
+              xx += u * u;
+              yy += v * v;
+            }
+            lx[0] = x1;
+            lx[1] = x2;
+            // Flush denormals: a long digital silence decays the state towards 1e-308.
+            lx[2] = Math.abs(p1) < 1e-30 ? 0 : p1;
+            lx[3] = Math.abs(p2) < 1e-30 ? 0 : p2;
+            ly[0] = y1;
+            ly[1] = y2;
+            ly[2] = Math.abs(q1) < 1e-30 ? 0 : q1;
+            ly[3] = Math.abs(q2) < 1e-30 ? 0 : q2;
+          } else {
+            for (let i = off; i < off + take; i++) {
+              const u = x[i]!;
+              const v = y[i]!;
+              xy += u * v;
+              xx += u * u;
+              yy += v * v;
+            }
+            fx = xx;
+            fy = yy;
           }
           sxy[bin]! += xy;
           sxx[bin]! += xx;
           syy[bin]! += yy;
+          fxx[bin]! += fx;
+          fyy[bin]! += fy;
           off += take;
           binFill += take;
           if (binFill === binSamples) {
@@ -228,27 +318,37 @@ export const channelLossDetector = defineDetector({
             sxy[bin] = 0;
             sxx[bin] = 0;
             syy[bin] = 0;
+            fxx[bin] = 0;
+            fyy[bin] = 0;
             binsFilled = Math.min(nBins, binsFilled + 1);
           }
         }
         let XY = 0;
         let XX = 0;
         let YY = 0;
+        let FX = 0;
+        let FY = 0;
         for (let b = 0; b < nBins; b++) {
           XY += sxy[b]!;
           XX += sxx[b]!;
           YY += syy[b]!;
+          FX += fxx[b]!;
+          FY += fyy[b]!;
         }
         const samples = binsFilled * binSamples + binFill;
         const windowFull = binsFilled >= nBins - 1;
-        const bothSound = XX / samples >= limitSq && YY / samples >= limitSq;
+        // Both legs carry sound (full band level, as the dead-channel test measures it).
+        const bothSound = FX / samples >= limitSq && FY / samples >= limitSq && XX > 0 && YY > 0;
         corr = XX > 0 && YY > 0 ? XY / Math.sqrt(XX * YY) : 0;
-        pairLevelDb = toDb(Math.sqrt(Math.min(XX, YY) / Math.max(1, samples)));
+        pairLevelDb = toDb(Math.sqrt(Math.min(FX, FY) / Math.max(1, samples)));
         if (bothSound) ctx.gauge('stereo_correlation', round(corr));
         const inverted = windowFull && bothSound && corr <= o.correlation;
         // The window needed to fill with enough inverted sound before the correlation crossed the limit:
         // the inversion began where the run of anti-correlated bins at the end of the window begins.
-        const hint = inverted && !wasInverted ? Math.max(0, a.mediaTime + dur - invertedTail(binSamples) / a.sampleRate) : undefined;
+        const hint =
+          inverted && !wasInverted
+            ? Math.max(0, a.mediaTime + dur - invertedTail(binSamples) / a.sampleRate)
+            : undefined;
         wasInverted = inverted;
         inversion!.update(a.mediaTime, a.wallTime, dur, inverted, hint);
       },
@@ -264,6 +364,20 @@ export const channelLossDetector = defineDetector({
 function pairIndex(names: readonly string[], name: string, fallback: number): number {
   const i = names.indexOf(name);
   return i >= 0 ? i : fallback;
+}
+
+/**
+ * RBJ cookbook low-pass (Q = 1/sqrt 2: Butterworth), normalised: [b0, b1, b2, a1, a2]. A corner of 0
+ * or at/above Nyquist is the identity [1, 0, 0, 0, 0].
+ */
+function lowpassCoefficients(fc: number, sampleRate: number): [number, number, number, number, number] {
+  if (!(fc > 0) || fc >= sampleRate / 2) return [1, 0, 0, 0, 0];
+  const w = (2 * Math.PI * fc) / sampleRate;
+  const alpha = Math.sin(w) / (2 * Math.SQRT1_2);
+  const cw = Math.cos(w);
+  const a0 = 1 + alpha;
+  const b0 = (1 - cw) / 2 / a0;
+  return [b0, (1 - cw) / a0, b0, (-2 * cw) / a0, (1 - alpha) / a0];
 }
 
 function toDb(rms: number): number {
