@@ -47,7 +47,7 @@ export const FEATURE_NAMES = [
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
 /** Float32 arrays of one value per block in the kernels' per-stream state (assembly/kernels.ts STATE_ARRAYS). */
-const STATE_ARRAYS = 27;
+const STATE_ARRAYS = 30;
 
 /** Per-stream state: last analysed frame's block statistics and scratch buffers. */
 export class BlockFeatures {
@@ -55,6 +55,8 @@ export class BlockFeatures {
   private readonly kernels: Kernels | null;
   private wasmFor = '';
   private wState = 0;
+  /** View on the kernels' memory where each plane is copied (made once per layout). */
+  private wLumaView = new Uint8Array(0);
   private wLuma = 0;
   private wOut = 0;
   private wAcc = 0;
@@ -152,16 +154,17 @@ export class BlockFeatures {
    */
   private computeWasm(k: Kernels, luma: Uint8Array, stride: number, height: number, decodeError: boolean): number {
     const { cols, rows, n } = this;
-    // The plane as far as the sampled rows reach (the last row may be shorter than the stride).
-    const bytes = Math.min(luma.length, stride * height);
-    const key = `${stride}x${height}x${cols}x${rows}`;
+    // The whole plane buffer is copied, padding included: a subarray per frame would cost more
+    // (each new view makes V8 schedule old-space collections; measured in the analyze pipeline).
+    const key = `${luma.length}x${stride}x${cols}x${rows}`;
     if (this.wasmFor !== key) {
       // State first: a new stride at the same block grid keeps the previous frame's statistics.
-      [this.wState, this.wOut, this.wAcc, this.wLuma] = k.layout([STATE_ARRAYS * n * 4, NUM_FEATURES * n * 4, cols * 4, stride * height]);
+      [this.wState, this.wOut, this.wAcc, this.wLuma] = k.layout([STATE_ARRAYS * n * 4, NUM_FEATURES * n * 4, cols * 4, Math.max(luma.length, stride * height)]);
       this.out = new Float32Array(k.buffer, this.wOut, NUM_FEATURES * n);
+      this.wLumaView = new Uint8Array(k.buffer, this.wLuma, luma.length);
       this.wasmFor = key;
     }
-    new Uint8Array(k.buffer, this.wLuma, bytes).set(bytes === luma.length ? luma : luma.subarray(0, bytes));
+    this.wLumaView.set(luma);
     k.exports.blockStats(this.wLuma, stride, cols, rows, this.wState, this.wAcc);
     const medTemp = k.exports.derive(this.wState, cols, rows, this.wOut, this.havePrev ? 1 : 0, decodeError ? 1 : 0);
     this.referenced = this.havePrev;

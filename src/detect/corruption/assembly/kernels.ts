@@ -20,8 +20,10 @@ const MB: i32 = 16;
 const MEAN = 0, H_INT = 1, V_INT = 2, SPREAD = 3, LEFT_EDGE = 4, TOP_EDGE = 5, LEFT_EXCESS = 6, TOP_EXCESS = 7, OFF_GRID = 8;
 const INTERIOR = 11, HF = 12, GRID_EX = 13, PHASE = 14, SIDE_RATIO = 15, TOP_RATIO = 16, EDGE_RATIO = 17, DC_STEP = 18;
 const TEMPORAL = 19, TEX_CHANGE = 20, PREV_MEAN = 21, PREV_INTERIOR = 22, SCRATCH = 23, ROW_EDGE = 24, ROW_TEMPORAL = 25, ROW_TOP = 26;
-/** Float32 arrays of n values in the state block. */
-export const STATE_ARRAYS: i32 = 27;
+/** log1p(interior) per block as float64 (the reference takes it four times per block, for each neighbour): slots 28 and 29. */
+const LOG_INTERIOR = 28;
+/** Float32 slots of n values in the state block. */
+export const STATE_ARRAYS: i32 = 30;
 const NUM_FEATURES: i32 = 25;
 
 /**
@@ -379,7 +381,9 @@ export function derive(st: usize, cols: i32, rows: i32, out: usize, havePrev: bo
       put(st, DC_STEP, n, b, flog1p(dc));
       put(st, TEMPORAL, n, b, havePrev ? flog1p(Math.abs(m - get(st, PREV_MEAN, n, b))) : 0);
       put(st, TEX_CHANGE, n, b, havePrev ? flog((interior + 1) / (get(st, PREV_INTERIOR, n, b) + 1)) : 0);
-      store<f32>(o + 1 * 4, <f32>flog1p(interior));
+      const logInterior = flog1p(interior);
+      store<f64>(arr(st, LOG_INTERIOR, n) + (<usize>b << 3), logInterior);
+      store<f32>(o + 1 * 4, <f32>logInterior);
       store<f32>(o + 2 * 4, <f32>flog1p(e));
       store<f32>(o + 4 * 4, <f32>flog((get(st, H_INT, n, b) + 1) / (get(st, V_INT, n, b) + 1)));
       store<f32>(o + 10 * 4, <f32>flog1p(get(st, SPREAD, n, b)));
@@ -432,7 +436,7 @@ export function derive(st: usize, cols: i32, rows: i32, out: usize, havePrev: bo
         const nbi = y * cols + x;
         const r = get(st, EDGE_RATIO, n, nbi) - medEdge;
         if (r > nb) nb = r;
-        flatNb += flog1p(get(st, INTERIOR, n, nbi));
+        flatNb += load<f64>(arr(st, LOG_INTERIOR, n) + (<usize>nbi << 3));
         tempNb += get(st, TEMPORAL, n, nbi);
         k++;
       }
