@@ -275,7 +275,8 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
       for (const inst of g) {
         const def = DEFECTS.find((d) => d.type === inst.type)!;
         const v = def.variants[inst.variantIdx]!;
-        const window = def.marginOption ? (detectorMinDuration(def.type, def.marginOption) ?? 0) : 0;
+        const window =
+          (def.marginOption ? (detectorMinDuration(def.type, def.marginOption) ?? 0) : 0) + (v.windowOption ? (detectorMinDuration(def.type, v.windowOption) ?? 0) : 0);
         const min = Math.max(def.duration[0], (detectorMinDuration(def.type, v.minOption) ?? 0) + (def.margin ?? 1) + window);
         const max = Math.max(def.duration[1], min + 2);
         const duration = Math.round((min + r() * (max - min)) * 10) / 10;

@@ -36,6 +36,11 @@ export interface Variant {
   /** The detector option that sets this variant's minimum duration (default: minDuration). */
   readonly minOption?: string;
   /**
+   * The detector option naming a measurement window this variant's verdict waits to fill, added
+   * to its minimum duration (like the type's marginOption, for one variant only).
+   */
+  readonly windowOption?: string;
+  /**
    * Only on content with audio-visual events (speech, cuts, music with action): an A/V offset
    * on ordinary content shows only where sound and picture have events to match. Synthetic
    * content here has a steady tone or noise bed, and some clips are continuous (water, a slow
@@ -175,7 +180,14 @@ export const DEFECTS: readonly DefectType[] = [
     truthTypes: ['channel_loss'],
     variants: [
       { name: 'dead', items: (c) => [{ type: 'channel_loss', at: c.at, duration: c.duration, channel: c.rand() < 0.5 ? 0 : 1, variant: 'dead' }] },
-      { name: 'phase_invert', items: (c) => [{ type: 'channel_loss', at: c.at, duration: c.duration, channel: c.rand() < 0.5 ? 0 : 1, variant: 'phase_invert' }] },
+      // An inversion is judged on the pair correlation over `window` (2 s) held for
+      // `inversionMinDuration` (3 s), not on the dead-channel minDuration (2 s).
+      {
+        name: 'phase_invert',
+        minOption: 'inversionMinDuration',
+        windowOption: 'window',
+        items: (c) => [{ type: 'channel_loss', at: c.at, duration: c.duration, channel: c.rand() < 0.5 ? 0 : 1, variant: 'phase_invert' }],
+      },
     ],
     duration: [3, 8],
     implies: ['silence', 'loudness'],

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MEDIA } from '../../eval/corpus.ts';
+import { MEDIA, planCorpus } from '../../eval/corpus.ts';
+import { availability, DEFECTS, detectorMinDuration } from '../../eval/defects.ts';
 import { evaluate } from '../../eval/evaluate.ts';
 import { markdown, spliceMarkers } from '../../eval/report.ts';
 import { intervalsFromSeries, metrics, scoreFile, type Interval } from '../../eval/score.ts';
@@ -14,6 +15,30 @@ import type { IncidentType } from '../../src/shared/index.ts';
 
 const implies = (t: IncidentType): IncidentType[] => (t === 'black' ? ['freeze'] : []);
 const iv = (type: IncidentType, start: number, end: number): Interval => ({ type, start, end });
+
+describe('corpus plan', () => {
+  it('schedules every defect longer than its detector needs to report it (minimum duration, plus the measurement window where the verdict waits for one)', () => {
+    const plan = planCorpus(availability(), { splits: ['tuning', 'held-out'], perVariant: 2, cleanFiles: 1, cleanSeconds: 12, resolutions: [0, 1] });
+    let inversions = 0;
+    for (const f of plan) {
+      for (const p of f.planned) {
+        const def = DEFECTS.find((d) => d.type === p.type)!;
+        const v = def.variants.find((x) => x.name === p.variant)!;
+        const need =
+          (detectorMinDuration(def.type, v.minOption) ?? 0) +
+          (def.marginOption ? (detectorMinDuration(def.type, def.marginOption) ?? 0) : 0) +
+          (v.windowOption ? (detectorMinDuration(def.type, v.windowOption) ?? 0) : 0);
+        expect(p.duration, `${f.id} ${p.type}/${p.variant}`).toBeGreaterThan(need);
+        if (p.variant === 'phase_invert') {
+          inversions++;
+          // channel_loss inversions: inversionMinDuration (3 s) after the 2 s correlation window fills.
+          expect(p.duration).toBeGreaterThanOrEqual(3 + 2 + 1);
+        }
+      }
+    }
+    expect(inversions).toBeGreaterThan(0);
+  });
+});
 
 describe('scoring', () => {
   it('counts an overlapping detection of the same type as found, with its onset error', () => {
