@@ -226,7 +226,9 @@ export const DEFECTS: readonly DefectType[] = [
       { name: 'corrupt', items: item('transport', { mode: 'corrupt' }) },
     ],
     duration: [2, 5],
-    implies: ['corruption', 'stutter', 'freeze', 'av_sync', 'silence', 'signal_loss'],
+    // Damage hits the audio PID too: a corrupted AAC/MP2 frame decodes as a burst (a true-peak
+    // or clipping event a listener hears), a dropped one as a gap.
+    implies: ['corruption', 'stutter', 'freeze', 'av_sync', 'silence', 'signal_loss', 'loudness', 'clipping'],
     needsMpegTs: true,
   },
 ];
