@@ -255,7 +255,7 @@ export class CorruptionModel {
     if (this.wasmFor !== n) {
       const packed1 = packWeights(m.stage1);
       const packed2 = packWeights(m.stage2);
-      [w.w1, w.w2, w.feat, w.x, w.z1, w.p1, w.prev, w.z2] = k.layout([packed1.byteLength, packed2.byteLength, n * NUM_FEATURES * 4, NUM_STAGE2 * 4, n * 8, n * 4, n * 4, n * 8]);
+      [w.w1, w.w2, w.feat, w.x, w.z1, w.p1, w.prev, w.z2] = k.layout([packed1.byteLength, packed2.byteLength, n * NUM_FEATURES * 4, NUM_STAGE2 * 16, n * 8, n * 4, n * 4, n * 8]);
       new Float32Array(k.buffer, w.w1, packed1.length).set(packed1);
       new Float32Array(k.buffer, w.w2, packed2.length).set(packed2);
       const buf = k.buffer;

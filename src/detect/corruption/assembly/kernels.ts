@@ -144,8 +144,8 @@ export function blockStats(luma: usize, stride: i32, cols: i32, rows: i32, out: 
       store<f32>(bo + 8 * nb, <f32>(<f64>og2 / 2 / <f64>(2 * 2 * (MB / 4))));
       store<f32>(bo + 9 * nb, <f32>h);
       store<f32>(bo + 10 * nb, <f32>h2);
-      store<f32>(bo + INTERIOR * nb, <f32>((<f64>load<f32>(bo + nb) + <f64>load<f32>(bo + 2 * nb)) / 2));
-      store<f32>(bo + HF * nb, <f32>flog((<f64>h2 / <f64>(4 * (MB - 2)) + 1) / (<f64>h / <f64>(4 * (MB - 1)) + 1)));
+      store<f32>(bo + <usize>INTERIOR * nb, <f32>((<f64>load<f32>(bo + nb) + <f64>load<f32>(bo + 2 * nb)) / 2));
+      store<f32>(bo + <usize>HF * nb, <f32>flog((<f64>h2 / <f64>(4 * (MB - 2)) + 1) / (<f64>h / <f64>(4 * (MB - 1)) + 1)));
     }
   }
 }
@@ -498,6 +498,38 @@ const CLIP: f64 = 4;
   store<f32>(x + (<usize>i << 2), <f32>s);
 }
 
+/**
+ * Two blocks at once, one per float64x2 lane: each lane does exactly the scalar forward()'s
+ * operations in the same order (multiply, then add: no fused multiply-add), so each lane's result
+ * is the scalar result bit for bit. `xp` holds input pairs: input i of lanes 0 and 1 at xp + 16 i.
+ */
+@inline function forward2(w: usize, d: i32, hidden: i32, xp: usize, b2: f64): v128 {
+  const w1 = w + (<usize>(2 * d) << 2);
+  const b1 = w1 + (<usize>(hidden * d) << 2);
+  const w2 = b1 + (<usize>hidden << 2);
+  const zero = f64x2.splat(0);
+  let z = f64x2.splat(b2);
+  for (let h = 0; h < hidden; h++) {
+    let a = f64x2.splat(<f64>load<f32>(b1 + (<usize>h << 2)));
+    const r = w1 + (<usize>(h * d) << 2);
+    for (let i = 0; i < d; i++) a = f64x2.add(a, f64x2.mul(f64x2.splat(<f64>load<f32>(r + (<usize>i << 2))), v128.load(xp + (<usize>i << 4))));
+    // Lanes with a <= 0 add w2 * (+0) = +-0, which leaves z as it is (were z exactly +-0, only its
+    // sign could change, and the sigmoid of +0 and -0 is the same 0.5).
+    const pos = v128.and(a, f64x2.gt(a, zero));
+    z = f64x2.add(z, f64x2.mul(f64x2.splat(<f64>load<f32>(w2 + (<usize>h << 2))), pos));
+  }
+  return z;
+}
+
+/** standardize() into one lane of an input pair (the value rounded to float32 first, as the scalar path stores it). */
+@inline function standardizeLane(w: usize, i: i32, d: i32, v: f64, xp: usize, lane: usize): void {
+  const mean = <f64>load<f32>(w + (<usize>i << 2));
+  const inv = <f64>load<f32>(w + (<usize>(d + i) << 2));
+  let s = (v - mean) * inv;
+  s = s > CLIP ? CLIP : s < -CLIP ? -CLIP : s;
+  store<f64>(xp + (<usize>i << 4) + (lane << 3), <f64><f32>s);
+}
+
 @inline function nbMax(p: usize, b: i32, cols: i32, rows: i32): f64 {
   const bx = b % cols;
   const by = (b - bx) / cols;
@@ -509,23 +541,48 @@ const CLIP: f64 = 4;
   return m;
 }
 
-/** Stage 1 logits of every block into z1 (f64). */
+/** Stage 1 logits of every block into z1 (f64); blocks in pairs (forward2), an odd last one alone. `x` holds 16 bytes per input. */
 export function stage1(feat: usize, nf: i32, n: i32, w: usize, hidden: i32, b2: f64, x: usize, z1: usize): void {
-  for (let b = 0; b < n; b++) {
+  let b = 0;
+  for (; b + 1 < n; b += 2) {
+    const o0 = feat + (<usize>(b * nf) << 2);
+    const o1 = o0 + (<usize>nf << 2);
+    for (let i = 0; i < nf; i++) {
+      standardizeLane(w, i, nf, <f64>load<f32>(o0 + (<usize>i << 2)), x, 0);
+      standardizeLane(w, i, nf, <f64>load<f32>(o1 + (<usize>i << 2)), x, 1);
+    }
+    const z = forward2(w, nf, hidden, x, b2);
+    store<f64>(z1 + (<usize>b << 3), f64x2.extract_lane(z, 0));
+    store<f64>(z1 + (<usize>(b + 1) << 3), f64x2.extract_lane(z, 1));
+  }
+  if (b < n) {
     const o = feat + (<usize>(b * nf) << 2);
     for (let i = 0; i < nf; i++) standardize(w, i, nf, <f64>load<f32>(o + (<usize>i << 2)), x);
     store<f64>(z1 + (<usize>b << 3), forward(w, nf, hidden, x, b2));
   }
 }
 
+/** One stage-2 input row (a block's features, then its 5 context values) into lane `lane` of `xp`. */
+@inline function stage2Lane(w: usize, feat: usize, nf: i32, d: i32, b: i32, c0: f64, c1: f64, c2: f64, c3: f64, c4: f64, xp: usize, lane: usize): void {
+  const o = feat + (<usize>(b * nf) << 2);
+  for (let i = 0; i < nf; i++) standardizeLane(w, i, d, <f64>load<f32>(o + (<usize>i << 2)), xp, lane);
+  standardizeLane(w, nf, d, c0, xp, lane);
+  standardizeLane(w, nf + 1, d, c1, xp, lane);
+  standardizeLane(w, nf + 2, d, c2, xp, lane);
+  standardizeLane(w, nf + 3, d, c3, xp, lane);
+  standardizeLane(w, nf + 4, d, c4, xp, lane);
+}
+
 /**
  * Stage 2 on blocks passing the gate: p1/prev are f32 stage-1 probabilities; z2 gets the logit
- * (f64) or NaN where gated off. Returns the number scored.
+ * (f64) or NaN where gated off. Scored blocks go through forward2 in pairs, in block order.
+ * Returns the number scored.
  */
 export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, hidden: i32, b2: f64, x: usize, p1: usize, prev: usize, key: f64, gate: f64, z2: usize): i32 {
   const n = cols * rows;
   const d = nf + 5;
   let scored = 0;
+  let pending = -1;
   for (let b = 0; b < n; b++) {
     const self = <f64>load<f32>(p1 + (<usize>b << 2));
     const nb = nbMax(p1, b, cols, rows);
@@ -536,14 +593,21 @@ export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, hid
       continue;
     }
     scored++;
-    const o = feat + (<usize>(b * nf) << 2);
-    for (let i = 0; i < nf; i++) standardize(w, i, d, <f64>load<f32>(o + (<usize>i << 2)), x);
-    standardize(w, nf, d, self, x);
-    standardize(w, nf + 1, d, nb, x);
-    standardize(w, nf + 2, d, pb, x);
-    standardize(w, nf + 3, d, pnb, x);
-    standardize(w, nf + 4, d, key, x);
-    store<f64>(z2 + (<usize>b << 3), forward(w, d, hidden, x, b2));
+    if (pending < 0) {
+      stage2Lane(w, feat, nf, d, b, self, nb, pb, pnb, key, x, 0);
+      pending = b;
+      continue;
+    }
+    stage2Lane(w, feat, nf, d, b, self, nb, pb, pnb, key, x, 1);
+    const z = forward2(w, d, hidden, x, b2);
+    store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(z, 0));
+    store<f64>(z2 + (<usize>b << 3), f64x2.extract_lane(z, 1));
+    pending = -1;
+  }
+  if (pending >= 0) {
+    // The odd one out: lane 0 is already filled; duplicate it into lane 1 and take lane 0.
+    for (let i = 0; i < d; i++) store<f64>(x + (<usize>i << 4) + 8, load<f64>(x + (<usize>i << 4)));
+    store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(forward2(w, d, hidden, x, b2), 0));
   }
   return scored;
 }
