@@ -159,7 +159,7 @@ export class BlockFeatures {
     const key = `${luma.length}x${stride}x${cols}x${rows}`;
     if (this.wasmFor !== key) {
       // State first: a new stride at the same block grid keeps the previous frame's statistics.
-      [this.wState, this.wOut, this.wAcc, this.wLuma] = k.layout([STATE_ARRAYS * n * 4, NUM_FEATURES * n * 4, cols * 4, Math.max(luma.length, stride * height)]);
+      [this.wState, this.wOut, this.wAcc, this.wLuma] = k.layout([STATE_ARRAYS * n * 4, NUM_FEATURES * n * 4, cols * 16, Math.max(luma.length, stride * height) + 16]);
       this.out = new Float32Array(k.buffer, this.wOut, NUM_FEATURES * n);
       this.wLumaView = new Uint8Array(k.buffer, this.wLuma, luma.length);
       this.wasmFor = key;

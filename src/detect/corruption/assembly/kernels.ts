@@ -26,10 +26,22 @@ const LOG_INTERIOR = 28;
 export const STATE_ARRAYS: i32 = 30;
 const NUM_FEATURES: i32 = 25;
 
+/** Lane masks for 16-bit lanes: all but lane 0, all but lane 7. */
+const FIRST_OFF = i16x8(0, -1, -1, -1, -1, -1, -1, -1);
+const LAST_OFF = i16x8(-1, -1, -1, -1, -1, -1, -1, 0);
+
+/** Sum of eight 16-bit lanes (non-negative, each at most 32767). */
+@inline function sum16(v: v128): i32 {
+  return sum32(i32x4.extadd_pairwise_i16x8_u(v));
+}
+@inline function sum32(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
 /**
  * Per-macroblock pixel statistics of one luma plane, sampled as in BlockFeatures.statsJs, into
  * the state block `out` (arrays MEAN..OFF_GRID, the raw sums at 9 and 10, INTERIOR and HF).
- * `vAcc` is scratch for cols int32 values.
+ * `vAcc` is scratch for cols 16-byte vectors.
  */
 export function blockStats(luma: usize, stride: i32, cols: i32, rows: i32, out: usize, vAcc: usize): void {
   const n = cols * rows;
@@ -37,44 +49,59 @@ export function blockStats(luma: usize, stride: i32, cols: i32, rows: i32, out: 
   for (let by = 0; by < rows; by++) {
     const y0 = by * MB;
     const rb = by * cols;
-    memory.fill(vAcc, 0, <usize>cols << 2);
+    // Vertical steps at columns 2, 6, 10, 14 of each block, rows 1..15 against the row above: one
+    // 16-byte vector per block and row, |difference| per byte, the four columns kept by a mask,
+    // summed pairwise into 16-bit lanes (at most 15 x 255 per lane). Integer sums: the same as the
+    // scalar loop (statsJs), in any order.
+    memory.fill(vAcc, 0, <usize>cols << 4);
+    const colMask = i8x16(0, 0, -1, 0, 0, 0, -1, 0, 0, 0, -1, 0, 0, 0, -1, 0);
     for (let y = 1; y < MB; y++) {
       const o1 = luma + <usize>((y0 + y) * stride);
       const o0 = o1 - <usize>stride;
       for (let bx = 0; bx < cols; bx++) {
-        const x = <usize>(bx * MB + 2);
-        let v = abs<i32>(<i32>load<u8>(o1 + x) - <i32>load<u8>(o0 + x));
-        v += abs<i32>(<i32>load<u8>(o1 + x + 4) - <i32>load<u8>(o0 + x + 4));
-        v += abs<i32>(<i32>load<u8>(o1 + x + 8) - <i32>load<u8>(o0 + x + 8));
-        v += abs<i32>(<i32>load<u8>(o1 + x + 12) - <i32>load<u8>(o0 + x + 12));
-        const p = vAcc + (<usize>bx << 2);
-        store<i32>(p, load<i32>(p) + v);
+        const x = <usize>(bx * MB);
+        const v1 = v128.load(o1 + x);
+        const v0 = v128.load(o0 + x);
+        const ad = v128.and(v128.or(i8x16.sub_sat_u(v1, v0), i8x16.sub_sat_u(v0, v1)), colMask);
+        const p = vAcc + (<usize>bx << 4);
+        v128.store(p, i16x8.add(v128.load(p), i16x8.extadd_pairwise_i8x16_u(ad)));
       }
     }
     for (let bx = 0; bx < cols; bx++) {
       const x0 = bx * MB;
       const b = rb + bx;
-      let h: i32 = 0;
-      let h2: i32 = 0;
-      let s: i32 = 0;
-      let s2: i32 = 0;
+      // Rows 2, 6, 10, 14: 16 pixels a = p[0..15], b = p[1..16], c = p[-1..14] as 16-bit lanes.
+      // Steps d = b - a (x = 1..15: lane 15 masked), second differences d - d_prev = b - 2a + c
+      // (x = 2..15: lanes 1..14), pixel sums and squares (all 16).
+      let hAcc = i16x8.splat(0);
+      let h2Acc = i16x8.splat(0);
+      let sAcc = i16x8.splat(0);
+      let s2Acc = i32x4.splat(0);
       for (let r = 2; r < MB; r += 4) {
         const o = luma + <usize>((y0 + r) * stride + x0);
-        let p = <i32>load<u8>(o);
-        let dPrev: i32 = 0;
-        s += p;
-        s2 += p * p;
-        for (let x = 1; x < MB; x++) {
-          const q = <i32>load<u8>(o + <usize>x);
-          const d = q - p;
-          h += abs<i32>(d);
-          if (x > 1) h2 += abs<i32>(d - dPrev);
-          dPrev = d;
-          s += q;
-          s2 += q * q;
-          p = q;
-        }
+        const a = v128.load(o);
+        const nx = v128.load(o + 1);
+        const pv = v128.load(o - 1);
+        const aL = i16x8.extend_low_i8x16_u(a);
+        const aH = i16x8.extend_high_i8x16_u(a);
+        const bL = i16x8.extend_low_i8x16_u(nx);
+        const bH = i16x8.extend_high_i8x16_u(nx);
+        const cL = i16x8.extend_low_i8x16_u(pv);
+        const cH = i16x8.extend_high_i8x16_u(pv);
+        hAcc = i16x8.add(hAcc, i16x8.add(i16x8.abs(i16x8.sub(bL, aL)), v128.and(i16x8.abs(i16x8.sub(bH, aH)), LAST_OFF)));
+        const a2L = i16x8.add(aL, aL);
+        const a2H = i16x8.add(aH, aH);
+        const ddL = v128.and(i16x8.abs(i16x8.add(i16x8.sub(bL, a2L), cL)), FIRST_OFF);
+        const ddH = v128.and(i16x8.abs(i16x8.add(i16x8.sub(bH, a2H), cH)), LAST_OFF);
+        h2Acc = i16x8.add(h2Acc, i16x8.add(ddL, ddH));
+        sAcc = i16x8.add(sAcc, i16x8.add(aL, aH));
+        s2Acc = i32x4.add(s2Acc, i32x4.add(i32x4.dot_i16x8_s(aL, aL), i32x4.dot_i16x8_s(aH, aH)));
       }
+      const h = sum16(hAcc);
+      const h2 = sum16(h2Acc);
+      const s = sum16(sAcc);
+      const s2 = sum32(s2Acc);
+      const vSum = sum16(v128.load(vAcc + (<usize>bx << 4)));
       let le: i32 = 0;
       let lx2: i32 = 0;
       if (bx > 0) {
@@ -135,7 +162,7 @@ export function blockStats(luma: usize, stride: i32, cols: i32, rows: i32, out: 
       const bo = out + (<usize>b << 2);
       store<f32>(bo, <f32>m);
       store<f32>(bo + nb, <f32>(<f64>h / <f64>(4 * (MB - 1))));
-      store<f32>(bo + 2 * nb, <f32>(<f64>load<i32>(vAcc + (<usize>bx << 2)) / <f64>(4 * (MB - 1))));
+      store<f32>(bo + 2 * nb, <f32>(<f64>vSum / <f64>(4 * (MB - 1))));
       store<f32>(bo + 3 * nb, <f32>Math.sqrt(max<f64>(0, <f64>s2 / cnt - m * m)));
       store<f32>(bo + 4 * nb, bx > 0 ? <f32>(<f64>le / <f64>(MB / 2)) : 0);
       store<f32>(bo + 5 * nb, by > 0 ? <f32>(<f64>te / <f64>(MB / 2)) : 0);
