@@ -20,11 +20,14 @@ type MutableVideoView = {
 /**
  * Builds the one read-only view of each decoded video frame that every detector shares.
  *
- * The full-resolution luma plane is node-av's `Frame.data[0]`: in node-av 6.1 that getter wraps
- * the frame's own buffers as external Buffers (napi_create_external_buffer), it does not copy
- * them (a write through it is seen by libswscale; first access about 0.1 ms a 720p frame,
- * measured). It is still only materialized on first access, and only valid until the view is
- * released: the decoder reuses the frame. The preview is scaled by libswscale straight from
+ * The full-resolution luma plane is copied (av_frame_copy, natively) into a frame this builder
+ * allocates once per resolution, whose plane-0 wrapper is taken once and kept: node-av 6.1's
+ * `Frame.data` getter wraps a frame's buffers as new external Buffers on every call, and a new
+ * 1.4 MB wrapper per analysed 720p frame made V8 run an old-space collection about every 7
+ * analysed frames once little else was allocated (docs/adr/0003-corruption-model.md). The copy
+ * costs about 0.1-0.2 ms a 720p frame and happens only on first access to `view.luma`; the plane
+ * is valid until the next frame's view is built. Where that frame cannot be allocated, the view
+ * falls back to wrapping the decoder's frame. The preview is scaled by libswscale straight from
  * the decoder's frame (a 2x2-neighbourhood fast bilinear sample), and only that ~20 KB plane is
  * copied into a JS buffer. Buffers are allocated when the resolution changes, never per frame.
  */
@@ -35,6 +38,9 @@ export class VideoViewBuilder {
   private srcFormat = -1;
   private current: Frame | undefined;
   private lumaCache: Uint8Array | undefined;
+  /** The persistent copy target of the full-resolution planes, and its plane-0 wrapper (taken once). */
+  private readonly lumaFrame = new Frame();
+  private lumaPlane: Uint8Array | undefined;
   private previewReady = false;
   private readonly view: MutableVideoView;
 
@@ -75,7 +81,7 @@ export class VideoViewBuilder {
     const v = this.view;
     v.mediaTime = mediaTime;
     v.wallTime = wallTime;
-    v.lumaStride = frame.linesize[0] ?? width;
+    v.lumaStride = this.lumaPlane ? (this.lumaFrame.linesize[0] ?? width) : (frame.linesize[0] ?? width);
     v.frameDuration = frameDuration;
     v.fullRange = this.fullRange(frame);
     v.decodeError = damaged ?? frameDamaged(frame);
@@ -93,6 +99,8 @@ export class VideoViewBuilder {
     this.scaler?.freeContext();
     this.scaler = undefined;
     this.scaled.free();
+    this.lumaPlane = undefined;
+    this.lumaFrame.free();
   }
 
   /** Scaled on first access: frames no detector looks at (decimated) cost no scaling. */
@@ -104,9 +112,16 @@ export class VideoViewBuilder {
     return this.preview;
   }
 
-  /** A view over the decoder's plane 0 (no copy): valid until release(). */
+  /** Plane 0, copied into the persistent frame (or, where it could not be allocated, wrapped): valid until the next build(). */
   private luma(): Uint8Array {
-    if (!this.lumaCache) this.lumaCache = this.current?.data?.[0] ?? new Uint8Array(0);
+    if (!this.lumaCache) {
+      const frame = this.current;
+      if (frame && this.lumaPlane && this.lumaFrame.copy(frame) >= 0) this.lumaCache = this.lumaPlane;
+      else {
+        this.lumaCache = frame?.data?.[0] ?? new Uint8Array(0);
+        if (frame) this.view.lumaStride = frame.linesize[0] ?? frame.width;
+      }
+    }
     return this.lumaCache;
   }
 
@@ -135,6 +150,13 @@ export class VideoViewBuilder {
     this.scaled.format = AV_PIX_FMT_YUV420P;
     this.scaled.allocBuffer();
     this.preview.data = new Uint8Array(pw * ph);
+    this.lumaPlane = undefined;
+    this.lumaFrame.free();
+    this.lumaFrame.alloc();
+    this.lumaFrame.width = width;
+    this.lumaFrame.height = height;
+    this.lumaFrame.format = format;
+    if (this.lumaFrame.allocBuffer() >= 0) this.lumaPlane = this.lumaFrame.data?.[0] ?? undefined;
     this.preview.width = pw;
     this.preview.height = ph;
     this.view.width = width;

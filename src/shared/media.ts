@@ -12,7 +12,7 @@ export interface VideoFrameView {
   readonly wallTime: number;
   readonly width: number;
   readonly height: number;
-  /** Luma plane, `lumaStride` bytes per row; view over the decoder's buffer. */
+  /** Luma plane, `lumaStride` bytes per row (ingest's copy of the decoded plane, copied on first access; valid until the next frame). */
   readonly luma: Uint8Array;
   readonly lumaStride: number;
   /** Nominal frame duration in seconds (from the stream's frame rate). */
