@@ -32,7 +32,7 @@ const GAUGE_LABEL = {
   loudness_short_term: 'Short-term loudness (LUFS)',
   true_peak_dbtp: 'True peak (dBTP)',
   clips_per_second: 'Clip events per second',
-  stereo_correlation: 'Stereo correlation (FL/FR)',
+  stereo_correlation: 'Stereo correlation (FL/FR, low-passed: channel_loss.lowpass)',
   fps: 'Frames per second',
 };
 
