@@ -146,6 +146,7 @@ describe('corruption WebAssembly kernels', () => {
     }
     expect(mismatches).toBe(0);
     expect(k.exports.STATE_ARRAYS.value).toBe(30);
+    expect(k.exports.MEDIAN_SCRATCH_BYTES.value).toBe(2048 * 4);
   });
 
   it('give bit-identical features, maps and ratios to the TypeScript loops on synthetic pictures (stride wider than the picture, partial block row, size change)', () => {

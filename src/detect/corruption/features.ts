@@ -48,6 +48,8 @@ export const NUM_FEATURES = FEATURE_NAMES.length;
 
 /** Float32 arrays of one value per block in the kernels' per-stream state (assembly/kernels.ts STATE_ARRAYS). */
 const STATE_ARRAYS = 30;
+/** Bytes after them for the median's histogram (assembly/kernels.ts MEDIAN_SCRATCH_BYTES). */
+const MEDIAN_SCRATCH_BYTES = 2048 * 4;
 
 /** Per-stream state: last analysed frame's block statistics and scratch buffers. */
 export class BlockFeatures {
@@ -159,7 +161,7 @@ export class BlockFeatures {
     const key = `${luma.length}x${stride}x${cols}x${rows}`;
     if (this.wasmFor !== key) {
       // State first: a new stride at the same block grid keeps the previous frame's statistics.
-      [this.wState, this.wOut, this.wAcc, this.wLuma] = k.layout([STATE_ARRAYS * n * 4, NUM_FEATURES * n * 4, cols * 16, Math.max(luma.length, stride * height) + 16]);
+      [this.wState, this.wOut, this.wAcc, this.wLuma] = k.layout([STATE_ARRAYS * n * 4 + MEDIAN_SCRATCH_BYTES, NUM_FEATURES * n * 4, cols * 16, Math.max(luma.length, stride * height) + 16]);
       this.out = new Float32Array(k.buffer, this.wOut, NUM_FEATURES * n);
       this.wLumaView = new Uint8Array(k.buffer, this.wLuma, luma.length);
       this.wasmFor = key;

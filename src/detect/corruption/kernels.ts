@@ -20,6 +20,7 @@ interface KernelExports {
   log(x: number): number;
   log1p(x: number): number;
   readonly STATE_ARRAYS: WebAssembly.Global;
+  readonly MEDIAN_SCRATCH_BYTES: WebAssembly.Global;
   stage1(feat: number, nf: number, n: number, w: number, hidden: number, b2: number, x: number, z1: number): void;
   stage2(
     feat: number,

@@ -322,35 +322,67 @@ function flog1p(x: f64): f64 {
   store<f32>(st + (<usize>(a * n + b) << 2), <f32>v);
 }
 
-/** The element a sort would put at n >> 1 (quickselect on the SCRATCH copy, as features.ts). */
+/** Float32 bits to an unsigned key with the same order as the values (no NaN here). */
+@inline function orderKey(bits: u32): u32 {
+  return bits & 0x80000000 ? ~bits : bits | 0x80000000;
+}
+
+/** Bytes after the STATE_ARRAYS slots of the state block: the median's 2048-bucket histogram. */
+export const MEDIAN_SCRATCH_BYTES: i32 = 2048 << 2;
+
+@inline function bump(hist: usize, bucket: u32): void {
+  const h = hist + (<usize>bucket << 2);
+  store<u32>(h, load<u32>(h) + 1);
+}
+
+/**
+ * The element a sort would put at n >> 1, as features.ts's quickselect returns it, by a radix
+ * select on order-preserving keys of the float32 bits (11, 11 and 10 bits). The k-th smallest
+ * value is the same whatever the method, and these arrays hold no -0 (they are logarithms of
+ * ratios >= 1 or of 1 + x with x >= 0, and differences of such values), so the bits are too.
+ */
 function median(st: usize, a: i32, n: i32): f64 {
-  const s = arr(st, SCRATCH, n);
-  memory.copy(s, arr(st, a, n), <usize>n << 2);
-  const k = n >> 1;
-  let lo = 0;
-  let hi = n - 1;
-  while (hi > lo) {
-    const pivot = load<f32>(s + (<usize>((lo + hi) >> 1) << 2));
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (load<f32>(s + (<usize>i << 2)) < pivot) i++;
-      while (load<f32>(s + (<usize>j << 2)) > pivot) j--;
-      if (i <= j) {
-        const pi = s + (<usize>i << 2);
-        const pj = s + (<usize>j << 2);
-        const t = load<f32>(pi);
-        store<f32>(pi, load<f32>(pj));
-        store<f32>(pj, t);
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
+  const src = arr(st, a, n);
+  const hist = st + (<usize>(STATE_ARRAYS * n) << 2);
+  const cand = arr(st, SCRATCH, n);
+  let k: u32 = <u32>(n >> 1);
+  memory.fill(hist, 0, 2048 << 2);
+  for (let i = 0; i < n; i++) bump(hist, orderKey(load<u32>(src + (<usize>i << 2))) >>> 21);
+  let b1: u32 = 0;
+  for (; ; b1++) {
+    const c = load<u32>(hist + (<usize>b1 << 2));
+    if (k < c) break;
+    k -= c;
   }
-  return <f64>load<f32>(s + (<usize>k << 2));
+  memory.fill(hist, 0, 2048 << 2);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const key = orderKey(load<u32>(src + (<usize>i << 2)));
+    if (key >>> 21 != b1) continue;
+    store<u32>(cand + (<usize>m << 2), key);
+    m++;
+    bump(hist, (key >>> 10) & 0x7ff);
+  }
+  let b2: u32 = 0;
+  for (; ; b2++) {
+    const c = load<u32>(hist + (<usize>b2 << 2));
+    if (k < c) break;
+    k -= c;
+  }
+  memory.fill(hist, 0, 1024 << 2);
+  for (let j = 0; j < m; j++) {
+    const key = load<u32>(cand + (<usize>j << 2));
+    if (((key >>> 10) & 0x7ff) == b2) bump(hist, key & 0x3ff);
+  }
+  let b3: u32 = 0;
+  for (; ; b3++) {
+    const c = load<u32>(hist + (<usize>b3 << 2));
+    if (k < c) break;
+    k -= c;
+  }
+  const key = (b1 << 21) | (b2 << 10) | b3;
+  const bits = key & 0x80000000 ? key & 0x7fffffff : ~key;
+  return <f64>reinterpret<f32>(bits);
 }
 
 /**
