@@ -6,9 +6,7 @@
  * - the committed kernels.wasm is what the source compiles to (`npm run build:wasm`);
  * - production code really runs them.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../../src/shared/polyfill.ts';
@@ -18,8 +16,8 @@ import { BlockFeatures } from '../../src/detect/corruption/features.ts';
 import { Kernels, KERNELS_URL, kernelsUnavailable } from '../../src/detect/corruption/kernels.ts';
 import { CorruptionModel } from '../../src/detect/corruption/model.ts';
 import { prng } from '../../src/shared/index.ts';
+import { rebuildWasm } from '../helpers/wasm.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MEDIA = fileURLToPath(new URL('../../../shared/media/', import.meta.url));
 const HAVE_MEDIA = existsSync(join(MEDIA, 'SOURCES.md'));
 
@@ -104,7 +102,7 @@ function sameBits(a: Float32Array, b: Float32Array): number {
 
 describe('corruption WebAssembly kernels', () => {
   it('load in this build (production runs them, not the fallback)', () => {
-    expect(kernelsUnavailable).toBeUndefined();
+    expect(kernelsUnavailable()).toBeUndefined();
     expect(new BlockFeatures().usesKernels).toBe(true);
     expect(new CorruptionModel().usesKernels).toBe(true);
     expect(new BlockFeatures({ kernels: false }).usesKernels).toBe(false);
@@ -173,19 +171,7 @@ describe('corruption WebAssembly kernels', () => {
   );
 
   it('the committed kernels.wasm is what assembly/kernels.ts compiles to (run npm run build:wasm after editing it)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-wasm-'));
-    try {
-      const out = join(dir, 'kernels.wasm');
-      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-      const args = pkg.scripts['build:wasm']!.split(' ').slice(1);
-      args[args.indexOf('-o') + 1] = out;
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/assemblyscript/bin/asc.js'), ...args], {
-        cwd: ROOT,
-        stdio: 'pipe',
-      });
-      expect(Buffer.compare(readFileSync(out), readFileSync(KERNELS_URL))).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { built, committed } = rebuildWasm(KERNELS_URL);
+    expect(Buffer.compare(built, committed)).toBe(0);
   }, 60_000);
 });

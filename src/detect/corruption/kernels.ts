@@ -6,12 +6,10 @@
  * The kernels are bit-identical ports of the TypeScript reference loops (features.ts, model.ts);
  * they run the per-block pixel statistics about 4x and the two perceptrons about 2.5x faster
  * than V8 does the same loops (measured on 720p frames, docs/adr/0003-corruption-model.md).
- * Where WebAssembly cannot be instantiated, callers fall back to the TypeScript loops.
- *
- * Each Kernels object has its own linear memory (one per stream and use): buffers are laid out
- * once per picture size with `layout` and reused for every frame, nothing is allocated per frame.
+ * Where WebAssembly cannot be instantiated, callers fall back to the TypeScript loops. Loading,
+ * memory and layout: ../wasm-kernels.ts.
  */
-import { readFileSync } from 'node:fs';
+import { WasmKernels, wasmUnavailable } from '../wasm-kernels.ts';
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
@@ -41,59 +39,17 @@ interface KernelExports {
 
 export const KERNELS_URL = new URL('./kernels.wasm', import.meta.url);
 
-let compiled: WebAssembly.Module | null | undefined;
-/** Why the kernels could not be loaded, when they could not. */
-export let kernelsUnavailable: string | undefined;
+/** The corruption kernels' instance type (one per stream and use; see ../wasm-kernels.ts). */
+export type Kernels = WasmKernels<KernelExports>;
 
-function compiledModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    compiled = new WebAssembly.Module(readFileSync(KERNELS_URL));
-  } catch (err) {
-    kernelsUnavailable = err instanceof Error ? err.message : String(err);
-    compiled = null;
-  }
-  return compiled;
-}
-
-export class Kernels {
-  private top = 0;
-
-  private constructor(readonly exports: KernelExports) {}
-
+export const Kernels = {
   /** A fresh instance with its own memory, or null where WebAssembly is unavailable. */
-  static create(): Kernels | null {
-    const mod = compiledModule();
-    if (!mod) return null;
-    const instance = new WebAssembly.Instance(mod, {
-      env: {
-        abort: () => {
-          throw new Error('corruption kernels: abort');
-        },
-      },
-    });
-    return new Kernels(instance.exports as unknown as KernelExports);
-  }
+  create(): Kernels | null {
+    return WasmKernels.create<KernelExports>(KERNELS_URL, 'corruption');
+  },
+};
 
-  /**
-   * Lay out regions of the given byte sizes (16-byte aligned) from the start of memory, growing
-   * it as needed; returns their offsets. Earlier layouts and views on the old buffer are invalid
-   * afterwards: take views from `buffer` again.
-   */
-  layout<const T extends readonly number[]>(sizes: T): { -readonly [K in keyof T]: number } {
-    this.top = 0;
-    const offsets = sizes.map((bytes) => {
-      const at = this.top;
-      this.top = (this.top + bytes + 15) & ~15;
-      return at;
-    }) as { -readonly [K in keyof T]: number };
-    const memory = this.exports.memory;
-    const short = this.top - memory.buffer.byteLength;
-    if (short > 0) memory.grow(Math.ceil(short / 65536));
-    return offsets;
-  }
-
-  get buffer(): ArrayBuffer {
-    return this.exports.memory.buffer;
-  }
+/** Why the kernels could not be loaded, when they could not (after a create()). */
+export function kernelsUnavailable(): string | undefined {
+  return wasmUnavailable(KERNELS_URL);
 }

@@ -2,9 +2,7 @@ import type { VideoFrameView } from '../../shared/index.ts';
 import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
-
-const GRID = 16;
-const REGIONS = GRID * GRID;
+import { PictureDiff, REGIONS } from './picture-diff.ts';
 /** Seconds between two frames' media times beyond which the picture's history is dropped. */
 const MAX_GAP = 1;
 
@@ -122,20 +120,12 @@ export const freezeDetector = defineDetector({
   },
   create(o, ctx) {
     const reporter = new EdgeReporter(ctx, 'freeze', { minDuration: o.minDuration, recovery: o.recovery });
-    let prev = new Uint8Array(0);
-    let prev2 = new Uint8Array(0);
+    const diff = new PictureDiff();
     let noiseLevel = 0;
     let lastGrainAt = -Infinity;
     let lastKeyAt = -Infinity;
-    const colStart = new Uint32Array(GRID + 1);
-    let rowRegion = new Uint16Array(0);
-    let havePrev = false;
     /** Media time of the previous frame: a gap in the media restarts the comparison. */
     let prevT = Number.NaN;
-    let w = 0;
-    let h = 0;
-    const sums = new Float64Array(REGIONS);
-    const counts = new Float64Array(REGIONS);
     const mads = new Float64Array(REGIONS);
     const sorted = new Float64Array(REGIONS);
     const lastChanged = new Float64Array(REGIONS).fill(-Infinity);
@@ -149,22 +139,9 @@ export const freezeDetector = defineDetector({
       identicalFrames: identical,
     });
 
-    function configure(width: number, height: number): void {
-      w = width;
-      h = height;
-      prev = new Uint8Array(w * h);
-      prev2 = new Uint8Array(w * h);
-      rowRegion = new Uint16Array(h);
-      for (let rx = 0; rx <= GRID; rx++) colStart[rx] = Math.floor((rx * w) / GRID);
-      for (let y = 0; y < h; y++) rowRegion[y] = Math.min(GRID - 1, Math.floor((y * GRID) / h)) * GRID;
-      counts.fill(0);
-      for (let y = 0; y < h; y++) for (let rx = 0; rx < GRID; rx++) counts[rowRegion[y]! + rx]! += colStart[rx + 1]! - colStart[rx]!;
-      havePrev = false;
-    }
-
     /** Forget the picture's history (after a discontinuity or a gap); the reporter is left alone. */
     function restart(): void {
-      havePrev = false;
+      diff.reset();
       noiseLevel = 0;
       lastGrainAt = -Infinity;
       lastKeyAt = -Infinity;
@@ -177,65 +154,24 @@ export const freezeDetector = defineDetector({
         if (input.kind !== 'video') return;
         const f: VideoFrameView = input;
         const p = f.preview;
-        if (p.width !== w || p.height !== h) configure(p.width, p.height);
-        const cur = p.data;
         // A gap in media time (a source that stalled and resumed, frames the decoder released late
         // after a discontinuity): what came before says nothing about the picture now. Start over.
         const gap = !Number.isNaN(prevT) && (f.mediaTime < prevT || f.mediaTime - prevT > Math.max(MAX_GAP, 4 * f.frameDuration));
         prevT = f.mediaTime;
         if (gap) restart();
-        if (!havePrev) {
-          prev.set(cur.subarray(0, w * h));
-          havePrev = true;
-          return;
-        }
-        sums.fill(0);
-        let total = 0;
-        let nonzero = 0;
-        // Row by row, one span per region column: no per-pixel table lookups on the hot path.
-        for (let y = 0; y < h; y++) {
-          const row = y * w;
-          const rr = rowRegion[y]!;
-          for (let rx = 0; rx < GRID; rx++) {
-            const x1 = row + colStart[rx + 1]!;
-            let acc = 0;
-            let nz = 0;
-            for (let i = row + colStart[rx]!; i < x1; i++) {
-              const d = cur[i]! - prev[i]!;
-              // Branch-free |d| and d != 0: this loop is the detector's whole cost.
-              const m = d >> 31;
-              acc += (d ^ m) - m;
-              nz += (d | -d) >>> 31;
-            }
-            sums[rr + rx]! += acc;
-            total += acc;
-            nonzero += nz;
-          }
-        }
-        // prev2 keeps the previous frame for the whiteness pass below; prev takes the current one.
-        prev2.set(prev);
-        prev.set(cur.subarray(0, w * h));
+        if (!diff.compare(p.data, p.width, p.height)) return;
+        const { sums, counts, total, nonzero } = diff;
+        const w = p.width;
+        const h = p.height;
         for (let r = 0; r < REGIONS; r++) mads[r] = counts[r]! > 0 ? sums[r]! / counts[r]! : 0;
         sorted.set(mads);
         sorted.sort();
         median = (sorted[REGIONS / 2 - 1]! + sorted[REGIONS / 2]!) / 2;
         const p90 = sorted[Math.floor(REGIONS * 0.9)]!;
         const t = f.mediaTime;
-        // Spatial character of the change, on every 4th row: white (grain, sensor noise: neighbouring
+        // Spatial character of the change (on every 4th row): white (grain, sensor noise: neighbouring
         // differences independent, ratio near 1.4) or smooth (lighting, exposure, pans: well below 1).
-        let rough = 0;
-        let flat = 0;
-        for (let y = 0; y < h; y += 4) {
-          const row = y * w;
-          let dPrev = cur[row]! - prev2[row]!;
-          for (let i = row + 1; i < row + w; i++) {
-            const d = cur[i]! - prev2[i]!;
-            const dd = d - dPrev;
-            rough += dd < 0 ? -dd : dd;
-            flat += d < 0 ? -d : d;
-            dPrev = d;
-          }
-        }
+        const { rough, flat } = diff;
         const whiteness = flat > 0 ? rough / flat : 0;
         const noisy = nonzero >= o.liveNoiseArea * w * h;
         // Noise-like change: white, spread over most of the picture, about equal in every region.
