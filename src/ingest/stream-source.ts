@@ -156,6 +156,15 @@ function frameRate(stream: Stream): number {
   return 25;
 }
 
+/** node-av's audio Decoder, resampling every frame to planar float (what AudioViewBuilder reads). */
+function openAudioDecoder(as: Stream): Promise<Decoder> {
+  return Decoder.create(as, {
+    exitOnError: false,
+    threadCount: 1,
+    resample: { sampleFormat: AV_SAMPLE_FMT_FLTP },
+  });
+}
+
 /**
  * One input, demuxed and decoded in process with node-av. Produces read-only frame views
  * and audio chunks on one media timeline, reconnects live sources with backoff, and
@@ -180,6 +189,8 @@ export class StreamSource {
   private lastVideoPts = Number.NaN;
   private reconnects = 0;
   private decodeErrors = 0;
+  private audioDecoderRebuilds = 0;
+  private lastAudioError: string | undefined;
   private lastError: string | undefined;
   private fullRangeStream = false;
   private width = 0;
@@ -316,13 +327,7 @@ export class StreamSource {
         const converted = fmt >= 0 && !LUMA_FIRST_FORMATS.has(fmt);
         this.fullRangeStream = !converted && (vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt));
       }
-      const adec = as
-        ? await Decoder.create(as, {
-            exitOnError: false,
-            threadCount: 1,
-            resample: { sampleFormat: AV_SAMPLE_FMT_FLTP },
-          })
-        : undefined;
+      let adec = as ? await openAudioDecoder(as) : undefined;
       const vdur = vs ? 1 / frameRate(vs) : 0;
       const onVideo = vs ? (f: Frame, damaged: boolean): void => this.onVideo(f, damaged, vs, vdur) : undefined;
       this.lastVideoPts = Number.NaN;
@@ -368,7 +373,7 @@ export class StreamSource {
           if (vs && vdec && onVideo && pkt.streamIndex === vs.index) {
             this.decodeVideo(vdec, pkt, onVideo);
           } else if (as && adec && pkt.streamIndex === as.index) {
-            for (const f of adec.decodeAllSync(pkt)) this.onAudio(f, as);
+            adec = await this.decodeAudio(adec, as, pkt);
           }
           this.clips?.push(pkt, this.timeline.now);
           pkt.free();
@@ -376,7 +381,7 @@ export class StreamSource {
         }
         if (!signal.aborted) {
           if (vdec && onVideo) this.decodeVideo(vdec, null, onVideo);
-          if (as && adec) for (const f of adec.decodeAllSync(null)) this.onAudio(f, as);
+          if (as && adec) adec = await this.decodeAudio(adec, as, null);
         }
       } finally {
         vdec?.close();
@@ -407,6 +412,45 @@ export class StreamSource {
     const refused = vdec.counters.sendErrors;
     vdec.decode(pkt, onVideo);
     this.decodeErrors += vdec.counters.sendErrors - refused;
+  }
+
+  /**
+   * One packet into the audio decoder (null: drain). A damaged stream can change what its audio
+   * decodes to mid-stream (channel layout, sample rate): node-av's resampler then refuses the frame
+   * (AVERROR_INPUT_CHANGED) and that decoder is of no further use. It is rebuilt and given the
+   * packet again; what still fails is dropped and counted as a decode error. The audio goes on in
+   * its new format, and nothing else of the stream stops. Returns the decoder to use from now on.
+   */
+  private async decodeAudio(adec: Decoder, as: Stream, pkt: Packet | null): Promise<Decoder> {
+    const frames = this.tryDecodeAudio(adec, pkt);
+    if (frames) {
+      for (const f of frames) this.onAudio(f, as);
+      return adec;
+    }
+    this.decodeErrors++;
+    this.audioDecoderRebuilds++;
+    if (this.audioDecoderRebuilds === 1 || this.audioDecoderRebuilds % 100 === 0) {
+      this.opts.logger?.warn(
+        { stream: this.opts.id, err: this.lastAudioError, rebuilds: this.audioDecoderRebuilds },
+        'audio decoder failed (format changed mid-stream?); rebuilt it',
+      );
+    }
+    adec.close();
+    const fresh = await openAudioDecoder(as);
+    const retried = this.tryDecodeAudio(fresh, pkt);
+    if (retried) for (const f of retried) this.onAudio(f, as);
+    else this.decodeErrors++;
+    return fresh;
+  }
+
+  /** The frames one packet decodes to, or null when the decoder (or its resampler) threw. */
+  private tryDecodeAudio(adec: Decoder, pkt: Packet | null): Frame[] | null {
+    try {
+      return adec.decodeAllSync(pkt);
+    } catch (err) {
+      this.lastAudioError = errorMessage(err);
+      return null;
+    }
   }
 
   /** `frame` belongs to the decoder and is reused once this returns. */

@@ -116,6 +116,22 @@ export class TsFile {
     return (unit.pts - v.pts) / CLOCK;
   }
 
+  /** File offset of the first byte of this PES packet's payload (after the PES header), in its first TS packet. */
+  pesPayloadAt(unit: PesUnit): number {
+    const p = this.payloadAt(unit.packets[0]!);
+    return p + 9 + this.buf[p + 8]!;
+  }
+
+  /** One byte of the file. */
+  byte(offset: number): number {
+    return this.buf[offset]!;
+  }
+
+  /** Overwrite one byte of the file (bit-level damage inside a payload). */
+  patchByte(offset: number, fn: (byte: number) => number): void {
+    this.buf[offset] = fn(this.buf[offset]!) & 0xff;
+  }
+
   /** Set the transport_error_indicator of these TS packets (a demodulator's uncorrectable-error flag). */
   setTransportError(indices: Iterable<number>): void {
     for (const i of indices) this.buf[i * TS_PACKET + 1]! |= 0x80;
