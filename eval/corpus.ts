@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { prng } from '../src/shared/index.ts';
 import type { IncidentType } from '../src/shared/index.ts';
 import { parseScenario, renderToFile } from '../src/simulate/index.ts';
-import { detectorMinDuration, simulatorAccepts, probeStream, type Availability, DEFECTS } from './defects.ts';
+import { detectorMinDuration, simulatorAccepts, probeStream, type Availability, DEFECTS, PROGRAMME_LUFS } from './defects.ts';
 
 export type Split = 'tuning' | 'held-out';
 export const SPLITS: readonly Split[] = ['tuning', 'held-out'];
@@ -52,6 +52,12 @@ export interface Content {
   readonly legit?: readonly IncidentType[];
   /** Sound and picture have events to correlate (speech, cuts, action): A/V offset is observable. */
   readonly events?: boolean;
+  /**
+   * Median short-term loudness of the clip's own sound (LUFS), measured with Vigil's R128 meter
+   * over the unmodified clip (scratch measurement, 2026-11-27); absent for lavfi content, which
+   * carries the simulator's programme signal (PROGRAMME_LUFS).
+   */
+  readonly lufs?: number;
 }
 
 export interface Format {
@@ -93,7 +99,20 @@ const clip = (file: string, legit?: IncidentType[], events?: boolean): Content =
   clock: false,
   ...(legit ? { legit } : {}),
   ...(events ? { events } : {}),
+  ...(CLIP_LUFS[file] !== undefined ? { lufs: CLIP_LUFS[file] } : {}),
 });
+/**
+ * Median short-term loudness of each clip with sound (Vigil's R128 meter over the unmodified clip;
+ * FFmpeg's ebur128 gave the same within 0.1 LU for the three in QUIET_OR_LOUD below).
+ */
+const CLIP_LUFS: Record<string, number> = {
+  'chaplin_bw_pillarbox_640x360.mp4': -16.8,
+  'speech_his_girl_friday_bw_640x480.mp4': -32.5,
+  'static_water_stream_480x360.mp4': -37.4,
+  'handheld_crystal_toy_480p.mp4': -37.8,
+  'bbb_720p_vp8_vorbis_0-30s.webm': -23.7,
+  'sintel_256x110_lowbitrate_blocky.mp4': -25.5,
+};
 /*
  * Clips whose own sound is outside Vigil's default loudness range (short-term -36..-18 LUFS)
  * for their whole length, measured with FFmpeg's ebur128 on the unmodified clips (median
@@ -280,7 +299,7 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
         const min = Math.max(def.duration[0], (detectorMinDuration(def.type, v.minOption) ?? 0) + (def.margin ?? 1) + window);
         const max = Math.max(def.duration[1], min + 2);
         const duration = Math.round((min + r() * (max - min)) * 10) / 10;
-        schedule.push(...v.items({ at: t, duration, rand: r, channels: 2 }));
+        schedule.push(...v.items({ at: t, duration, rand: r, channels: 2, contentLufs: content.lufs ?? PROGRAMME_LUFS }));
         planned.push({ type: def.type, variant: v.name, at: t, duration });
         if (v.stream) extra = { ...extra, ...v.stream };
         t += duration + 4 + Math.round(r() * 30) / 10;

@@ -24,7 +24,19 @@ export interface VariantContext {
   readonly rand: () => number;
   /** Audio channels of the stream (for channel defects). */
   readonly channels: number;
+  /**
+   * Median short-term loudness of the content's own sound (LUFS): PROGRAMME_LUFS for the
+   * simulator's programme signal, measured for each clip. Level defects are scaled from it, so
+   * that the same defect lands at the same level whatever the content.
+   */
+  readonly contentLufs: number;
 }
+
+/** The simulator's programme-like signal, about -23 LUFS: the reference the level defects' gains are set for. */
+export const PROGRAMME_LUFS = -23;
+
+/** dB that bring `c`'s content to the programme level (0 for the programme signal itself). */
+const toProgramme = (c: VariantContext): number => Math.round((PROGRAMME_LUFS - c.contentLufs) * 10) / 10;
 
 export interface Variant {
   /** Short label shown in the corpus listing, e.g. 'decoder', 'phase_invert'. */
@@ -153,8 +165,12 @@ export const DEFECTS: readonly DefectType[] = [
     type: 'loudness',
     truthTypes: ['loudness'],
     variants: [
-      { name: 'loud', minOption: 'loudMinDuration', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: 10 + Math.round(c.rand() * 6) }] },
-      { name: 'quiet', minOption: 'quietMinDuration', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: -(20 + Math.round(c.rand() * 6)) }] },
+      // From the content's own level: a loud step lands at -13..-7 LUFS (over tooLoud, -17), a quiet
+      // one at -43..-49 (between silenceGate, -60, and tooQuiet, -36), whatever the content. A fixed
+      // gain did not: -26 dB on the water clip (-37 LUFS) is silence, which Vigil by design reports
+      // as silence, never as too quiet; +13 dB leaves it at -24, inside the range.
+      { name: 'loud', minOption: 'loudMinDuration', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: 10 + Math.round(c.rand() * 6) + toProgramme(c) }] },
+      { name: 'quiet', minOption: 'quietMinDuration', items: (c) => [{ type: 'loudness', at: c.at, duration: c.duration, gainDb: -(20 + Math.round(c.rand() * 6)) + toProgramme(c) }] },
     ],
     duration: [8, 12],
     // Short-term loudness is a 3 s window: a step shows in it up to 3 s late.
@@ -170,7 +186,9 @@ export const DEFECTS: readonly DefectType[] = [
     truthTypes: ['clipping'],
     // 24-36 dB: enough to drive every corpus signal into full scale. At +12 dB the programme signal
     // clips 0.006 % of its samples and quiet clips none at all: a louder signal, not a clipped one.
-    variants: [{ name: 'overdrive', items: (c) => [{ type: 'clipping', at: c.at, duration: c.duration, gainDb: 24 + Math.round(c.rand() * 12) }] }],
+    // Over the programme level, so quiet clips are driven as hard (the crystal toy, -38 LUFS,
+    // peaks near 0.04: +28 dB made a few ringing samples after AAC, not a clipped signal).
+    variants: [{ name: 'overdrive', items: (c) => [{ type: 'clipping', at: c.at, duration: c.duration, gainDb: 24 + Math.round(c.rand() * 12) + toProgramme(c) }] }],
     duration: [2, 5],
     implies: ['loudness'],
     needsAudio: true,
@@ -292,7 +310,7 @@ export interface Availability {
 export function availability(): Availability[] {
   return DEFECTS.map((d) => {
     const variants = d.variants.filter((v) => {
-      const items = v.items({ at: 5, duration: Math.max(d.duration[0], 3), rand: () => 0.5, channels: 2 });
+      const items = v.items({ at: 5, duration: Math.max(d.duration[0], 3), rand: () => 0.5, channels: 2, contentLufs: PROGRAMME_LUFS });
       return simulatorAccepts(probeStream({ ...v.stream, schedule: items }));
     });
     const detector = detectorFor(d.type);

@@ -38,6 +38,41 @@ describe('corpus plan', () => {
     }
     expect(inversions).toBeGreaterThan(0);
   });
+
+  it('sets loudness and clipping gains from the content\'s own level, so each step lands where a correct detector must report it', () => {
+    // Before, a fixed gain: -26 dB on the water clip (-37 LUFS) made silence, not a quiet programme.
+    const plan = planCorpus(availability(), { splits: ['tuning', 'held-out'], perVariant: 5, cleanFiles: 1, cleanSeconds: 12, resolutions: [0, 1] });
+    const lufs: Record<string, number> = {
+      chaplin_bw_pillarbox_640x360: -16.8,
+      speech_his_girl_friday_bw_640x480: -32.5,
+      static_water_stream_480x360: -37.4,
+      handheld_crystal_toy_480p: -37.8,
+      'bbb_720p_vp8_vorbis_0-30s': -23.7,
+      sintel_256x110_lowbitrate_blocky: -25.5,
+    };
+    const contents = new Set<string>();
+    let steps = 0;
+    for (const f of plan) {
+      const level = lufs[f.content] ?? -23;
+      for (const item of (f.stream as { schedule: { type: string; gainDb?: number; at: number }[] }).schedule) {
+        if (item.type !== 'loudness' && item.type !== 'clipping') continue;
+        const after = level + item.gainDb!;
+        const variant = f.planned.find((p) => p.type === item.type && p.at === item.at)!.variant;
+        if (variant === 'loud') expect(after, `${f.id} ${f.content}`).toBeGreaterThanOrEqual(-13.1);
+        if (variant === 'quiet') {
+          expect(after, `${f.id} ${f.content}`).toBeLessThanOrEqual(-42.9);
+          expect(after, `${f.id} ${f.content}`).toBeGreaterThanOrEqual(-49.1);
+        }
+        // Overdrive: at least 24 dB over the programme level.
+        if (variant === 'overdrive') expect(after, `${f.id} ${f.content}`).toBeGreaterThanOrEqual(-23 + 24 - 0.1);
+        contents.add(f.content);
+        steps++;
+      }
+    }
+    expect(steps).toBeGreaterThan(20);
+    // The quiet clips are among them (the case the fixed gains got wrong).
+    expect([...contents].some((c) => lufs[c] !== undefined && lufs[c] < -30)).toBe(true);
+  });
 });
 
 describe('scoring', () => {
