@@ -58,6 +58,12 @@ export interface Content {
    * carries the simulator's programme signal (PROGRAMME_LUFS).
    */
   readonly lufs?: number;
+  /**
+   * The clip's two channels are nearly uncorrelated (full-band correlation of the unmodified clip,
+   * 2026-11-27: chaplin 0.14, against 0.49-0.99 for the other clips with stereo sound and 0.99 for
+   * the programme signal): no phase inversions are planned on it (Variant.needsCorrelatedStereo).
+   */
+  readonly wideStereo?: boolean;
 }
 
 export interface Format {
@@ -133,7 +139,7 @@ export const CONTENT: Record<Split, { defects: Content[]; clean: Content[] }> = 
       lavfi('testsrc2'),
       clip('static_water_stream_480x360.mp4', QUIET_OR_LOUD),
       clip('speech_his_girl_friday_bw_640x480.mp4', undefined, true),
-      clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD),
+      { ...clip('chaplin_bw_pillarbox_640x360.mp4', QUIET_OR_LOUD), wideStereo: true },
     ],
     clean: [
       clip('speech_his_girl_friday_bw_640x480.mp4'),
@@ -283,6 +289,10 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
       let ci = Math.floor(rand() * contents.defects.length);
       const needsEvents = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.variants[x.variantIdx]!.needsEvents);
       for (let k = 0; needsEvents && k < contents.defects.length && !contents.defects[ci]!.events; k++) {
+        ci = (ci + 1) % contents.defects.length;
+      }
+      const needsCorrelated = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.variants[x.variantIdx]!.needsCorrelatedStereo);
+      for (let k = 0; needsCorrelated && k < contents.defects.length && contents.defects[ci]!.wideStereo; k++) {
         ci = (ci + 1) % contents.defects.length;
       }
       const content = contents.defects[ci]!;

@@ -59,6 +59,12 @@ export interface Variant {
    * push-in).
    */
   readonly needsEvents?: boolean;
+  /**
+   * Only on content whose two channels carry much the same sound. A polarity inversion is a defect
+   * there (it cancels in a mono downmix); on nearly uncorrelated channels it changes nothing
+   * audible, and no correlation measure can see it.
+   */
+  readonly needsCorrelatedStereo?: boolean;
 }
 
 export interface DefectType {
@@ -204,6 +210,7 @@ export const DEFECTS: readonly DefectType[] = [
         name: 'phase_invert',
         minOption: 'inversionMinDuration',
         windowOption: 'window',
+        needsCorrelatedStereo: true,
         items: (c) => [{ type: 'channel_loss', at: c.at, duration: c.duration, channel: c.rand() < 0.5 ? 0 : 1, variant: 'phase_invert' }],
       },
     ],

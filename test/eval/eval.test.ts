@@ -39,7 +39,7 @@ describe('corpus plan', () => {
     expect(inversions).toBeGreaterThan(0);
   });
 
-  it('sets loudness and clipping gains from the content\'s own level, so each step lands where a correct detector must report it', () => {
+  it('sets loudness and clipping gains from the content\'s own level, and plans phase inversions on correlated stereo only, so each defect is one a correct detector must report', () => {
     // Before, a fixed gain: -26 dB on the water clip (-37 LUFS) made silence, not a quiet programme.
     const plan = planCorpus(availability(), { splits: ['tuning', 'held-out'], perVariant: 5, cleanFiles: 1, cleanSeconds: 12, resolutions: [0, 1] });
     const lufs: Record<string, number> = {
@@ -70,6 +70,10 @@ describe('corpus plan', () => {
       }
     }
     expect(steps).toBeGreaterThan(20);
+    // Polarity inversions only where the channels carry the same sound (chaplin's are uncorrelated: 0.14).
+    const inversions = plan.filter((f) => f.planned.some((p) => p.variant === 'phase_invert'));
+    expect(inversions.length).toBeGreaterThan(4);
+    for (const f of inversions) expect(f.content, f.id).not.toBe('chaplin_bw_pillarbox_640x360');
     // The quiet clips are among them (the case the fixed gains got wrong).
     expect([...contents].some((c) => lufs[c] !== undefined && lufs[c] < -30)).toBe(true);
   });
