@@ -373,7 +373,8 @@ export class StreamSource {
           if (vs && vdec && onVideo && pkt.streamIndex === vs.index) {
             this.decodeVideo(vdec, pkt, onVideo);
           } else if (as && adec && pkt.streamIndex === as.index) {
-            adec = await this.decodeAudio(adec, as, pkt);
+            // Synchronous as a rule: a promise per audio packet only where the decoder failed.
+            if (!this.decodeAudio(adec, as, pkt)) adec = await this.rebuildAudioDecoder(adec, as, pkt);
           }
           this.clips?.push(pkt, this.timeline.now);
           pkt.free();
@@ -381,7 +382,7 @@ export class StreamSource {
         }
         if (!signal.aborted) {
           if (vdec && onVideo) this.decodeVideo(vdec, null, onVideo);
-          if (as && adec) adec = await this.decodeAudio(adec, as, null);
+          if (as && adec && !this.decodeAudio(adec, as, null)) adec = await this.rebuildAudioDecoder(adec, as, null);
         }
       } finally {
         vdec?.close();
@@ -415,18 +416,14 @@ export class StreamSource {
   }
 
   /**
-   * One packet into the audio decoder (null: drain). A damaged stream can change what its audio
-   * decodes to mid-stream (channel layout, sample rate): node-av's resampler then refuses the frame
-   * (AVERROR_INPUT_CHANGED) and that decoder is of no further use. It is rebuilt and given the
-   * packet again; what still fails is dropped and counted as a decode error. The audio goes on in
-   * its new format, and nothing else of the stream stops. Returns the decoder to use from now on.
+   * The audio decoder threw on `pkt` (null: drain). A damaged stream can change what its audio
+   * decodes to mid-stream (channel layout, sample rate): node-av's resampler, set up once from the
+   * first frame, then refuses the frame (AVERROR_INPUT_CHANGED) and that decoder is of no further
+   * use. It is rebuilt and given the packet again; what still fails is dropped and counted as a
+   * decode error. The audio goes on in its new format, and nothing else of the stream stops.
+   * Returns the decoder to use from now on.
    */
-  private async decodeAudio(adec: Decoder, as: Stream, pkt: Packet | null): Promise<Decoder> {
-    const frames = this.tryDecodeAudio(adec, pkt);
-    if (frames) {
-      for (const f of frames) this.onAudio(f, as);
-      return adec;
-    }
+  private async rebuildAudioDecoder(adec: Decoder, as: Stream, pkt: Packet | null): Promise<Decoder> {
     this.decodeErrors++;
     this.audioDecoderRebuilds++;
     if (this.audioDecoderRebuilds === 1 || this.audioDecoderRebuilds % 100 === 0) {
@@ -437,20 +434,21 @@ export class StreamSource {
     }
     adec.close();
     const fresh = await openAudioDecoder(as);
-    const retried = this.tryDecodeAudio(fresh, pkt);
-    if (retried) for (const f of retried) this.onAudio(f, as);
-    else this.decodeErrors++;
+    if (!this.decodeAudio(fresh, as, pkt)) this.decodeErrors++;
     return fresh;
   }
 
-  /** The frames one packet decodes to, or null when the decoder (or its resampler) threw. */
-  private tryDecodeAudio(adec: Decoder, pkt: Packet | null): Frame[] | null {
+  /** One packet into the audio decoder (null: drain), its frames to the sink; false when the decoder (or its resampler) threw. */
+  private decodeAudio(adec: Decoder, as: Stream, pkt: Packet | null): boolean {
+    let frames: Frame[];
     try {
-      return adec.decodeAllSync(pkt);
+      frames = adec.decodeAllSync(pkt);
     } catch (err) {
       this.lastAudioError = errorMessage(err);
-      return null;
+      return false;
     }
+    for (const f of frames) this.onAudio(f, as);
+    return true;
   }
 
   /** `frame` belongs to the decoder and is reused once this returns. */
