@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlockFeatures, MB, NUM_FEATURES } from '../../src/detect/corruption/features.ts';
+import { blockLabels, LAG, type LumaPlane } from './labels.ts';
 
 export interface Source {
   readonly name: string;
@@ -98,55 +99,17 @@ export interface SequenceSpec {
   readonly fps: number;
 }
 
-const POS_MAD = 12;
-const NEG_MAD = 4;
-
-function lumaOf(f: Frame): { y: Uint8Array; stride: number } {
+function lumaOf(f: Frame): LumaPlane {
   return { y: f.data![0]!, stride: f.linesize[0]! };
 }
 
-/**
- * Per-block labels from the mean absolute luma difference against the clean decode. A lost frame
- * is replaced by an earlier picture (and concealment copies from earlier pictures): that is a
- * stutter, not corruption, so each block is compared with the clean decode of this frame and of
- * the LAG frames before it, shifted by up to SHIFT px (concealment's guessed motion), and the
- * smallest difference counts: what is left is damage a viewer sees as wrong picture.
- */
-const LAG = 6;
-const SHIFT = 2;
+/** Per-block labels of each damaged frame against the clean decode (labels.ts). */
 function labelsFor(damaged: Frame[], clean: Frame[], width: number, height: number): Int8Array[] {
-  const cols = Math.floor(width / MB);
-  const rows = Math.floor(height / MB);
   const planes = clean.map(lumaOf);
   return damaged.map((d, i) => {
-    const a = lumaOf(d);
-    const lab = new Int8Array(cols * rows);
-    for (let by = 0; by < rows; by++) {
-      for (let bx = 0; bx < cols; bx++) {
-        let best = Infinity;
-        for (let j = i; j >= Math.max(0, i - LAG) && best >= NEG_MAD; j--) {
-          const b = planes[j]!;
-          // Concealment shifts content a little (guessed motion): search +-2 px.
-          for (let oy = -SHIFT; oy <= SHIFT && best >= NEG_MAD; oy += 2) {
-            for (let ox = -SHIFT; ox <= SHIFT && best >= NEG_MAD; ox += 2) {
-              let s = 0;
-              let n = 0;
-              for (let y = by * MB; y < by * MB + MB; y += 2) {
-                const yy = Math.min(height - 1, Math.max(0, y + oy));
-                for (let x = bx * MB; x < bx * MB + MB; x += 2) {
-                  const xx = Math.min(width - 1, Math.max(0, x + ox));
-                  s += Math.abs(a.y[y * a.stride + x]! - b.y[yy * b.stride + xx]!);
-                  n++;
-                }
-              }
-              best = Math.min(best, s / n);
-            }
-          }
-        }
-        lab[by * cols + bx] = best >= POS_MAD ? 1 : best < NEG_MAD ? 0 : -1;
-      }
-    }
-    return lab;
+    const refs: LumaPlane[] = [];
+    for (let j = i; j >= Math.max(0, i - LAG); j--) refs.push(planes[j]!);
+    return blockLabels(lumaOf(d), refs, width, height);
   });
 }
 
