@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { prng } from '../src/shared/index.ts';
 import type { IncidentType } from '../src/shared/index.ts';
 import { parseScenario, renderToFile } from '../src/simulate/index.ts';
+import { labelDamage, NO_DAMAGE, type PictureDamage } from './visible.ts';
 import { detectorMinDuration, simulatorAccepts, probeStream, type Availability, DEFECTS, PROGRAMME_LUFS } from './defects.ts';
 
 export type Split = 'tuning' | 'held-out';
@@ -41,6 +42,13 @@ export interface Truth {
   readonly channel?: string;
   /** The schedule variant that made it (for the listing). */
   readonly variant?: string;
+  /**
+   * Corruption whose damage no picture shows (eval/visible.ts): not a truth to find, and a
+   * detection over it is neither right nor wrong.
+   */
+  readonly unseen?: boolean;
+  /** The simulator's interval, where the visible damage trimmed it (eval/visible.ts). */
+  readonly scheduled?: { readonly start: number; readonly end: number };
 }
 
 export interface Content {
@@ -381,7 +389,7 @@ export async function renderFile(f: CorpusFile, typeOf: (truthType: string) => I
     renameSync(tmp, path);
     writeFileSync(truthPath, JSON.stringify(raw, null, 1));
   }
-  const truth: Truth[] = [];
+  let truth: Truth[] = [];
   const otherTruth: RenderedFile['otherTruth'][number][] = [];
   for (const e of raw) {
     const type = typeOf(e.type);
@@ -391,5 +399,57 @@ export async function renderFile(f: CorpusFile, typeOf: (truthType: string) => I
       truth.push({ type, start: e.start, end, ...(e.channel ? { channel: e.channel } : {}), ...(p ? { variant: p.variant } : {}) });
     } else otherTruth.push({ type: e.type, start: e.start, end });
   }
+  if (truth.some((t) => t.type === 'corruption')) {
+    const pictures = await visibleDamage(f, path, truth);
+    truth = truth.map((t) => (t.type === 'corruption' ? seenPart(t, pictures, f.stream) : t));
+  }
   return { ...f, path, truth, otherTruth, cached };
+}
+
+/** Bump when the label rule (scripts/train/labels.ts) or the twin changes: relabels every file. */
+const VISIBLE_VERSION = 1;
+/** Seconds after a corruption interval still labelled (damage can outlast the simulator's interval by a frame or two). */
+const VISIBLE_AFTER = 0.5;
+/** A picture shows damage when at least this share of its blocks (and at least MIN blocks) are labelled damaged. */
+const VISIBLE_SHARE = 0.005;
+const VISIBLE_MIN_BLOCKS = 2;
+/** A corruption interval counts as truth when damage shows for at least this long (about 5 pictures at 25 fps). */
+const VISIBLE_SECONDS = 0.2;
+
+/**
+ * Per-picture labels of the corruption intervals' pictures against a clean twin of the file
+ * (eval/visible.ts), cached next to the file.
+ */
+async function visibleDamage(f: CorpusFile, path: string, truth: readonly Truth[]): Promise<PictureDamage[]> {
+  const cachePath = `${path}.visible.json`;
+  if (existsSync(cachePath)) {
+    const c = JSON.parse(readFileSync(cachePath, 'utf8')) as { v: number; pictures: PictureDamage[] };
+    if (c.v === VISIBLE_VERSION) return c.pictures;
+  }
+  const ext = extensionFor(f.format.codec);
+  const twin = `${path}.clean${ext}`;
+  if (!existsSync(twin)) {
+    const sc = parseScenario({ seed: f.seed, streams: [f.stream] });
+    const tmp = `${twin}.part${ext}`;
+    await renderToFile(sc.streams[0]!, tmp, { duration: f.duration, damage: NO_DAMAGE });
+    renameSync(tmp, twin);
+  }
+  const windows = truth.filter((t) => t.type === 'corruption').map((t) => ({ start: t.start, end: t.end + VISIBLE_AFTER }));
+  const pictures = await labelDamage(path, twin, windows);
+  writeFileSync(cachePath, JSON.stringify({ v: VISIBLE_VERSION, pictures }));
+  return pictures;
+}
+
+/** The part of a corruption interval whose pictures show damage, or the interval marked unseen. */
+export function seenPart(t: Truth, pictures: readonly PictureDamage[], stream: Record<string, unknown>): Truth {
+  const video = stream['video'] as { fps?: number } | undefined;
+  const frame = 1 / (video?.fps ?? 25);
+  const shown = pictures.filter(
+    (p) => p.t >= t.start - 1e-6 && p.t <= t.end + VISIBLE_AFTER && p.damaged >= Math.max(VISIBLE_MIN_BLOCKS, VISIBLE_SHARE * p.blocks),
+  );
+  const scheduled = { start: t.start, end: t.end };
+  if (shown.length * frame < VISIBLE_SECONDS - 1e-6) return { ...t, unseen: true, scheduled };
+  const start = shown[0]!.t;
+  const end = shown[shown.length - 1]!.t + frame;
+  return { ...t, start, end, scheduled };
 }

@@ -47,7 +47,7 @@ export interface EvalReport {
   readonly corpus: {
     readonly files: number;
     readonly seconds: number;
-    readonly bySplit: Record<string, { files: number; seconds: number; cleanFiles: number; cleanSeconds: number; truths: number }>;
+    readonly bySplit: Record<string, { files: number; seconds: number; cleanFiles: number; cleanSeconds: number; truths: number; unseen: number }>;
     readonly codecs: string[];
     readonly resolutions: string[];
     readonly contents: Record<string, string[]>;
@@ -199,7 +199,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     runs.push({ file, vigil, vigilCpu: v.cpu, base, decodeOnly, live, only });
     log(
       `[${i + 1}/${plan.length}] ${file.id} ${file.format.codec} ${file.format.width}x${file.format.height} ${file.content} ${file.duration}s` +
-        ` (${trs.toFixed(1)} s${file.cached ? '' : ', rendered'}): truth ${file.truth.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'}; ` +
+        ` (${trs.toFixed(1)} s${file.cached ? '' : ', rendered'}): truth ${file.truth.map((t) => `${t.type}@${t.start.toFixed(1)}${t.unseen ? '(unseen)' : ''}`).join(' ') || '-'}; ` +
         `vigil ${vigil.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'} ${live ? ' [live 1x]' : ''} (cpu ${(v.cpu / decodeOnly).toFixed(2)}x decode-only)`,
     );
   }
@@ -325,7 +325,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       seconds: rs.reduce((a, r) => a + r.base.duration, 0),
       cleanFiles: clean.length,
       cleanSeconds: clean.reduce((a, r) => a + r.base.duration, 0),
-      truths: rs.reduce((a, r) => a + r.file.truth.length, 0),
+      truths: rs.reduce((a, r) => a + r.file.truth.filter((t) => !t.unseen).length, 0),
+      unseen: rs.reduce((a, r) => a + r.file.truth.filter((t) => t.unseen).length, 0),
     };
   }
   const contents: Record<string, string[]> = {};
@@ -359,7 +360,9 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       size: `${r.file.format.width}x${r.file.format.height}`,
       content: r.file.content,
       duration: Math.round(r.base.duration * 10) / 10,
-      truth: r.file.truth.map((t) => `${t.type}${t.variant ? `(${t.variant})` : ''} ${t.start.toFixed(2)}-${t.end.toFixed(2)}`).join(', '),
+      truth: r.file.truth
+        .map((t) => `${t.type}${t.variant ? `(${t.variant})` : ''} ${t.start.toFixed(2)}-${t.end.toFixed(2)}${t.unseen ? ' unseen' : ''}`)
+        .join(', '),
       vigil: r.vigil.map((t) => `${t.type}${t.channel ? `[${t.channel}]` : ''} ${t.start.toFixed(2)}-${t.end.toFixed(2)}`).join(', '),
     })),
     seconds: (performance.now() - t0) / 1000,

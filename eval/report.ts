@@ -91,7 +91,7 @@ export function markdown(rep: EvalReport, opts: { quick: boolean }): string {
   for (const split of rep.options.splits) {
     const s = c.bySplit[split]!;
     lines.push(
-      `- **${split}**: ${s.files} files, ${s.seconds.toFixed(0)} s, ${s.truths} defect intervals; ${s.cleanFiles} clean-only files (${s.cleanSeconds.toFixed(0)} s). Content: ${(c.contents[split] ?? []).join(', ')}.`,
+      `- **${split}**: ${s.files} files, ${s.seconds.toFixed(0)} s, ${s.truths} defect intervals${s.unseen ? ` (and ${s.unseen} corruption interval${s.unseen === 1 ? '' : 's'} whose damage no picture shows, not scored)` : ''}; ${s.cleanFiles} clean-only files (${s.cleanSeconds.toFixed(0)} s). Content: ${(c.contents[split] ?? []).join(', ')}.`,
     );
   }
   for (const split of rep.options.splits) {

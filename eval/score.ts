@@ -11,6 +11,8 @@
  *   loudness, ...: `implies` in eval/defects.ts) is ignored: neither true nor false.
  * - Likewise a detection of a type the file's content rightly shows throughout (a real clip
  *   whose own sound is too quiet or too loud: `legit` in eval/corpus.ts) is ignored.
+ * - A corruption interval whose damage no picture shows (`unseen`: eval/visible.ts) is not a
+ *   truth: it counts neither as found nor as missed, and a detection over it is ignored.
  * - Every other detection is a false positive. False alarms per hour count the false
  *   positives in clean-only files over the hours of those files.
  * - Onset error: for each found truth interval, |start of the earliest overlapping detection
@@ -23,6 +25,8 @@ export interface Interval {
   readonly start: number;
   readonly end: number;
   readonly channel?: string;
+  /** Truth only: the defect is there but shows nowhere (not scored; detections over it are ignored). */
+  readonly unseen?: boolean;
 }
 
 export interface FileScore {
@@ -68,7 +72,7 @@ export function scoreFile(truth: readonly Interval[], detections: readonly Inter
   };
   const scored = (t: IncidentType) => !o.types || o.types.includes(t);
   for (const t of truth) {
-    if (!scored(t.type)) continue;
+    if (!scored(t.type) || t.unseen) continue;
     const c = get(t.type);
     c.truths++;
     const hits = detections.filter((d) => d.type === t.type && overlaps(d, t, slack));
@@ -81,8 +85,9 @@ export function scoreFile(truth: readonly Interval[], detections: readonly Inter
     if (!scored(d.type)) continue;
     const c = get(d.type);
     c.detections++;
-    if (truth.some((t) => t.type === d.type && overlaps(d, t, slack))) c.matched++;
+    if (truth.some((t) => t.type === d.type && !t.unseen && overlaps(d, t, slack))) c.matched++;
     else if (o.legit?.includes(d.type)) c.ignored++;
+    else if (truth.some((t) => t.type === d.type && t.unseen && overlaps(d, t, slack))) c.ignored++;
     else if (truth.some((t) => t.type !== d.type && o.implies(t.type).includes(d.type) && overlaps(d, t, slack))) c.ignored++;
     else c.falsePositives++;
   }

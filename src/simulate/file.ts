@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import * as damage from './damage.ts';
 import { PacketMuxer } from './mux.ts';
-import { renderCycle, round6, streamSeed } from './render.ts';
+import { renderCycle, round6, streamSeed, type DamageApi } from './render.ts';
 import type { GroundTruthEntry, ScenarioStream } from './scenario.ts';
 import { tsDamagerFor } from './ts-damage.ts';
 
@@ -36,7 +36,15 @@ function containerProblem(stream: ScenarioStream, format: string): string | unde
 export async function renderToFile(
   stream: ScenarioStream,
   outPath: string,
-  opts: { duration: number; seed?: number },
+  opts: {
+    duration: number;
+    seed?: number;
+    /**
+     * Damage functions in place of damage.ts's (the evaluation renders a clean twin of a damaged
+     * file with functions that damage nothing, so both line up frame for frame).
+     */
+    damage?: DamageApi;
+  },
 ): Promise<GroundTruthEntry[]> {
   const format = FORMATS[extname(outPath).toLowerCase()];
   if (!format) {
@@ -51,7 +59,7 @@ export async function renderToFile(
     globalHeader,
     threads: 2,
     seed: opts.seed,
-    damage,
+    damage: opts.damage ?? damage,
   });
   const tracks = enc.audio ? [enc.video, enc.audio] : [enc.video];
   const mux = new PacketMuxer(

@@ -75,6 +75,7 @@
 import { renderToFile as renderToFileImpl } from './file.ts';
 import { quietFfmpegLogs } from './live.ts';
 import type { GroundTruthEntry, ScenarioStream } from './scenario.ts';
+import type { DamageApi } from './render.ts';
 
 export { scenarioSchema, parseScenario, loadScenarioFile, demoScenario } from './scenario.ts';
 export type {
@@ -85,6 +86,7 @@ export type {
   ScheduleItem,
   ScenarioInput,
 } from './scenario.ts';
+export type { DamageApi } from './render.ts';
 export { startSimulation } from './live.ts';
 export type { SimulationHandle, SimulationOptions } from './live.ts';
 
@@ -97,7 +99,11 @@ export type { SimulationHandle, SimulationOptions } from './live.ts';
 export function renderToFile(
   stream: ScenarioStream,
   outPath: string,
-  opts: { duration: number },
+  opts: {
+    duration: number;
+    /** Damage functions in place of the simulator's own (a clean twin: functions that damage nothing). */
+    damage?: DamageApi;
+  },
 ): Promise<GroundTruthEntry[]> {
   quietFfmpegLogs();
   return renderToFileImpl(stream, outPath, opts);

@@ -105,6 +105,16 @@ describe('scoring', () => {
     expect(scoreFile([], [iv('loudness', 3, 30)], { implies }).get('loudness')!.falsePositives).toBe(1);
   });
 
+  it('does not score a corruption interval no picture shows: neither a miss nor a false positive over it', () => {
+    const unseen = { ...iv('corruption', 10, 12), unseen: true };
+    const missed = scoreFile([unseen, iv('corruption', 20, 22)], [], { implies }).get('corruption')!;
+    expect(missed).toMatchObject({ truths: 1, found: 0 });
+    const over = scoreFile([unseen], [iv('corruption', 10.5, 12)], { implies }).get('corruption')!;
+    expect(over).toMatchObject({ truths: 0, detections: 1, matched: 0, falsePositives: 0, ignored: 1 });
+    const elsewhere = scoreFile([unseen], [iv('corruption', 30, 32)], { implies }).get('corruption')!;
+    expect(elsewhere).toMatchObject({ falsePositives: 1, ignored: 0 });
+  });
+
   it('applies the slack at the edges and no further', () => {
     expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.4, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(1);
     expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.6, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(0);
