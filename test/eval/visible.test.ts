@@ -4,11 +4,13 @@
  * training label rule finds damage inside the simulator's interval and nowhere else; an
  * interval whose pictures show nothing is not scored as truth.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seenPart, type Truth } from '../../eval/corpus.ts';
+import { MEDIA, planCorpus, renderFile, seenPart, type Truth } from '../../eval/corpus.ts';
+import { availability, truthToIncidentType } from '../../eval/defects.ts';
 import { labelDamage, NO_DAMAGE, type PictureDamage } from '../../eval/visible.ts';
 import { setMediaLogLevel } from '../../src/ingest/index.ts';
 import { parseScenario, renderToFile, type ScenarioInput } from '../../src/simulate/index.ts';
@@ -82,5 +84,37 @@ describe('visible damage against a clean twin', () => {
     expect(seen.unseen).toBeUndefined();
     expect(seen.start).toBeCloseTo(3, 6);
     expect(seen.end).toBeCloseTo(3.24, 6);
+  });
+});
+
+// The corpus draws its content from the real clips too.
+const HAVE_MEDIA = existsSync(join(MEDIA, 'SOURCES.md'));
+
+describe.skipIf(!HAVE_MEDIA)('the corpus: corruption truth from a rendered twin', () => {
+  it('renders the twin and the labels next to the file once, and scores only what shows', { timeout: 180_000 }, async () => {
+    setMediaLogLevel('quiet');
+    const plan = planCorpus(availability(), { splits: ['tuning'], types: ['corruption'], perVariant: 1, cleanFiles: 0, cleanSeconds: 10, resolutions: [1] });
+    const f = plan.find((x) => x.kind !== 'clean')!;
+    expect(f.planned.map((p) => p.type)).toContain('corruption');
+    const first = await renderFile(f, truthToIncidentType);
+    const ext = first.path.endsWith('.mkv') ? '.mkv' : '.ts';
+    expect(existsSync(`${first.path}.clean${ext}`)).toBe(true);
+    expect(existsSync(`${first.path}.visible.json`)).toBe(true);
+    const corruption = first.truth.filter((t) => t.type === 'corruption');
+    expect(corruption.length).toBeGreaterThan(0);
+    for (const t of corruption) {
+      // Every corruption truth was judged against the twin: either unseen, or trimmed inside the
+      // simulator's interval (plus the half second after it that is labelled too).
+      expect(t.scheduled, JSON.stringify(t)).toBeDefined();
+      if (!t.unseen) {
+        expect(t.start).toBeGreaterThanOrEqual(t.scheduled!.start - 1e-6);
+        expect(t.end).toBeLessThanOrEqual(t.scheduled!.end + 0.5 + 0.05);
+        expect(t.end).toBeGreaterThan(t.start);
+      }
+    }
+    // Cached: the same truth, without rendering again.
+    const again = await renderFile(f, truthToIncidentType);
+    expect(again.cached).toBe(true);
+    expect(again.truth).toEqual(first.truth);
   });
 });
