@@ -1,7 +1,9 @@
 /**
  * The labelled corpus: simulator scenarios built in code, rendered once with renderToFile
  * and cached under eval/out/corpus by a hash of the scenario, with the
- * ground truth next to each file.
+ * ground truth next to each file. A file with corruption truth also gets a clean twin
+ * (`.clean.ts` / `.clean.mkv`) and the per-picture labels of its damage (`.visible.json`):
+ * only corruption the pictures show is scored (eval/visible.ts).
  *
  * Two splits:
  * - tuning: seeds 1..99 and the content detector authors may look at (testsrc2, and the
