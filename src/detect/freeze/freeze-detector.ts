@@ -2,9 +2,20 @@ import type { VideoFrameView } from '../../shared/index.ts';
 import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
+import { Drift } from './drift.ts';
 import { PictureDiff, REGIONS } from './picture-diff.ts';
 /** Seconds between two frames' media times beyond which the picture's history is dropped. */
 const MAX_GAP = 1;
+/**
+ * Slow camera moves (drift.ts): once the picture has been quiet this long, every DRIFT_EVERY s it is
+ * compared with the picture at the start of the quiet stretch. It has moved when it differs from
+ * it by at least DRIFT_LEVEL (median region, luma levels) and a shifted copy matches at least
+ * 1 - DRIFT_MATCH better than the copy in place (a frozen picture, however noisy, matches best in place).
+ */
+const DRIFT_AFTER = 1;
+const DRIFT_EVERY = 0.25;
+const DRIFT_LEVEL = 3;
+const DRIFT_MATCH = 0.95;
 
 /**
  * Freeze detection that survives grain and burnt-in clocks.
@@ -24,6 +35,10 @@ const MAX_GAP = 1;
  *   since a frozen picture re-encoded is refreshed at every keyframe too. Uniform change
  *   at or above `grainLevel` is treated as grain on a still picture instead. This is a
  *   level heuristic: a very noisy live camera (night, high gain) needs a higher grainLevel.
+ * - a slow pan or tilt can change each frame by less than the encoder's noise; once the picture
+ *   has been quiet for a second it is compared with the picture at the start of the quiet
+ *   stretch, and a picture that has drifted away from it, which a shifted copy matches better
+ *   than one in place, is moving (drift.ts).
  */
 export const freezeDetector = defineDetector({
   name: 'freeze',
@@ -121,6 +136,8 @@ export const freezeDetector = defineDetector({
   create(o, ctx) {
     const reporter = new EdgeReporter(ctx, 'freeze', { minDuration: o.minDuration, recovery: o.recovery });
     const diff = new PictureDiff();
+    const drift = new Drift();
+    let lastDriftCheck = -Infinity;
     let noiseLevel = 0;
     let lastGrainAt = -Infinity;
     let lastKeyAt = -Infinity;
@@ -147,6 +164,7 @@ export const freezeDetector = defineDetector({
       lastKeyAt = -Infinity;
       quietSince = Number.NaN;
       lastChanged.fill(-Infinity);
+      drift.reset();
     }
 
     return {
@@ -229,6 +247,18 @@ export const freezeDetector = defineDetector({
           if (recent / REGIONS > o.maxMovingArea) {
             quietSince = t;
             recent = changedNow;
+          }
+        }
+        // Slow drift since the quiet stretch began: a camera move under the frame-to-frame threshold.
+        if (!quietNow) drift.reset();
+        else if (Number.isNaN(drift.at) || quietSince === t) drift.set(p.data, w, h, t);
+        else if (t - drift.at >= DRIFT_AFTER && t - lastDriftCheck >= DRIFT_EVERY) {
+          lastDriftCheck = t;
+          const d = drift.measure(p.data, w, h);
+          if (d.still >= DRIFT_LEVEL && d.shifted <= DRIFT_MATCH * d.still) {
+            quietSince = t;
+            recent = changedNow;
+            drift.set(p.data, w, h, t);
           }
         }
         movingArea = recent / REGIONS;
