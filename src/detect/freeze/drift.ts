@@ -42,20 +42,51 @@ export class Drift {
 
   /**
    * The median over regions of the mean absolute difference between `data` and the anchor, in
-   * place (`still`) and with the anchor shifted by up to SHIFT pixels (`shifted`, the smallest;
-   * equal to `still` when no shift does better), on every pixel away from a
-   * SHIFT-pixel margin. NaN when the size changed or there is no anchor.
+   * place (`still`) and with the anchor shifted by up to SHIFT pixels (`shifted`: the best shift a
+   * descent from no shift finds; equal to `still` when no neighbouring shift does better), on
+   * every pixel away from a SHIFT-pixel margin. NaN when the size changed or there is no anchor.
    */
   measure(data: Uint8Array, width: number, height: number): { still: number; shifted: number } {
+    return this.compare(data, width, height, 0, 0);
+  }
+
+  /**
+   * Whether the picture has moved away from the anchor: it differs by at least `level` in place,
+   * and a shift matches it at least `1 - match` better. The shift search (the cost) runs only
+   * past `level`, and stops as soon as a shift matches.
+   */
+  moved(data: Uint8Array, width: number, height: number, level: number, match: number): boolean {
+    const m = this.compare(data, width, height, level, match);
+    return m.still >= level && m.shifted <= match * m.still;
+  }
+
+  private compare(data: Uint8Array, width: number, height: number, level: number, match: number): { still: number; shifted: number } {
     if (Number.isNaN(this.at) || width !== this.width || height !== this.height) return { still: Number.NaN, shifted: Number.NaN };
     const still = this.median(data, 0, 0);
     let shifted = still;
-    for (let dy = -SHIFT; dy <= SHIFT; dy++) {
-      for (let dx = -SHIFT; dx <= SHIFT; dx++) {
-        if (dx === 0 && dy === 0) continue;
-        const m = this.median(data, dx, dy);
-        if (m < shifted) shifted = m;
+    if (still < level) return { still, shifted };
+    // Descend from no shift: step to the best of the 8 neighbouring shifts while it improves. A
+    // frozen picture stops after the first 8 (in place is best); a move is caught while it is still
+    // a pixel or two, checked several times a second.
+    let cx = 0;
+    let cy = 0;
+    for (let step = 0; step < 2 * SHIFT; step++) {
+      let bx = cx;
+      let by = cy;
+      for (let dy = cy - 1; dy <= cy + 1; dy++) {
+        for (let dx = cx - 1; dx <= cx + 1; dx++) {
+          if ((dx === cx && dy === cy) || dx < -SHIFT || dx > SHIFT || dy < -SHIFT || dy > SHIFT) continue;
+          const m = this.median(data, dx, dy);
+          if (m < shifted) {
+            shifted = m;
+            bx = dx;
+            by = dy;
+          }
+        }
       }
+      if ((bx === cx && by === cy) || (match > 0 && shifted <= match * still)) break;
+      cx = bx;
+      cy = by;
     }
     return { still, shifted };
   }

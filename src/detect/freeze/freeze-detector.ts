@@ -254,8 +254,7 @@ export const freezeDetector = defineDetector({
         else if (Number.isNaN(drift.at) || quietSince === t) drift.set(p.data, w, h, t);
         else if (t - drift.at >= DRIFT_AFTER && t - lastDriftCheck >= DRIFT_EVERY) {
           lastDriftCheck = t;
-          const d = drift.measure(p.data, w, h);
-          if (d.still >= DRIFT_LEVEL && d.shifted <= DRIFT_MATCH * d.still) {
+          if (drift.moved(p.data, w, h, DRIFT_LEVEL, DRIFT_MATCH)) {
             quietSince = t;
             recent = changedNow;
             drift.set(p.data, w, h, t);
