@@ -14,7 +14,7 @@ import { parseScenario, renderToFile, type ScheduleItem } from '../../src/simula
 
 const DURATION = 16;
 
-function stream(schedule: unknown[], content: Record<string, unknown> = { source: 'syncpattern' }) {
+function stream(schedule: unknown[], content: Record<string, unknown> = { source: 'syncpattern' }, cycle = DURATION) {
   return parseScenario({
     seed: 5,
     streams: [
@@ -24,7 +24,7 @@ function stream(schedule: unknown[], content: Record<string, unknown> = { source
         content,
         video: { width: 160, height: 90, fps: 25 },
         audio: { sampleRate: 48000, channels: 2 },
-        cycle: DURATION,
+        cycle,
         schedule: schedule as ScheduleItem[],
       },
     ],
@@ -86,4 +86,29 @@ describe('av_sync on simulator files', () => {
     expect(Number(m.audioClockPpm)).toBeLessThan(50000 * 1.3);
     expect(m.cause).toBe('drift');
   });
+
+  // After the drift window the simulator puts the audio back in step: a positive drift drops the
+  // audio the drifted packets already covered (timestamps stay continuous), a negative one jumps
+  // forward. The tracks agree again, so the incident closes; it used to stay open to the end of
+  // the file, held by the offset the audio clock had accumulated.
+  for (const driftMs of [400, -400]) {
+    it(`audio timestamps drifting ${driftMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(driftMs)} ms over 8-16 s, then in step again: one incident, closed within 8 s of the end of the drift`, async () => {
+      const file = join(dir, `drift-window${driftMs}.ts`);
+      const seconds = 34;
+      await renderToFile(
+        stream([{ type: 'timestamp_drift', at: 8, duration: 8, driftMs }], { source: 'syncpattern' }, seconds),
+        file,
+        {
+          duration: seconds,
+        },
+      );
+      const found = avSync((await analyze({ input: file })).incidents);
+      const ts = found.filter((i) => i.measurements.kind === 'timestamps');
+      expect(ts, show(found)).toHaveLength(1);
+      expect(ts[0]!.start, show(found)).toBeGreaterThan(8);
+      expect(ts[0]!.start, show(found)).toBeLessThan(16);
+      expect(ts[0]!.end, show(found)).toBeGreaterThan(16);
+      expect(ts[0]!.end, show(found)).toBeLessThan(24);
+    });
+  }
 });

@@ -21,6 +21,8 @@ interface StreamOptions {
   readonly origin?: number;
   /** Audio packets are muxed in bursts this long (s), MP4-chunk style. */
   readonly burst?: number;
+  /** Audio frames (by true time) that are not sent at all: neither packet nor samples. */
+  readonly audioDrop?: (t: number) => boolean;
 }
 
 /** Packets (video and audio, interleaved in bursts) and decoded audio chunks, in arrival order. */
@@ -53,6 +55,10 @@ function stream(o: StreamOptions): MediaInput[] {
       while ((a * AAC) / SR < boundary) {
         const ta = (a * AAC) / SR;
         const ts = audioTs(ta);
+        if (o.audioDrop?.(ta)) {
+          a++;
+          continue;
+        }
         out.push({ ...p, track: 'audio', pts: raw(ts), dts: raw(ts), duration: AAC / SR, size: 300, keyFrame: true });
         const chunk: AudioChunk = {
           kind: 'audio',
@@ -117,6 +123,35 @@ describe('av_sync from container timestamps', () => {
     // The skew is smoothed over 5 s of interleaving: the end shows up to 5 s late.
     expect(edges[1]!.mediaTime).toBeGreaterThan(29.5);
     expect(edges[1]!.mediaTime).toBeLessThan(35.5);
+  });
+
+  // A drift that stops and is caught up: the audio clock (timestamps against samples counted) keeps
+  // the 400 ms it accumulated, while the tracks' timestamps agree again. The incident must close.
+  it('audio timestamps running 4% fast from 10 s to 20 s, then 400 ms of audio dropped to catch up: opened, and closed once the tracks agree', () => {
+    const edges = run(
+      stream({
+        seconds: 45,
+        audioTs: (t) => (t >= 10 && t < 20 ? t + (t - 10) * 0.04 : t),
+        // Timestamps stay continuous: the frames the drifted ones already covered are not sent.
+        audioDrop: (t) => t >= 20 && t < 20.4,
+      }),
+    );
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+    expect(edges[0]!.measurements!.cause).toBe('drift');
+    expect(edges[0]!.mediaTime).toBeGreaterThan(10);
+    expect(edges[0]!.mediaTime).toBeLessThan(16);
+    // The skew is smoothed over 5 s, and recovery takes timestampMinDuration (2 s).
+    expect(edges[1]!.mediaTime).toBeGreaterThan(20);
+    expect(edges[1]!.mediaTime).toBeLessThan(29);
+  });
+
+  it('audio timestamps running 4% slow from 10 s to 20 s, then jumping back into step: opened, and closed once the tracks agree', () => {
+    const edges = run(stream({ seconds: 45, audioTs: (t) => (t >= 10 && t < 20 ? t - (t - 10) * 0.04 : t) }));
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+    expect(edges[0]!.mediaTime).toBeGreaterThan(10);
+    expect(edges[0]!.mediaTime).toBeLessThan(16);
+    expect(edges[1]!.mediaTime).toBeGreaterThan(20);
+    expect(edges[1]!.mediaTime).toBeLessThan(29);
   });
 
   it('a small steady skew (40 ms) is within the limit: nothing', () => {

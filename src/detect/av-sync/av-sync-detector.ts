@@ -15,6 +15,11 @@ const AUDIO_LEVEL = 1;
 const AUDIO_PEAK_RADIUS = 3;
 /** Verdicts are formed once per this much video media time (s). */
 const EVAL_EVERY = 1;
+/**
+ * Seconds over which the audio clock's current drift rate must amount to the timestamp limit for the
+ * clock alone to keep the timestamp check out of range once the A-V skew has its baseline (see evaluateTimestamps).
+ */
+const CLOCK_RATE_SPAN = 5;
 /** A test-signal verdict needs this many flash–beep pairs in the window. */
 const MIN_PAIRS = 3;
 /**
@@ -133,7 +138,7 @@ export const avSyncDetector = defineDetector({
     maxTimestampSkew: {
       type: 'number',
       description:
-        'Change of the audio-minus-video timestamp skew (or of audio timestamps against the sample clock) that counts as drift',
+        'Change of the audio-minus-video timestamp skew that counts as drift (also of audio timestamps against the sample clock, while that clock drifts by this much within 5 s, or where there is no video)',
       default: 100,
       min: 10,
       max: 5000,
@@ -325,7 +330,16 @@ export const avSyncDetector = defineDetector({
       lastTsEval = t;
       tsState = ts.state(t);
       const limit = o.maxTimestampSkew / 1000;
-      const out = Math.abs(tsState.skewChange) > limit || Math.abs(tsState.audioClock) > limit;
+      const skewOut = Math.abs(tsState.skewChange) > limit;
+      // The audio clock (timestamps against the samples counted) keeps any offset a drift left behind,
+      // also once the tracks agree again: after a re-sync jump (carried over the step) or samples dropped
+      // to catch up (no step at all). So once the A-V skew has its baseline, the clock only counts while
+      // it is still drifting fast enough to move by the limit within CLOCK_RATE_SPAN (an earlier verdict
+      // on a fast ramp than the smoothed skew gives); the skew decides the rest, including the close.
+      // Without a skew (no video yet, or audio only) the accumulated clock decides, as it can.
+      const clockDrifting = Math.abs(tsState.audioClockRate) * CLOCK_RATE_SPAN > limit;
+      const clockOut = Math.abs(tsState.audioClock) > limit && (!tsState.ready || clockDrifting);
+      const out = skewOut || clockOut;
       if (out && Number.isNaN(tsOutSince)) tsOutSince = t;
       if (!out) tsOutSince = Number.NaN;
       tsReporter.update(t - step, wall, step, out);
