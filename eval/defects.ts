@@ -13,6 +13,7 @@
  */
 import { DETECTORS } from '../src/detect/index.ts';
 import type { IncidentType } from '../src/shared/index.ts';
+import type { Interval } from './score.ts';
 import { parseScenario } from '../src/simulate/index.ts';
 
 export type Baseline = 'blackdetect' | 'freezedetect' | 'silencedetect' | 'blockdetect' | 'ebur128';
@@ -80,6 +81,8 @@ export interface DefectType {
   readonly marginOption?: string;
   /** Incident types this defect legitimately causes as well (not false alarms inside its truth). */
   readonly implies: readonly IncidentType[];
+  /** Which detections can see which truths of this type (eval/score.ts); default: every detection of the type. */
+  readonly canFind?: (truth: Interval, detection: Interval) => boolean;
   readonly baseline?: Baseline;
   /** Needs an audio track / a video track (all streams have video). */
   readonly needsAudio?: boolean;
@@ -165,6 +168,9 @@ export const DEFECTS: readonly DefectType[] = [
     duration: [15, 25],
     marginOption: 'window',
     implies: [],
+    // Container timestamps cannot show an audio offset in the content: a timestamp incident (channel
+    // 'timestamps') finds only timestamp drift; content and test-signal verdicts find any variant.
+    canFind: (t, d) => d.channel !== 'timestamps' || t.variant === 'timestamp-drift',
     needsAudio: true,
   },
   {

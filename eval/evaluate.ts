@@ -272,7 +272,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
         const c = emptyCounts();
         let cleanFp = 0;
         for (const r of rs) {
-          const m = scoreFile(r.file.truth, dets(r), { implies, types: [type], legit: r.file.legit }).get(type);
+          const canFind = defectOf(type)?.canFind;
+          const m = scoreFile(r.file.truth, dets(r), { implies, types: [type], legit: r.file.legit, ...(canFind ? { canFind } : {}) }).get(type);
           if (!m) continue;
           addCounts(c, m);
           if (r.file.kind === 'clean') cleanFp += m.falsePositives;

@@ -15,6 +15,11 @@
  *   truth: it counts neither as found nor as missed, and a detection over it is ignored.
  * - Every other detection is a false positive. False alarms per hour count the false
  *   positives in clean-only files over the hours of those files.
+ * - Where a defect type says which measurements can see which of its variants (`canFind` in
+ *   eval/defects.ts), a detection finds and matches only truths it can see: an A/V-sync
+ *   incident on container timestamps does not find a content offset (timestamps cannot show
+ *   one; an overlap is coincidence), while a content verdict over a timestamp drift can (the
+ *   presentation is out of sync there).
  * - Onset error: for each found truth interval, |start of the earliest overlapping detection
  *   - truth start|; the table shows the mean.
  */
@@ -27,6 +32,8 @@ export interface Interval {
   readonly channel?: string;
   /** Truth only: the defect is there but shows nowhere (not scored; detections over it are ignored). */
   readonly unseen?: boolean;
+  /** Truth only: the schedule variant that made it (for `canFind`). */
+  readonly variant?: string;
 }
 
 export interface FileScore {
@@ -59,6 +66,8 @@ export interface ScoreOptions {
   readonly types?: readonly IncidentType[];
   /** Types the file's content rightly shows throughout: unmatched detections of these are ignored. */
   readonly legit?: readonly IncidentType[];
+  /** Whether a detection can see this truth at all (default: any detection of its type). */
+  readonly canFind?: (truth: Interval, detection: Interval) => boolean;
 }
 
 /** Score one file's detections against its truth. */
@@ -71,11 +80,12 @@ export function scoreFile(truth: readonly Interval[], detections: readonly Inter
     return c;
   };
   const scored = (t: IncidentType) => !o.types || o.types.includes(t);
+  const sees = (t: Interval, d: Interval): boolean => d.type === t.type && overlaps(d, t, slack) && (!o.canFind || o.canFind(t, d));
   for (const t of truth) {
     if (!scored(t.type) || t.unseen) continue;
     const c = get(t.type);
     c.truths++;
-    const hits = detections.filter((d) => d.type === t.type && overlaps(d, t, slack));
+    const hits = detections.filter((d) => sees(t, d));
     if (hits.length) {
       c.found++;
       c.onsetErrors.push(Math.abs(Math.min(...hits.map((h) => h.start)) - t.start));
@@ -85,7 +95,7 @@ export function scoreFile(truth: readonly Interval[], detections: readonly Inter
     if (!scored(d.type)) continue;
     const c = get(d.type);
     c.detections++;
-    if (truth.some((t) => t.type === d.type && !t.unseen && overlaps(d, t, slack))) c.matched++;
+    if (truth.some((t) => !t.unseen && sees(t, d))) c.matched++;
     else if (o.legit?.includes(d.type)) c.ignored++;
     else if (truth.some((t) => t.type === d.type && t.unseen && overlaps(d, t, slack))) c.ignored++;
     else if (truth.some((t) => t.type !== d.type && o.implies(t.type).includes(d.type) && overlaps(d, t, slack))) c.ignored++;

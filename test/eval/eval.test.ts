@@ -115,6 +115,23 @@ describe('scoring', () => {
     expect(elsewhere).toMatchObject({ falsePositives: 1, ignored: 0 });
   });
 
+  it('does not let an A/V timestamp incident find a content offset it ran into (av_sync canFind)', () => {
+    const canFind = DEFECTS.find((d) => d.type === 'av_sync')!.canFind!;
+    const drift = { ...iv('av_sync', 4, 28.3), variant: 'timestamp-drift' };
+    const offset = { ...iv('av_sync', 32.6, 54.8), variant: 'offset' };
+    // A timestamp incident that ran on 0.6 s into the offset's interval: it found the drift, not the offset.
+    const tsIncident = { ...iv('av_sync', 12.2, 33.2), channel: 'timestamps' };
+    const c = scoreFile([drift, offset], [tsIncident], { implies, canFind }).get('av_sync')!;
+    expect(c).toMatchObject({ truths: 2, found: 1, detections: 1, matched: 1, falsePositives: 0 });
+    // Without the rule the overlap alone counted it as found.
+    expect(scoreFile([drift, offset], [tsIncident], { implies }).get('av_sync')!.found).toBe(2);
+    // A content verdict over a timestamp drift is a real desync seen: it finds it.
+    const content = iv('av_sync', 10, 20);
+    expect(scoreFile([drift], [content], { implies, canFind }).get('av_sync')).toMatchObject({ found: 1, matched: 1 });
+    // A timestamp incident over an offset alone is a false positive.
+    expect(scoreFile([offset], [{ ...iv('av_sync', 40, 45), channel: 'timestamps' }], { implies, canFind }).get('av_sync')).toMatchObject({ found: 0, falsePositives: 1 });
+  });
+
   it('applies the slack at the edges and no further', () => {
     expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.4, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(1);
     expect(scoreFile([iv('freeze', 10, 14)], [iv('freeze', 14.6, 16)], { implies, slack: 0.5 }).get('freeze')!.found).toBe(0);
