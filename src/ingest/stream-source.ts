@@ -107,6 +107,9 @@ export interface SourceSink {
   clip?(clip: EvidenceClip): void;
 }
 
+/** Seconds a live-read file's timestamps may run ahead of its pace (a gap to wait out) or step back before the pace re-anchors. */
+const PACE_MAX_STEP = 30;
+
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -202,7 +205,8 @@ export class StreamSource {
   private fps = 0;
   private bitrate = 0;
   private lag = 0;
-  private pace: { media: number; wall: number } | undefined;
+  /** Live-read files: the timestamp (s) and wall time the pace is anchored on, and the latest timestamp read. */
+  private pace: { media: number; wall: number; top: number } | undefined;
   private running: Promise<void> | undefined;
   private readonly thumbnails = new ThumbnailEncoder();
   private readonly pendingThumbs: string[] = [];
@@ -325,7 +329,8 @@ export class StreamSource {
         vdec = new VideoDecoder(vs, threads);
         // Not for formats ingest converts (RGB, 10-bit...): converted frames carry their own range.
         const converted = fmt >= 0 && !LUMA_FIRST_FORMATS.has(fmt);
-        this.fullRangeStream = !converted && (vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt));
+        this.fullRangeStream =
+          !converted && (vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt));
       }
       let adec = as ? await openAudioDecoder(as) : undefined;
       const vdur = vs ? 1 / frameRate(vs) : 0;
@@ -359,12 +364,23 @@ export class StreamSource {
       const packetSink = this.sink.packet?.bind(this.sink);
       if (this.sink.clip) {
         const onClip = this.sink.clip.bind(this.sink);
-        this.clips ??= new EvidenceClipRecorder(onClip, { streamId: this.opts.id, ...(this.opts.logger ? { logger: this.opts.logger } : {}) });
+        this.clips ??= new EvidenceClipRecorder(onClip, {
+          streamId: this.opts.id,
+          ...(this.opts.logger ? { logger: this.opts.logger } : {}),
+        });
         this.clips.setStreams(vs, as);
       }
       try {
         for await (const pkt of demuxer.packets()) {
           if (signal.aborted || !pkt) break;
+          // A file read as a live channel is released at the pace of its timestamps, before the packet
+          // is handled: across a timestamp gap the wait comes first, so the media clock stays where the
+          // media stopped while nothing arrives (as on a live feed), not already past the gap.
+          if (this.realtime) {
+            const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
+            if (track) await this.paceTo(pkt, track, signal);
+            if (signal.aborted) break;
+          }
           this.byteCount += pkt.size;
           if (packetSink) {
             const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
@@ -378,7 +394,6 @@ export class StreamSource {
           }
           this.clips?.push(pkt, this.timeline.now);
           pkt.free();
-          if (this.realtime) await this.paceTo(signal);
         }
         if (!signal.aborted) {
           if (vdec && onVideo) this.decodeVideo(vdec, null, onVideo);
@@ -524,14 +539,24 @@ export class StreamSource {
     }
   }
 
-  private async paceTo(signal: AbortSignal): Promise<void> {
-    const media = this.timeline.now;
+  /**
+   * Wait until the packet is due: its decode timestamp (pts where there is none) against the first
+   * packet's, at 1x from when that one was read. Only forward moves count (audio and video interleave
+   * a little out of order); a step back, or one more than PACE_MAX_STEP ahead of the pace (a loop
+   * restart, the 33-bit wrap, a discontinuity), re-anchors the pace instead of waiting.
+   */
+  private async paceTo(pkt: Packet, stream: Stream, signal: AbortSignal): Promise<void> {
+    const raw = pkt.dts !== AV_NOPTS_VALUE ? pkt.dts : pkt.pts;
+    if (raw === AV_NOPTS_VALUE) return;
+    const t = (Number(raw) * stream.timeBase.num) / stream.timeBase.den;
     const wall = Date.now();
-    if (!this.pace) {
-      this.pace = { media, wall };
+    const p = this.pace;
+    if (!p || t < p.top - PACE_MAX_STEP || p.wall + (t - p.media) * 1000 - wall > PACE_MAX_STEP * 1000) {
+      this.pace = { media: t, wall, top: t };
       return;
     }
-    const due = this.pace.wall + (media - this.pace.media) * 1000;
+    p.top = Math.max(p.top, t);
+    const due = p.wall + (p.top - p.media) * 1000;
     this.lag = Math.max(0, (wall - due) / 1000);
     if (due - wall > 5) await sleep(due - wall, signal);
   }
