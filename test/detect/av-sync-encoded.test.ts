@@ -111,4 +111,18 @@ describe('av_sync on simulator files', () => {
       expect(ts[0]!.end, show(found)).toBeLessThan(24);
     });
   }
+  // A track that goes missing and comes back in step is audio_missing / video_missing, not A/V
+  // sync. (With video, the muxer also releases the last pictures before the gap only after it.)
+  for (const type of ['audio_missing', 'video_missing']) {
+    it(`${type.replace('_', ' ')} for 6 s, then back in step: no av_sync incident`, async () => {
+      const file = join(dir, `${type}.ts`);
+      const seconds = 24;
+      await renderToFile(stream([{ type, at: 4, duration: 6 }], { source: 'syncpattern' }, seconds), file, {
+        duration: seconds,
+      });
+      const res = await analyze({ input: file });
+      expect(res.incidents.filter((i) => i.type === type).length, show(res.incidents)).toBeGreaterThan(0);
+      expect(avSync(res.incidents), show(avSync(res.incidents))).toEqual([]);
+    });
+  }
 });

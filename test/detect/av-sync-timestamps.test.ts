@@ -23,6 +23,8 @@ interface StreamOptions {
   readonly burst?: number;
   /** Audio frames (by true time) that are not sent at all: neither packet nor samples. */
   readonly audioDrop?: (t: number) => boolean;
+  /** Video packets (by true time) that are not sent. */
+  readonly videoDrop?: (t: number) => boolean;
 }
 
 /** Packets (video and audio, interleaved in bursts) and decoded audio chunks, in arrival order. */
@@ -48,7 +50,7 @@ function stream(o: StreamOptions): MediaInput[] {
       keyFrame: v % FPS === 0,
       corrupt: false,
     };
-    out.push(p);
+    if (!o.videoDrop?.(t)) out.push(p);
     // Audio goes out in bursts: everything up to the next burst boundary once video reaches it.
     const boundary = Math.floor(t / burst) * burst + burst;
     if (Math.abs(t - (boundary - burst)) < 1e-9) {
@@ -152,6 +154,29 @@ describe('av_sync from container timestamps', () => {
     expect(edges[0]!.mediaTime).toBeLessThan(16);
     expect(edges[1]!.mediaTime).toBeGreaterThan(20);
     expect(edges[1]!.mediaTime).toBeLessThan(29);
+  });
+
+  // A track that goes missing for a while and comes back in step is the audio_missing /
+  // video_missing detectors' business: while one track is absent the skew measures nothing.
+  it('audio missing for 5 s (from 12 s), then back in step: nothing', () => {
+    expect(run(stream({ seconds: 40, audioDrop: (t) => t >= 12 && t < 17 }))).toEqual([]);
+  });
+
+  it('audio missing for 5 s with 1 s interleaving bursts: nothing', () => {
+    expect(run(stream({ seconds: 40, burst: 1, audioDrop: (t) => t >= 12 && t < 17 }))).toEqual([]);
+  });
+
+  it('video missing for 6 s (from 10 s), then back in step: nothing', () => {
+    expect(run(stream({ seconds: 40, videoDrop: (t) => t >= 10 && t < 16 }))).toEqual([]);
+  });
+
+  it('audio missing for 5 s, then back with its timestamps 300 ms off: one incident', () => {
+    const edges = run(
+      stream({ seconds: 45, audioDrop: (t) => t >= 12 && t < 17, audioTs: (t) => (t >= 17 ? t + 0.3 : t) }),
+    );
+    expect(edges.map((e) => e.phase)).toEqual(['open', 'close']);
+    expect(edges[0]!.mediaTime).toBeGreaterThan(16);
+    expect(edges[0]!.mediaTime).toBeLessThan(22);
   });
 
   it('a small steady skew (40 ms) is within the limit: nothing', () => {

@@ -17,6 +17,14 @@ const BASELINE_SPAN = 1;
 const JUMP_STEP = 0.05;
 /** An audio timestamp step against the sample clock larger than this (s) is a gap/overlap, not drift. */
 const AUDIO_GAP = 0.02;
+/**
+ * A track with no packet for this long (s of arrival time) has stalled: it went missing (the
+ * audio_missing / video_missing detectors' business), not out of sync. Longer than a muxer's
+ * interleaving burst (1 s in MP4 chunks; 0.65 s in the shared clips).
+ */
+const STALL = 1.5;
+/** Seconds a stalled track must flow again before skew samples resume (a muxer releases held packets of the other track meanwhile). */
+const SETTLE = 1;
 
 export interface TimestampState {
   /** Change of the A-V packet timestamp skew against its baseline (s), positive = audio timestamps ahead. */
@@ -43,6 +51,9 @@ interface TrackTs {
   unwrapped: number;
   /** Duration of the last packet (s), 0 when unknown. */
   lastDuration: number;
+  /** Arrival (ingest media time) of the last packet, and of the first after the last stall (-Infinity: none). */
+  lastArrival: number;
+  resumedAt: number;
 }
 
 /**
@@ -86,10 +97,12 @@ export class TimestampWatch {
     if (!Number.isFinite(raw)) return;
     const track = p.track === 'audio' ? this.audio : this.video;
     if (!track) {
-      const t = { lastRaw: raw, unwrapped: raw, lastDuration: p.duration };
+      const t = { lastRaw: raw, unwrapped: raw, lastDuration: p.duration, lastArrival: p.mediaTime, resumedAt: -Infinity };
       if (p.track === 'audio') this.audio = t;
       else this.video = t;
     } else {
+      if (p.mediaTime - track.lastArrival > STALL) track.resumedAt = p.mediaTime;
+      track.lastArrival = p.mediaTime;
       let d = raw - track.lastRaw;
       if (d < -WRAP / 2) d += WRAP;
       else if (d > WRAP / 2) d -= WRAP;
@@ -97,7 +110,7 @@ export class TimestampWatch {
       if (Math.abs(d) > MAX_STEP) {
         // Discontinuity on one track: the other will jump too (or not); start over.
         this.restart();
-        const t = { lastRaw: raw, unwrapped: raw, lastDuration: p.duration };
+        const t = { lastRaw: raw, unwrapped: raw, lastDuration: p.duration, lastArrival: p.mediaTime, resumedAt: -Infinity };
         if (p.track === 'audio') this.audio = t;
         else this.video = t;
         return;
@@ -113,6 +126,15 @@ export class TimestampWatch {
     // One skew sample per video packet (video packets pace the stream).
     if (!this.audio || !this.video || p.track !== 'video') return;
     const t = p.mediaTime;
+    if (t - this.audio.lastArrival > STALL) {
+      // Audio stopped arriving: the samples since its last packet measured a missing track, not a
+      // skew. Take them back (and the smoothed values made from them), and take none until it flows.
+      const since = this.audio.lastArrival;
+      while (this.raw.length > 0 && this.raw[this.raw.length - 1]!.t > since) this.raw.pop();
+      while (this.smooth.length > 0 && this.smooth[this.smooth.length - 1]!.t > since) this.smooth.pop();
+      return;
+    }
+    if (t - this.audio.resumedAt < SETTLE || t - this.video.resumedAt < SETTLE) return;
     if (Number.isNaN(this.firstT)) this.firstT = t;
     this.raw.push({ t, s: this.audio.unwrapped - this.video.unwrapped });
     let drop = 0;
