@@ -12,6 +12,8 @@ const MAX_GAP = 1;
  * it by at least DRIFT_LEVEL (median region, luma levels) and a shifted copy matches at least
  * 1 - DRIFT_MATCH better than the copy in place (a frozen picture, however noisy, matches best in place).
  */
+/** Seconds of noise-like frames whose mean median is the noise level judged against grainLevel. */
+const NOISE_SPAN = 0.5;
 const DRIFT_AFTER = 1;
 const DRIFT_EVERY = 0.25;
 const DRIFT_LEVEL = 3;
@@ -140,6 +142,8 @@ export const freezeDetector = defineDetector({
     let lastDriftCheck = -Infinity;
     let noiseLevel = 0;
     let lastGrainAt = -Infinity;
+    /** Medians of the recent noise-like frames (media time, level): the level a live sensor or grain is judged by. */
+    const noiseHistory: { t: number; m: number }[] = [];
     let lastKeyAt = -Infinity;
     /** Media time of the previous frame: a gap in the media restarts the comparison. */
     let prevT = Number.NaN;
@@ -161,6 +165,7 @@ export const freezeDetector = defineDetector({
       diff.reset();
       noiseLevel = 0;
       lastGrainAt = -Infinity;
+      noiseHistory.length = 0;
       lastKeyAt = -Infinity;
       quietSince = Number.NaN;
       lastChanged.fill(-Infinity);
@@ -207,12 +212,23 @@ export const freezeDetector = defineDetector({
         // Weak noise-like change is a live sensor; strong is grain on a still picture (see grainLevel).
         // With keyframeIsLive, a keyframe's white refresh is a sign of life whatever its level.
         const keyframeLife = f.keyFrame && o.keyframeIsLive && noisy && whiteness >= 1;
-        const grain = !keyframeLife && noiseLike && median >= o.grainLevel && median <= o.noiseCeiling;
+        // The level is the mean over the noise-like frames of the last NOISE_SPAN: coded grain's frame
+        // median swings (0.6-2.2 levels on one freeze), and one frame dipping under grainLevel is the
+        // same grain, not a live sensor taking over.
+        let level = median;
+        if (noiseLike) {
+          noiseHistory.push({ t, m: median });
+          while (noiseHistory.length > 0 && noiseHistory[0]!.t < t - NOISE_SPAN) noiseHistory.shift();
+          let sum = 0;
+          for (const h of noiseHistory) sum += h.m;
+          level = sum / noiseHistory.length;
+        }
+        const grain = !keyframeLife && noiseLike && level >= o.grainLevel && median <= o.noiseCeiling;
         if (grain) {
-          noiseLevel = median;
+          noiseLevel = level;
           lastGrainAt = t;
         }
-        const liveSensor = keyframeLife || (noiseLike && median < o.grainLevel);
+        const liveSensor = keyframeLife || (noiseLike && level < o.grainLevel);
         // Change over the whole picture that is not white (pans, slow camera moves, lighting) is motion.
         const smoothGlobalChange = noisy && whiteness < 1.1 && median >= o.changeThreshold / 2;
         const globalMotion = median > o.noiseCeiling || liveSensor || smoothGlobalChange;
