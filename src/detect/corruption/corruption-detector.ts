@@ -17,9 +17,10 @@ import weights from './model.json' with { type: 'json' };
  * blocks judged damaged is the frame's corrupted-area ratio (gauge `corruption_score`); an
  * incident opens when it stays at or above `threshold` for `minDuration`.
  *
- * Pixel evidence is the ratio above the stream's own baseline (median over `baselineWindow`), with
- * at least `minBlocks` damaged blocks: an intact low-bitrate encode keeps a steady model response,
- * damage is an excursion until the next keyframe.
+ * Pixel evidence is the ratio above the stream's own baseline (over `baselineWindow`, at the same
+ * point of the GOP: see baselineAt), with at least `minBlocks` damaged blocks: an intact
+ * low-bitrate encode repeats its model response GOP after GOP, damage is an excursion until the
+ * next keyframe.
  *
  * Decoder evidence opens an incident on its own (measurements.source 'decoder'): frames the decoder
  * flagged (VideoFrameView.decodeError), packets the demuxer flagged corrupt, and pictures the decoder
@@ -32,10 +33,16 @@ import weights from './model.json' with { type: 'json' };
  * analysed: the per-block features and the first perceptron on every macroblock are the cost
  * (the second runs only near blocks the first found suspicious).
  */
+/** Fewest analysed frames at the same GOP phase that the pixel-evidence baseline is taken from (see baselineAt). */
+const PHASE_MIN = 5;
+/** The baseline at a GOP phase is this quantile of the stream's ratios there: the top of its own range (the upper quartile). */
+const PHASE_QUANTILE = 0.75;
+
 export const corruptionDetector = defineDetector({
   name: 'corruption',
   types: ['corruption'],
-  description: 'Block corruption and smearing from transmission damage, seen by the decoder or baked in upstream. Compression blockiness is not corruption.',
+  description:
+    'Block corruption and smearing from transmission damage, seen by the decoder or baked in upstream. Compression blockiness is not corruption.',
   inputs: [{ kind: 'video', plane: 'luma' }, { kind: 'packet' }, { kind: 'info' }],
   options: {
     threshold: {
@@ -55,7 +62,8 @@ export const corruptionDetector = defineDetector({
       min: 0,
       max: 600,
       unit: 's',
-      guidance: 'Damage lasts until the next keyframe (usually 0.5-2 s). Keep it at least twice analysisInterval so one odd frame cannot open an incident.',
+      guidance:
+        'Damage lasts until the next keyframe (usually 0.5-2 s). Keep it at least twice analysisInterval so one odd frame cannot open an incident.',
     },
     recovery: {
       type: 'number',
@@ -73,7 +81,7 @@ export const corruptionDetector = defineDetector({
       max: 5,
       unit: 's',
       guidance:
-        'Each analysed 720p frame costs about 2.6 ms of CPU on an idle core of the project\'s 2-core machine (WebAssembly kernels; 1080p has 2.25x the blocks and takes about 2.5x), so 0.2 s (every 5th or 6th frame at 25-30 fps) averages about 0.45 ms per frame; 0 analyses every frame. The model was trained at 0.2 s spacing: its temporal features expect it, other values are not validated.',
+        "Each analysed 720p frame costs about 2.6 ms of CPU on an idle core of the project's 2-core machine (WebAssembly kernels; 1080p has 2.25x the blocks and takes about 2.5x), so 0.2 s (every 5th or 6th frame at 25-30 fps) averages about 0.45 ms per frame; 0 analyses every frame. The model was trained at 0.2 s spacing: its temporal features expect it, other values are not validated.",
     },
     blockProbability: {
       type: 'number',
@@ -82,7 +90,8 @@ export const corruptionDetector = defineDetector({
       min: 0.05,
       max: 0.999,
       unit: 'ratio',
-      guidance: 'Chosen by training with the threshold. Raising it trades recall for fewer false alarms on content with grid-like structure (fences, tiles).',
+      guidance:
+        'Chosen by training with the threshold. Raising it trades recall for fewer false alarms on content with grid-like structure (fences, tiles).',
     },
     minBlocks: {
       type: 'number',
@@ -91,21 +100,24 @@ export const corruptionDetector = defineDetector({
       min: 1,
       max: 10000,
       unit: 'blocks',
-      guidance: 'On small pictures (320x180: 220 blocks) a handful of blocks is already a large ratio; this keeps a few odd blocks from counting.',
+      guidance:
+        'On small pictures (320x180: 220 blocks) a handful of blocks is already a large ratio; this keeps a few odd blocks from counting.',
     },
     baselineWindow: {
       type: 'number',
-      description: 'Seconds of recent analysed frames whose median corrupted-area ratio is the stream\'s own baseline; pixel evidence is the ratio above it',
+      description:
+        "Seconds of recent analysed frames the stream's own baseline is learnt from (the upper quartile of the corrupted-area ratios at the same point of the GOP, or the median of all while the GOP is not known); pixel evidence is the ratio above it",
       default: 10,
       min: 0,
       max: 600,
       unit: 's',
       guidance:
-        'Damage is a transient excursion (until the next keyframe); an intact low-bitrate encode keeps a steady model response (320x180 testsrc2 at 200 kbit/s: median 0.13, peaks 0.32). 0 turns the baseline off. The baseline does not learn while an incident is open.',
+        'Damage is a transient excursion (until the next keyframe); an intact low-bitrate encode repeats its response GOP after GOP, low after each keyframe and building up to the next (320x180 testsrc2 MPEG-2 at 300 kbit/s: 0 to 0.35). Keep several GOPs in it. 0 turns the baseline off. The baseline does not learn while an incident is open, and pixel evidence waits for about a second of it after a start.',
     },
     resumeSettle: {
       type: 'number',
-      description: 'Seconds after the picture starts moving again from a still stretch of at least stillBefore (black, a freeze, a pause) during which pixel evidence alone opens nothing',
+      description:
+        'Seconds after the picture starts moving again from a still stretch of at least stillBefore (black, a freeze, a pause) during which pixel evidence alone opens nothing',
       default: 1.5,
       min: 0,
       max: 10,
@@ -120,21 +132,24 @@ export const corruptionDetector = defineDetector({
       min: 0.2,
       max: 60,
       unit: 's',
-      guidance: 'Longer than the few repeated pictures a decoder shows when it loses frames to damage, which must not hide that damage.',
+      guidance:
+        'Longer than the few repeated pictures a decoder shows when it loses frames to damage, which must not hide that damage.',
     },
     decoderPeriods: {
       type: 'number',
-      description: 'Analysis periods with decoder evidence (flagged frames, corrupt packets, or pictures the decoder discarded), within minDuration plus one period, that open an incident on that evidence alone',
+      description:
+        'Analysis periods with decoder evidence (flagged frames, corrupt packets, or pictures the decoder discarded), within minDuration plus one period, that open an incident on that evidence alone',
       default: 1,
       min: 1,
       max: 1000,
       unit: 'periods',
       guidance:
-        'The decoder\'s own error report (concealment, AV_FRAME_FLAG_CORRUPT, corrupt packets) is reliable: intact streams do not carry it. With 1, one flagged picture opens an incident when its damage lasts minDuration (decoderHold keeps it until the next clean keyframe), so a glitch in the last pictures before a keyframe stays quiet. On HLS inputs the demuxer\'s corrupt-packet flag is ignored (segments restart their continuity counters; see transport.hlsContinuity); the decoder\'s own flags still count.',
+        "The decoder's own error report (concealment, AV_FRAME_FLAG_CORRUPT, corrupt packets) is reliable: intact streams do not carry it. With 1, one flagged picture opens an incident when its damage lasts minDuration (decoderHold keeps it until the next clean keyframe), so a glitch in the last pictures before a keyframe stays quiet. On HLS inputs the demuxer's corrupt-packet flag is ignored (segments restart their continuity counters; see transport.hlsContinuity); the decoder's own flags still count.",
     },
     decoderHold: {
       type: 'number',
-      description: 'Once decoder evidence has opened an incident, it stays active until a clean keyframe arrives after the last flagged picture, or at most this many seconds after that picture',
+      description:
+        'Once decoder evidence has opened an incident, it stays active until a clean keyframe arrives after the last flagged picture, or at most this many seconds after that picture',
       default: 6,
       min: 0,
       max: 600,
@@ -144,12 +159,14 @@ export const corruptionDetector = defineDetector({
     },
     errorBlockProbability: {
       type: 'number',
-      description: 'The same, on frames the decoder (concealment) or the demuxer (corrupt packet) flagged since the previous analysed frame',
+      description:
+        'The same, on frames the decoder (concealment) or the demuxer (corrupt packet) flagged since the previous analysed frame',
       default: weights.errorBlockThreshold,
       min: 0.05,
       max: 0.999,
       unit: 'ratio',
-      guidance: 'Lower than blockProbability: the decoder\'s own error report raises the odds of damage. Intact streams never carry the flag, so this cannot add false alarms on them.',
+      guidance:
+        "Lower than blockProbability: the decoder's own error report raises the odds of damage. Intact streams never carry the flag, so this cannot add false alarms on them.",
     },
   },
   create(o, ctx) {
@@ -186,8 +203,12 @@ export const corruptionDetector = defineDetector({
     /** A corrupt video packet since the last picture. */
     let corruptPacket = false;
     let packetFlagsMeaningful = true;
-    /** Recent analysed frames' ratios (for the baseline) and the media times of flagged periods. */
-    const history: Array<{ t: number; r: number }> = [];
+    /** Recent analysed frames' ratios and seconds since the keyframe before them (for the baseline), and the media times of flagged periods. */
+    const history: Array<{ t: number; r: number; k: number }> = [];
+    /** Media time of the last keyframe picture (NaN before the first). */
+    let lastKeyAt = Number.NaN;
+    /** Analysed frames since the start or the last discontinuity. */
+    let analysedSinceStart = 0;
     const flaggedAt: number[] = [];
     const sorted: number[] = [];
     reporter.measurements = () => ({
@@ -235,11 +256,31 @@ export const corruptionDetector = defineDetector({
       firstPicture = Number.NaN;
     }
 
-    /** Median ratio of the analysed frames in the last baselineWindow seconds (0 when off or empty). */
-    function baselineAt(t: number): number {
+    /**
+     * The stream's own response at this point of its GOP: the upper quartile of the ratios of the
+     * analysed frames of the last baselineWindow seconds that were as long after their keyframe as
+     * this one (within half an analysis period; the PHASE_MIN nearest in that time if fewer are);
+     * the median of all of them while fewer than PHASE_MIN have a keyframe before them; 0 when off
+     * or empty. A starved encode's response is a sawtooth over each GOP that also varies from GOP to
+     * GOP with the content (320x180 MPEG-2 testsrc2 at 300 kbit/s: 0 at each keyframe, 0.06-0.31
+     * 0.6 s after it): against the median of the whole window its every peak was an excursion.
+     */
+    function baselineAt(t: number, k: number, period: number): number {
       while (history.length > 0 && history[0]!.t < t - o.baselineWindow) history.shift();
       if (o.baselineWindow <= 0 || history.length === 0) return 0;
       sorted.length = 0;
+      const phased = Number.isFinite(k) ? history.filter((h) => Number.isFinite(h.k)) : [];
+      if (phased.length >= PHASE_MIN) {
+        const tol = period / 2 + 1e-6;
+        for (const h of phased) if (Math.abs(h.k - k) <= tol) sorted.push(h.r);
+        if (sorted.length < PHASE_MIN) {
+          sorted.length = 0;
+          phased.sort((a, b) => Math.abs(a.k - k) - Math.abs(b.k - k));
+          for (let i = 0; i < PHASE_MIN; i++) sorted.push(phased[i]!.r);
+        }
+        sorted.sort((a, b) => a - b);
+        return sorted[Math.floor((sorted.length - 1) * PHASE_QUANTILE)]!;
+      }
       for (const h of history) sorted.push(h.r);
       sorted.sort((a, b) => a - b);
       return sorted[sorted.length >> 1]!;
@@ -290,6 +331,7 @@ export const corruptionDetector = defineDetector({
         if (flaggedHere) lastFlagAt = t;
         if (input.keyFrame) {
           keySinceLast = true;
+          lastKeyAt = t;
           if (!flaggedHere) cleanKeyAt = t;
         }
         if (t - lastAnalysed >= o.analysisInterval - 1e-6 || t < lastAnalysed) {
@@ -303,12 +345,16 @@ export const corruptionDetector = defineDetector({
             stillSince = Number.NaN;
             decoderHeld = false;
             lastFlagAt = cleanKeyAt = -Infinity;
+            if (!input.keyFrame) lastKeyAt = Number.NaN;
+            analysedSinceStart = 0;
           }
           const hadError = errorSinceLast;
           lastT = t;
           // The luma plane is touched only here, on analysed frames.
           analyse(input.luma, input.lumaStride, input.width, input.height);
-          baseline = baselineAt(t);
+          // Time since the keyframe: none seen for longer than the window says nothing about a GOP.
+          const sinceKey = t - lastKeyAt <= o.baselineWindow ? t - lastKeyAt : Number.NaN;
+          baseline = baselineAt(t, sinceKey, Math.max(o.analysisInterval, input.frameDuration));
           ctx.gauge('corruption_score', ratio);
           lastAnalysed = t;
           errorSinceLast = false;
@@ -320,9 +366,17 @@ export const corruptionDetector = defineDetector({
           const byDecoder = hadError && flaggedAt.length >= o.decoderPeriods;
           if (byDecoder) decoderHeld = o.decoderHold > 0;
           else if (decoderHeld && (cleanKeyAt > lastFlagAt || t - lastFlagAt >= o.decoderHold)) decoderHeld = false;
-          const byPixels = t >= settleUntil && ratio - baseline >= o.threshold && blocks >= o.minBlocks;
+          // Pixel evidence is judged against the stream's own response: not before there is one
+          // (PHASE_MIN analysed frames since a start or discontinuity, about a second).
+          analysedSinceStart++;
+          const baselineReady = o.baselineWindow <= 0 || analysedSinceStart > PHASE_MIN;
+          const byPixels =
+            baselineReady && t >= settleUntil && ratio - baseline >= o.threshold && blocks >= o.minBlocks;
           const now = byDecoder || decoderHeld || byPixels;
-          if (!now && !active) history.push({ t, r: ratio });
+          // The baseline learns every analysed frame while no incident is open, brief excursions
+          // included (leaving them out biased it low, so that the stream's own peaks kept passing);
+          // the run that opens an incident is taken back below.
+          if (!reporter.isOpen) history.push({ t, r: ratio, k: sinceKey });
           if (now && !active) {
             activeSince = byDecoder ? flaggedAt[0]! : t;
             peak = 0;
@@ -338,7 +392,11 @@ export const corruptionDetector = defineDetector({
           }
           flaggedFrames = 0;
         }
+        const wasOpen = reporter.isOpen;
         reporter.update(t, input.wallTime, input.frameDuration, active, active ? activeSince : undefined);
+        if (reporter.isOpen && !wasOpen) {
+          while (history.length > 0 && history[history.length - 1]!.t >= activeSince - 1e-6) history.pop();
+        }
       },
       flush() {
         reporter.flush();
@@ -349,6 +407,8 @@ export const corruptionDetector = defineDetector({
         errorSinceLast = false;
         flaggedFrames = 0;
         history.length = 0;
+        analysedSinceStart = 0;
+        lastKeyAt = Number.NaN;
         flaggedAt.length = 0;
         resetDeficit();
         settleUntil = -Infinity;
