@@ -212,16 +212,20 @@ export const freezeDetector = defineDetector({
         // Weak noise-like change is a live sensor; strong is grain on a still picture (see grainLevel).
         // With keyframeIsLive, a keyframe's white refresh is a sign of life whatever its level.
         const keyframeLife = f.keyFrame && o.keyframeIsLive && noisy && whiteness >= 1;
-        // The level is the mean over the noise-like frames of the last NOISE_SPAN: coded grain's frame
-        // median swings (0.6-2.2 levels on one freeze), and one frame dipping under grainLevel is the
-        // same grain, not a live sensor taking over.
+        // Once a freeze is open, noise-like change is judged by its mean level over the noise-like
+        // frames of the last NOISE_SPAN: coded grain's frame median swings (0.6-2.2 levels on one
+        // freeze), and one frame dipping under grainLevel is the same grain, not a live sensor taking
+        // over (it split freezes in two). Opening one still takes every frame's own level: weak noise
+        // around grainLevel on live content (an MPEG-2 re-encode of a near-still shot) is life.
         let level = median;
         if (noiseLike) {
           noiseHistory.push({ t, m: median });
           while (noiseHistory.length > 0 && noiseHistory[0]!.t < t - NOISE_SPAN) noiseHistory.shift();
-          let sum = 0;
-          for (const h of noiseHistory) sum += h.m;
-          level = sum / noiseHistory.length;
+          if (reporter.isOpen) {
+            let sum = 0;
+            for (const h of noiseHistory) sum += h.m;
+            level = sum / noiseHistory.length;
+          }
         }
         const grain = !keyframeLife && noiseLike && level >= o.grainLevel && median <= o.noiseCeiling;
         if (grain) {
