@@ -32,6 +32,31 @@ describe.skipIf(!HAVE_MEDIA)('freeze under grain of a swinging coded level', () 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  // The other side of it: Big Buck Bunny through MPEG-2 320x180 ends its 30 s on a near-still shot
+  // whose coding noise averages about 1 level (grainLevel) and dips under it every few frames. Read
+  // by a mean level before any freeze had opened, that was grain on a frozen picture (a false 2.5 s
+  // freeze at 26.6 s in the evaluation); each frame's own level reads it as life.
+  it('Big Buck Bunny 0-30 s, MPEG-2 320x180, nothing frozen: no freeze', async () => {
+    const stream = parseScenario({
+      seed: 1007,
+      streams: [
+        {
+          id: 'bbb',
+          output: { type: 'file' },
+          content: { source: 'clip', path: join(MEDIA, 'bbb_720p_vp8_vorbis_0-30s.webm') },
+          clock: false,
+          video: { width: 320, height: 180, fps: 25, bitrateKbps: 300, codec: 'mpeg2' },
+          cycle: 30,
+          schedule: [],
+        },
+      ],
+    }).streams[0]!;
+    const file = join(dir, 'bbb.ts');
+    await renderToFile(stream, file, { duration: 30 });
+    const found = (await analyze({ input: file, detectors: onlyFreeze })).incidents.filter((i) => i.type === 'freeze');
+    expect(found.map((i) => [i.start, i.end])).toEqual([]);
+  }, 60_000);
+
   for (const grain of [9, 11, 13]) {
     it(`His Girl Friday, HEVC 320x180, frozen 3.5-9.4 s under grain ${grain}: one freeze over the whole of it`, async () => {
       const stream = parseScenario({
@@ -50,7 +75,9 @@ describe.skipIf(!HAVE_MEDIA)('freeze under grain of a swinging coded level', () 
       }).streams[0]!;
       const file = join(dir, `grain${grain}.ts`);
       await renderToFile(stream, file, { duration: 12 });
-      const found = (await analyze({ input: file, detectors: onlyFreeze })).incidents.filter((i) => i.type === 'freeze');
+      const found = (await analyze({ input: file, detectors: onlyFreeze })).incidents.filter(
+        (i) => i.type === 'freeze',
+      );
       const shown = JSON.stringify(found.map((i) => [i.start, i.end]));
       expect(found.length, shown).toBe(1);
       expect(found[0]!.start, shown).toBeLessThan(3.5 + 0.3);
