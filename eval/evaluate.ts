@@ -135,9 +135,24 @@ interface FileRun {
   readonly decodeOnly: number;
   /** Vigil ran it as a live channel paced at 1x (signal loss). */
   readonly live: boolean;
-  /** CPU of analyze() with one detector on, by detector name. */
+  /** CPU of analyze() with one detector on, by detector name (median of CPU_ROUNDS). */
   readonly only: Map<string, number>;
+  /** CPU files only: decode-only, and decode plus one FFmpeg baseline graph, medians of CPU_ROUNDS. */
+  readonly cpuDecode: number;
+  readonly ffOnly: Map<Baseline, number>;
 }
+
+/**
+ * Interleaved rounds of the per-type CPU runs on each CPU file (decode-only, Vigil with one detector,
+ * FFmpeg with one filter graph), whose medians the CPU column compares: one run of each moved by
+ * 10-20 % between eval runs on the shared 2-core machine, enough to flip a verdict.
+ */
+const CPU_ROUNDS = 3;
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 const implies = (t: IncidentType): readonly IncidentType[] => defectOf(t)?.implies ?? [];
 
@@ -168,6 +183,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     let base: BaselineResult;
     let decodeOnly: number;
     const only = new Map<string, number>();
+    const ffOnly = new Map<Baseline, number>();
+    let cpuDecode = 0;
     const tr = performance.now();
     try {
       file = await renderFile(f, truthToIncidentType);
@@ -183,10 +200,24 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       const n = cpuCount.get(f.split) ?? 0;
       if (f.kind === 'defects' && !live && f.format.width >= 640 && n < o.cpuFiles) {
         cpuCount.set(f.split, n + 1);
-        for (const d of DETECTORS) {
-          if (!d.types.some((t) => types.includes(t))) continue;
-          only.set(d.name, (await runVigil(file.path, onlyDetector(d.name))).cpu);
+        // Whole runs on both sides (decode, plus Vigil's one detector or FFmpeg's one graph), rounds
+        // interleaved so that the machine's drift hits every configuration alike; medians.
+        const dets = DETECTORS.filter((d) => d.types.some((t) => types.includes(t)));
+        const dec: number[] = [];
+        const vs = new Map<string, number[]>();
+        const fs = new Map<Baseline, number[]>();
+        const add = <K>(m: Map<K, number[]>, k: K, v: number): void => void (m.get(k) ?? m.set(k, []).get(k)!).push(v);
+        for (let round = 0; round < CPU_ROUNDS; round++) {
+          dec.push((await runBaselines(file.path, [], bp)).decodeCpu);
+          for (const d of dets) add(vs, d.name, (await runVigil(file.path, onlyDetector(d.name))).cpu);
+          for (const b of baselinesWanted) {
+            const r = await runBaselines(file.path, [b], bp);
+            add(fs, b, r.decodeCpu + (r.filterCpu[b] ?? 0));
+          }
         }
+        cpuDecode = median(dec);
+        for (const [k, v] of vs) only.set(k, median(v));
+        for (const [k, v] of fs) ffOnly.set(k, median(v));
       }
     } catch (e) {
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
@@ -196,7 +227,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     }
     const trs = (performance.now() - tr) / 1000;
     const vigil = v.incidents.map((x) => ({ type: x.type, start: x.start, end: x.end ?? v.duration, ...(x.channel ? { channel: x.channel } : {}) }));
-    runs.push({ file, vigil, vigilCpu: v.cpu, base, decodeOnly, live, only });
+    runs.push({ file, vigil, vigilCpu: v.cpu, base, decodeOnly, live, only, cpuDecode, ffOnly });
     log(
       `[${i + 1}/${plan.length}] ${file.id} ${file.format.codec} ${file.format.width}x${file.format.height} ${file.content} ${file.duration}s` +
         ` (${trs.toFixed(1)} s${file.cached ? '' : ', rendered'}): truth ${file.truth.map((t) => `${t.type}@${t.start.toFixed(1)}${t.unseen ? '(unseen)' : ''}`).join(' ') || '-'}; ` +
@@ -299,19 +330,19 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
         const det = DETECTORS.find((d) => d.types.includes(type));
         if (det) {
           const sub = rs.filter((r) => r.only.has(det.name));
-          const d = sub.reduce((x, r) => x + r.decodeOnly, 0);
+          const d = sub.reduce((x, r) => x + r.cpuDecode, 0);
           if (d > 0) cpu = sub.reduce((x, r) => x + r.only.get(det.name)!, 0) / d;
         }
         row.vigil = side((r) => r.vigil.filter((x) => x.type === type), cpu, def.fileNote);
       }
       if (a.simulator && def.baseline && baselinesWanted.has(def.baseline)) {
         const b = def.baseline;
-        // Decode-only (its own pass) plus the filter graph's own CPU, over decode-only, on the
-        // same files as Vigil's one-detector runs.
-        const sub = rs.filter((r) => r.only.size > 0);
-        const d = sub.reduce((x, r) => x + r.decodeOnly, 0);
-        const f = sub.reduce((x, r) => x + (r.base.filterCpu[b] ?? 0), 0);
-        row.baseline = { ...side((r) => baselineIntervals(r, b), d > 0 ? (d + f) / d : undefined), name: b, params: baselineDesc(b) };
+        // A whole pass with this graph alone, over decode-only, on the same files and in the same
+        // rounds as Vigil's one-detector runs.
+        const sub = rs.filter((r) => r.ffOnly.has(b));
+        const d = sub.reduce((x, r) => x + r.cpuDecode, 0);
+        const f = sub.reduce((x, r) => x + r.ffOnly.get(b)!, 0);
+        row.baseline = { ...side((r) => baselineIntervals(r, b), d > 0 ? f / d : undefined), name: b, params: baselineDesc(b) };
       }
       rows.push(row);
     }
