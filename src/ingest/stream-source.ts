@@ -373,19 +373,17 @@ export class StreamSource {
       try {
         for await (const pkt of demuxer.packets()) {
           if (signal.aborted || !pkt) break;
+          const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
           // A file read as a live channel is released at the pace of its timestamps, before the packet
           // is handled: across a timestamp gap the wait comes first, so the media clock stays where the
           // media stopped while nothing arrives (as on a live feed), not already past the gap.
-          if (this.realtime) {
-            const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
-            if (track) await this.paceTo(pkt, track, signal);
+          if (this.realtime && track) {
+            await this.paceTo(pkt, track, signal);
             if (signal.aborted) break;
           }
           this.byteCount += pkt.size;
-          if (packetSink) {
-            const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
-            if (track) packetSink(packetInfo(pkt, track, track === vs ? 'video' : 'audio', this.timeline.now));
-          }
+          if (packetSink && track)
+            packetSink(packetInfo(pkt, track, track === vs ? 'video' : 'audio', this.timeline.now));
           if (vs && vdec && onVideo && pkt.streamIndex === vs.index) {
             this.decodeVideo(vdec, pkt, onVideo);
           } else if (as && adec && pkt.streamIndex === as.index) {
