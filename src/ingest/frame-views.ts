@@ -35,6 +35,14 @@ export class VideoViewBuilder {
   private preview: { data: Uint8Array; width: number; height: number } = { data: new Uint8Array(0), width: 0, height: 0 };
   private scaler: SoftwareScaleContext | undefined;
   private readonly scaled = new Frame();
+  /**
+   * Plane 0 of `scaled` and its stride, taken once per resolution: libswscale writes into the
+   * frame's existing buffers, and `Frame.data` wraps every plane as new Buffers on each call (about
+   * 13 µs a frame of allocation and GC at 640x360, 4% of decoding there).
+   */
+  private scaledPlane: Uint8Array | undefined;
+  /** Views on the preview's rows in `scaledPlane` (one view when rows are contiguous), made with it. */
+  private scaledRows: Uint8Array[] = [];
   private srcFormat = -1;
   private current: Frame | undefined;
   private lumaCache: Uint8Array | undefined;
@@ -98,6 +106,8 @@ export class VideoViewBuilder {
   close(): void {
     this.scaler?.freeContext();
     this.scaler = undefined;
+    this.scaledPlane = undefined;
+    this.scaledRows = [];
     this.scaled.free();
     this.lumaPlane = undefined;
     this.lumaFrame.free();
@@ -126,13 +136,11 @@ export class VideoViewBuilder {
   }
 
   private scalePreview(frame: Frame): boolean {
-    if (!this.scaler || this.scaler.scaleFrameSync(this.scaled, frame) < 0) return false;
-    const plane = this.scaled.data?.[0];
-    if (!plane) return false;
-    const { data, width, height } = this.preview;
-    const stride = this.scaled.linesize[0] ?? width;
-    if (stride === width) data.set(plane.subarray(0, width * height));
-    else for (let y = 0; y < height; y++) data.set(plane.subarray(y * stride, y * stride + width), y * width);
+    const plane = this.scaledPlane;
+    if (!this.scaler || !plane || this.scaler.scaleFrameSync(this.scaled, frame) < 0) return false;
+    const { data, width } = this.preview;
+    const rows = this.scaledRows;
+    for (let y = 0; y < rows.length; y++) data.set(rows[y]!, y * width);
     return true;
   }
 
@@ -151,7 +159,12 @@ export class VideoViewBuilder {
     this.scaled.width = pw;
     this.scaled.height = ph;
     this.scaled.format = AV_PIX_FMT_YUV410P;
-    this.scaled.allocBuffer();
+    const plane = this.scaled.allocBuffer() >= 0 ? (this.scaled.data?.[0] ?? undefined) : undefined;
+    const stride = this.scaled.linesize[0] ?? pw;
+    this.scaledPlane = plane;
+    this.scaledRows = [];
+    if (plane && stride === pw) this.scaledRows.push(plane.subarray(0, pw * ph));
+    else if (plane) for (let y = 0; y < ph; y++) this.scaledRows.push(plane.subarray(y * stride, y * stride + pw));
     this.preview.data = new Uint8Array(pw * ph);
     this.lumaPlane = undefined;
     this.lumaFrame.free();
