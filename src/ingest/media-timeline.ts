@@ -4,6 +4,9 @@
  * PTS), jump at HLS discontinuities and restart after reconnects; none of that may make
  * time run backwards or leap, or every interval downstream would be wrong.
  */
+/** Seconds a live track's timestamps may run ahead of the wall clock across one step (buffering, bursts). */
+const LIVE_SLACK = 2;
+
 export class MediaTimeline {
   private origin = Number.NaN;
   private readonly tracks = new Map<number, { lastPts: number; lastMedia: number; lastWall: number }>();
@@ -16,8 +19,15 @@ export class MediaTimeline {
   /**
    * @param maxGap largest forward jump (s) accepted as a real gap in media time; bigger
    *   jumps and any backward step are discontinuities, bridged with wall-clock time.
+   * @param live the input is delivered in real time: a forward jump is a real gap only as far as
+   *   the wall clock also moved (plus LIVE_SLACK for buffering); beyond that it is a
+   *   discontinuity (an encoder restart or splice that moved its timestamps on), bridged with
+   *   wall-clock time like a backward step.
    */
-  constructor(private readonly maxGap = 30) {}
+  constructor(
+    private readonly maxGap = 30,
+    private readonly live = false,
+  ) {}
 
   get now(): number {
     return this.latest;
@@ -40,11 +50,12 @@ export class MediaTimeline {
       this.tracks.set(track, { lastPts: pts, lastMedia: media, lastWall: wall });
     } else {
       const delta = pts - state.lastPts;
-      if (Number.isFinite(delta) && delta >= 0 && delta <= this.maxGap) {
+      const wallGap = Math.max(0, (wall - state.lastWall) / 1000);
+      const limit = this.live ? Math.min(this.maxGap, Math.max(duration, wallGap) + LIVE_SLACK) : this.maxGap;
+      if (Number.isFinite(delta) && delta >= 0 && delta <= limit) {
         media = state.lastMedia + delta;
       } else {
         // Discontinuity: continue from this track's last time, plus the wall time that passed.
-        const wallGap = Math.max(0, (wall - state.lastWall) / 1000);
         media = state.lastMedia + Math.max(duration, wallGap);
       }
       state.lastPts = pts;

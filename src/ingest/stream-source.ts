@@ -176,7 +176,7 @@ function openAudioDecoder(as: Stream): Promise<Decoder> {
  */
 export class StreamSource {
   private readonly abort = new AbortController();
-  private readonly timeline = new MediaTimeline();
+  private readonly timeline: MediaTimeline;
   private readonly videoViews = new VideoViewBuilder((f) => this.isFullRange(f));
   private readonly audioViews = new AudioViewBuilder();
   private readonly live: boolean;
@@ -220,6 +220,7 @@ export class StreamSource {
     const local = isLocalFile(opts.url);
     this.live = opts.live ?? !local;
     this.realtime = opts.realtime ?? (this.live && local);
+    this.timeline = new MediaTimeline(undefined, this.live);
     this.lossAfter = opts.signalLossAfter ?? 3;
     this.recovery = opts.signalRecovery ?? 2;
   }
@@ -314,7 +315,12 @@ export class StreamSource {
 
   private async readOnce(): Promise<void> {
     const signal = this.abort.signal;
-    const demuxer = await Demuxer.open(this.opts.url, { options: protocolOptions(this.opts.url), signal });
+    // copyTs: node-av's Demuxer would otherwise correct MPEG-TS timestamp jumps the way the ffmpeg
+    // CLI does: a step back of more than 0.1 s (or 10 s either way) shifts every later packet of
+    // every track by that step, for good. One garbled PES timestamp in a damaged burst then moved
+    // the rest of the stream seconds into the future (+5.9 s from 5% of TS packets corrupted for
+    // 5 s). The timestamps are taken as they are; MediaTimeline bridges real discontinuities.
+    const demuxer = await Demuxer.open(this.opts.url, { options: protocolOptions(this.opts.url), signal, copyTs: true });
     try {
       const vs = demuxer.video();
       const as = demuxer.audio();

@@ -94,10 +94,10 @@ export const transportDetector = defineDetector({
     },
     hlsContinuity: {
       type: 'boolean',
-      description: 'Count continuity-counter errors on HLS inputs too',
+      description: 'Count continuity-counter errors and backward timestamp steps on HLS inputs too',
       default: false,
       guidance:
-        'Many HLS packagers (and Vigil\'s own simulator) write each segment with fresh continuity counters, and FFmpeg\'s HLS demuxer reads the segments as one stream, so every segment boundary looks like a continuity error. Turn on only for packagers that keep the counters running across segments.',
+        'Many HLS packagers (and Vigil\'s own simulator) write each segment with fresh continuity counters, and FFmpeg\'s HLS demuxer reads the segments as one stream, so every segment boundary looks like a continuity error. Likewise a playlist\'s EXT-X-DISCONTINUITY (an ad splice, an encoder restart) lets timestamps step back, and the demuxer does not say it was announced. Turn on only for packagers that keep the counters running and never splice.',
     },
   },
   create(o, ctx) {
@@ -168,7 +168,8 @@ export const transportDetector = defineDetector({
         if (settling || Number.isNaN(ref)) {
           offset[x] = off;
         } else if (step < -0.001 || off - ref > o.jumpTolerance) {
-          event(DISCONTINUITY, now);
+          // (On HLS a step back is most likely an announced EXT-X-DISCONTINUITY: see hlsContinuity.)
+          if (countCc || step >= -0.001) event(DISCONTINUITY, now);
           offset[x] = off;
         } else if (step > o.ptsInterval) {
           // A hole in the timestamps that the media clock also shows (else it would have been

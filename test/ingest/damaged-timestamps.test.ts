@@ -1,0 +1,71 @@
+/**
+ * A burst of damaged MPEG-TS packets must not move media time. The simulator's transport
+ * defect (mode corrupt) garbles 5% of the audio and video TS packets for 5 s, PES headers and
+ * their timestamps included. node-av's Demuxer corrected MPEG-TS timestamp jumps the way the
+ * ffmpeg CLI does (a step back of more than 0.1 s shifts every later packet of every track by
+ * that step, for good), so one garbled timestamp moved the rest of a 20 s file to end at 30.7 s:
+ * every incident after the burst was reported 5.9 s late. Ingest now reads timestamps as they
+ * are (copyTs) and MediaTimeline bridges real discontinuities.
+ */
+import '../../src/shared/polyfill.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StreamSource, setMediaLogLevel } from '../../src/ingest/index.ts';
+import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-damagedts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const DURATION = 20;
+
+async function read(url: string) {
+  setMediaLogLevel('quiet');
+  const out = { video: [] as number[], audio: [] as number[] };
+  const source = new StreamSource(
+    { id: 't', url, live: false, decoderThreads: 1 },
+    {
+      video: (v) => void out.video.push(v.mediaTime),
+      audio: (a) => void out.audio.push(a.mediaTime),
+      edge: () => {},
+      discontinuity: () => {},
+      packet: () => {},
+      info: () => {},
+    },
+  );
+  await source.run();
+  return out;
+}
+
+const largestStep = (times: number[]) => times.slice(1).reduce((m, t, i) => Math.max(m, t - times[i]!), 0);
+
+describe('damaged MPEG-TS timestamps', { timeout: 60_000 }, () => {
+  for (const codec of ['h264', 'mpeg2'] as const) {
+    it(`${codec}: 5% of TS packets garbled for 5 s leave media time where the timestamps are`, async () => {
+      const sc = parseScenario({
+        seed: 1,
+        streams: [
+          {
+            id: 's',
+            output: { type: 'udp' },
+            content: { source: 'testsrc2' },
+            video: { width: 320, height: 180, fps: 25, codec },
+            audio: { sampleRate: 48000, channels: 2 },
+            cycle: DURATION,
+            schedule: [{ type: 'transport', mode: 'corrupt', at: 4, duration: 5, rate: 0.05 }],
+          },
+        ],
+      });
+      const file = join(dir, `${codec}.ts`);
+      await renderToFile(sc.streams[0]!, file, { duration: DURATION });
+      const { video, audio } = await read(file);
+      expect(video.length).toBeGreaterThan(DURATION * 25 * 0.8);
+      expect(video[video.length - 1]!).toBeGreaterThan(DURATION - 0.5);
+      expect(video[video.length - 1]!).toBeLessThan(DURATION + 0.1);
+      expect(audio[audio.length - 1]!).toBeLessThan(DURATION + 0.1);
+      expect(largestStep(video)).toBeLessThan(1);
+      expect(largestStep(audio)).toBeLessThan(1);
+    });
+  }
+});

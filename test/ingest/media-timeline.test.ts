@@ -1,0 +1,56 @@
+/**
+ * MediaTimeline: each track's timestamps onto one monotonic media clock. Gaps in a file are
+ * what its timestamps say; steps back, and (live) jumps ahead of the wall clock, are
+ * discontinuities bridged with the wall time that passed.
+ */
+import { describe, expect, it } from 'vitest';
+import { MediaTimeline } from '../../src/ingest/index.ts';
+
+const FRAME = 0.04;
+
+/** Maps `n` frames of track 0 from pts `from`, `wallStep` ms apart from `wall`; returns their media times. */
+function frames(t: MediaTimeline, from: number, n: number, wall: number, wallStep = 0): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(t.map(0, from + i * FRAME, FRAME, wall + i * wallStep));
+  return out;
+}
+
+describe('MediaTimeline', () => {
+  it('follows continuous timestamps from the first one', () => {
+    const t = new MediaTimeline();
+    const m = frames(t, 1000, 5, 0);
+    expect(m[0]).toBe(0);
+    expect(m[4]).toBeCloseTo(0.16, 9);
+  });
+
+  it('file: a forward jump up to maxGap is a real gap in media time', () => {
+    const t = new MediaTimeline();
+    frames(t, 10, 10, 0);
+    const after = frames(t, 10 + 9 * FRAME + 5, 3, 0);
+    expect(after[0]).toBeCloseTo(9 * FRAME + 5, 9);
+  });
+
+  it('a step back continues from the last time plus a frame (no time running backwards)', () => {
+    const t = new MediaTimeline();
+    const before = frames(t, 10, 10, 0);
+    const after = frames(t, 3, 3, 0);
+    expect(after[0]).toBeCloseTo(before[9]! + FRAME, 9);
+    expect(after[2]).toBeCloseTo(before[9]! + 3 * FRAME, 9);
+  });
+
+  it('live: a jump ahead of the wall clock (an encoder restart) is bridged, not a 20 s gap', () => {
+    const t = new MediaTimeline(30, true);
+    const before = frames(t, 10, 10, 0, 40);
+    const after = frames(t, 10 + 9 * FRAME + 20, 3, 400, 40);
+    // 40 ms of wall time passed between the two frames, not 20 s.
+    expect(after[0]).toBeCloseTo(before[9]! + FRAME, 9);
+    expect(after[2]! - after[0]!).toBeCloseTo(2 * FRAME, 9);
+  });
+
+  it('live: a gap the wall clock also shows (an outage) is kept', () => {
+    const t = new MediaTimeline(30, true);
+    const before = frames(t, 10, 10, 0, 40);
+    const after = frames(t, 10 + 9 * FRAME + 5, 2, 360 + 5000, 40);
+    expect(after[0]).toBeCloseTo(before[9]! + 5, 9);
+  });
+});
