@@ -3,13 +3,33 @@
  * seconds since the first decoded frame of the input. Real inputs wrap (33-bit MPEG-TS
  * PTS), jump at HLS discontinuities and restart after reconnects; none of that may make
  * time run backwards or leap, or every interval downstream would be wrong.
+ *
+ * A step off a track's trajectory (back, or more than CONFIRM_STEP ahead) is believed only once
+ * the next frame of the track follows on from it: a damaged packet can carry a garbled timestamp
+ * and still decode, and taking one such frame's timestamp as a jump (a 28 s "gap" from 20% of TS
+ * packets garbled) would move the rest of the stream. Until confirmed, the frame is placed one
+ * frame on; a frame back on the old trajectory drops it.
  */
 /** Seconds a live track's timestamps may run ahead of the wall clock across one step (buffering, bursts). */
 const LIVE_SLACK = 2;
+/** Largest forward step (s) taken at once; a bigger one waits for the next frame to confirm it. */
+const CONFIRM_STEP = 1;
+
+interface TrackState {
+  /** Last timestamp on the track's trajectory, and its media time and wall time. */
+  lastPts: number;
+  lastMedia: number;
+  lastWall: number;
+  /** Last media time handed out on the track (a provisional frame's included), and when. */
+  emitted: number;
+  emittedWall: number;
+  /** A step off the trajectory waiting for the next frame: its timestamp, wall time and media time. */
+  pending: { pts: number; wall: number; media: number } | undefined;
+}
 
 export class MediaTimeline {
   private origin = Number.NaN;
-  private readonly tracks = new Map<number, { lastPts: number; lastMedia: number; lastWall: number }>();
+  private readonly tracks = new Map<number, TrackState>();
   /** Latest media time handed out on any track. */
   private latest = 0;
   private latestWall = 0;
@@ -47,25 +67,62 @@ export class MediaTimeline {
       const rel = Number.isFinite(pts) ? pts - this.origin : Number.NaN;
       // A second track starts where its timestamps say, if they are plausibly aligned.
       media = Number.isFinite(rel) && rel >= -1 && rel <= 10 ? this.base + Math.max(0, rel) : this.latest;
-      this.tracks.set(track, { lastPts: pts, lastMedia: media, lastWall: wall });
+      this.tracks.set(track, {
+        lastPts: pts,
+        lastMedia: media,
+        lastWall: wall,
+        emitted: media,
+        emittedWall: wall,
+        pending: undefined,
+      });
     } else {
-      const delta = pts - state.lastPts;
-      const wallGap = Math.max(0, (wall - state.lastWall) / 1000);
-      const limit = this.live ? Math.min(this.maxGap, Math.max(duration, wallGap) + LIVE_SLACK) : this.maxGap;
-      if (Number.isFinite(delta) && delta >= 0 && delta <= limit) {
-        media = state.lastMedia + delta;
-      } else {
-        // Discontinuity: continue from this track's last time, plus the wall time that passed.
-        media = state.lastMedia + Math.max(duration, wallGap);
-      }
-      state.lastPts = pts;
-      state.lastMedia = media;
-      state.lastWall = wall;
+      media = this.step(state, pts, duration, wall);
     }
     if (media > this.latest) {
       this.latest = media;
       this.latestWall = wall;
     }
+    return media;
+  }
+
+  private step(s: TrackState, pts: number, duration: number, wall: number): number {
+    // Bridged: one frame on from the last one handed out, or the wall time since, if longer.
+    const bridged = s.emitted + Math.max(duration, Math.max(0, (wall - s.emittedWall) / 1000));
+    if (!Number.isFinite(pts)) return this.emit(s, bridged, wall);
+    if (!Number.isFinite(s.lastPts)) return this.accept(s, pts, bridged, wall);
+    const delta = pts - s.lastPts;
+    if (delta >= 0 && delta <= CONFIRM_STEP) {
+      // On the trajectory (a pending step, if any, was a stray timestamp).
+      s.pending = undefined;
+      return this.accept(s, pts, Math.max(s.lastMedia + delta, s.emitted), wall);
+    }
+    const p = s.pending;
+    const fromPending = p ? pts - p.pts : Number.NaN;
+    if (p && fromPending >= 0 && fromPending <= CONFIRM_STEP) {
+      // Confirmed: the timestamps really moved at the pending frame. A forward jump within the
+      // limit is a real gap; anything else a discontinuity, continued from where that frame went.
+      const jump = p.pts - s.lastPts;
+      const wallGap = Math.max(0, (p.wall - s.lastWall) / 1000);
+      const limit = this.live ? Math.min(this.maxGap, Math.max(duration, wallGap) + LIVE_SLACK) : this.maxGap;
+      const at = jump >= 0 && jump <= limit ? Math.max(s.lastMedia + jump, p.media) : p.media;
+      s.pending = undefined;
+      return this.accept(s, pts, Math.max(at + fromPending, s.emitted), wall);
+    }
+    // Off the trajectory: provisional until the next frame says which way.
+    s.pending = { pts, wall, media: bridged };
+    return this.emit(s, bridged, wall);
+  }
+
+  private accept(s: TrackState, pts: number, media: number, wall: number): number {
+    s.lastPts = pts;
+    s.lastMedia = media;
+    s.lastWall = wall;
+    return this.emit(s, media, wall);
+  }
+
+  private emit(s: TrackState, media: number, wall: number): number {
+    s.emitted = media;
+    s.emittedWall = wall;
     return media;
   }
 

@@ -5,7 +5,9 @@
  * ffmpeg CLI does (a step back of more than 0.1 s shifts every later packet of every track by
  * that step, for good), so one garbled timestamp moved the rest of a 20 s file to end at 30.7 s:
  * every incident after the burst was reported 5.9 s late. Ingest now reads timestamps as they
- * are (copyTs) and MediaTimeline bridges real discontinuities.
+ * are (copyTs) and MediaTimeline bridges real discontinuities. At 20% some garbled timestamps
+ * still decode: MediaTimeline took one 28 s ahead for a real gap (a 20 s H.264 file ended at
+ * 61.7 s) until a step off a track's trajectory had to be confirmed by the next frame.
  */
 import '../../src/shared/polyfill.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,31 +43,32 @@ async function read(url: string) {
 const largestStep = (times: number[]) => times.slice(1).reduce((m, t, i) => Math.max(m, t - times[i]!), 0);
 
 describe('damaged MPEG-TS timestamps', { timeout: 60_000 }, () => {
-  for (const codec of ['h264', 'mpeg2'] as const) {
-    it(`${codec}: 5% of TS packets garbled for 5 s leave media time where the timestamps are`, async () => {
-      const sc = parseScenario({
-        seed: 1,
-        streams: [
-          {
-            id: 's',
-            output: { type: 'udp' },
-            content: { source: 'testsrc2' },
-            video: { width: 320, height: 180, fps: 25, codec },
-            audio: { sampleRate: 48000, channels: 2 },
-            cycle: DURATION,
-            schedule: [{ type: 'transport', mode: 'corrupt', at: 4, duration: 5, rate: 0.05 }],
-          },
-        ],
+  for (const codec of ['h264', 'mpeg2'] as const)
+    for (const rate of [0.05, 0.2]) {
+      it(`${codec}: ${rate * 100}% of TS packets garbled for 5 s leave media time where the timestamps are`, async () => {
+        const sc = parseScenario({
+          seed: 1,
+          streams: [
+            {
+              id: 's',
+              output: { type: 'udp' },
+              content: { source: 'testsrc2' },
+              video: { width: 320, height: 180, fps: 25, codec },
+              audio: { sampleRate: 48000, channels: 2 },
+              cycle: DURATION,
+              schedule: [{ type: 'transport', mode: 'corrupt', at: 4, duration: 5, rate }],
+            },
+          ],
+        });
+        const file = join(dir, `${codec}-${rate}.ts`);
+        await renderToFile(sc.streams[0]!, file, { duration: DURATION });
+        const { video, audio } = await read(file);
+        expect(video.length).toBeGreaterThan(DURATION * 25 * 0.8);
+        expect(video[video.length - 1]!).toBeGreaterThan(DURATION - 0.5);
+        expect(video[video.length - 1]!).toBeLessThan(DURATION + 0.1);
+        expect(audio[audio.length - 1]!).toBeLessThan(DURATION + 0.1);
+        expect(largestStep(video)).toBeLessThan(1);
+        expect(largestStep(audio)).toBeLessThan(1);
       });
-      const file = join(dir, `${codec}.ts`);
-      await renderToFile(sc.streams[0]!, file, { duration: DURATION });
-      const { video, audio } = await read(file);
-      expect(video.length).toBeGreaterThan(DURATION * 25 * 0.8);
-      expect(video[video.length - 1]!).toBeGreaterThan(DURATION - 0.5);
-      expect(video[video.length - 1]!).toBeLessThan(DURATION + 0.1);
-      expect(audio[audio.length - 1]!).toBeLessThan(DURATION + 0.1);
-      expect(largestStep(video)).toBeLessThan(1);
-      expect(largestStep(audio)).toBeLessThan(1);
-    });
-  }
+    }
 });
