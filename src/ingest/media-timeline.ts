@@ -4,7 +4,8 @@
  * PTS), jump at HLS discontinuities and restart after reconnects; none of that may make
  * time run backwards or leap, or every interval downstream would be wrong.
  *
- * A step off a track's trajectory (back, or more than CONFIRM_STEP ahead) is believed only once
+ * A step off a track's trajectory (back, or ahead by more than CONFIRM_STEP or STEP_FACTOR times
+ * the track's usual step, whichever is more: sparse variable-frame-rate video keeps its spacing) is believed only once
  * the next frame of the track follows on from it: a damaged packet can carry a garbled timestamp
  * and still decode, and taking one such frame's timestamp as a jump (a 28 s "gap" from 20% of TS
  * packets garbled) would move the rest of the stream. Until confirmed, the frame is placed one
@@ -14,6 +15,10 @@
 const LIVE_SLACK = 2;
 /** Largest forward step (s) taken at once; a bigger one waits for the next frame to confirm it. */
 const CONFIRM_STEP = 1;
+/** A step up to this many times the track's usual step (its moving average) is on the trajectory. */
+const STEP_FACTOR = 4;
+/** Weight of each accepted step in the usual step's moving average. */
+const STEP_WEIGHT = 0.25;
 
 interface TrackState {
   /** Last timestamp on the track's trajectory, and its media time and wall time. */
@@ -23,6 +28,8 @@ interface TrackState {
   /** Last media time handed out on the track (a provisional frame's included), and when. */
   emitted: number;
   emittedWall: number;
+  /** Moving average of the steps accepted on the trajectory (s). */
+  usual: number;
   /** A step off the trajectory waiting for the next frame: its timestamp, wall time and media time. */
   pending: { pts: number; wall: number; media: number } | undefined;
 }
@@ -73,6 +80,7 @@ export class MediaTimeline {
         lastWall: wall,
         emitted: media,
         emittedWall: wall,
+        usual: duration > 0 ? duration : 0,
         pending: undefined,
       });
     } else {
@@ -89,16 +97,18 @@ export class MediaTimeline {
     // Bridged: one frame on from the last one handed out, or the wall time since, if longer.
     const bridged = s.emitted + Math.max(duration, Math.max(0, (wall - s.emittedWall) / 1000));
     if (!Number.isFinite(pts)) return this.emit(s, bridged, wall);
-    if (!Number.isFinite(s.lastPts)) return this.accept(s, pts, bridged, wall);
+    if (!Number.isFinite(s.lastPts)) return this.accept(s, pts, bridged, wall, Number.NaN);
     const delta = pts - s.lastPts;
-    if (delta >= 0 && delta <= CONFIRM_STEP) {
+    const onTrack = Math.max(CONFIRM_STEP, STEP_FACTOR * s.usual);
+    if (delta >= 0 && delta <= onTrack) {
       // On the trajectory (a pending step, if any, was a stray timestamp).
       s.pending = undefined;
-      return this.accept(s, pts, Math.max(s.lastMedia + delta, s.emitted), wall);
+      return this.accept(s, pts, Math.max(s.lastMedia + delta, s.emitted), wall, delta);
     }
     const p = s.pending;
     const fromPending = p ? pts - p.pts : Number.NaN;
-    if (p && fromPending >= 0 && fromPending <= CONFIRM_STEP) {
+    // (A forward step confirms with a next step up to its own size: a stream turning sparse.)
+    if (p && fromPending >= 0 && fromPending <= Math.max(onTrack, p.pts - s.lastPts)) {
       // Confirmed: the timestamps really moved at the pending frame. A forward jump within the
       // limit is a real gap; anything else a discontinuity, continued from where that frame went.
       const jump = p.pts - s.lastPts;
@@ -106,14 +116,16 @@ export class MediaTimeline {
       const limit = this.live ? Math.min(this.maxGap, Math.max(duration, wallGap) + LIVE_SLACK) : this.maxGap;
       const at = jump >= 0 && jump <= limit ? Math.max(s.lastMedia + jump, p.media) : p.media;
       s.pending = undefined;
-      return this.accept(s, pts, Math.max(at + fromPending, s.emitted), wall);
+      return this.accept(s, pts, Math.max(at + fromPending, s.emitted), wall, fromPending);
     }
     // Off the trajectory: provisional until the next frame says which way.
     s.pending = { pts, wall, media: bridged };
     return this.emit(s, bridged, wall);
   }
 
-  private accept(s: TrackState, pts: number, media: number, wall: number): number {
+  /** `step`: the step on the trajectory this frame made (NaN: none known), for the usual step. */
+  private accept(s: TrackState, pts: number, media: number, wall: number, step: number): number {
+    if (step > 0) s.usual += STEP_WEIGHT * (step - s.usual);
     s.lastPts = pts;
     s.lastMedia = media;
     s.lastWall = wall;

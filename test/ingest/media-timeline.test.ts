@@ -71,4 +71,14 @@ describe('MediaTimeline', () => {
     const after = frames(t, 10 + 9 * FRAME + 5, 2, 360 + 5000, 40);
     expect(after[0]).toBeCloseTo(before[9]! + 5, 9);
   });
+
+  it('sparse frames (2 s apart, variable frame rate) keep their spacing once it is the usual step', () => {
+    const t = new MediaTimeline();
+    frames(t, 10, 25, 0);
+    const sparse: number[] = [];
+    for (let i = 1; i <= 8; i++) sparse.push(t.map(0, 10 + 24 * FRAME + 2 * i, FRAME, 0));
+    // The first long step waits for confirmation; from then on each frame is 2 s after the last.
+    for (let i = 2; i < sparse.length; i++) expect(sparse[i]! - sparse[i - 1]!).toBeCloseTo(2, 9);
+    expect(sparse[7]).toBeCloseTo(24 * FRAME + 16, 9);
+  });
 });
