@@ -5,7 +5,8 @@
  *
  * The kernels are bit-identical ports of the TypeScript reference loops (features.ts, model.ts);
  * they run the per-block pixel statistics about 4x and the two perceptrons about 2.5x faster
- * than V8 does the same loops (measured on 720p frames, docs/adr/0003-corruption-model.md).
+ * than V8 does the same loops (measured on 720p frames, docs/adr/0003-corruption-model.md; the
+ * perceptrons before the six-hidden-unit pair kernel, which took another 28% off scoring).
  * Where WebAssembly cannot be instantiated, callers fall back to the TypeScript loops. Loading,
  * memory and layout: ../wasm-kernels.ts.
  */
@@ -19,13 +20,15 @@ interface KernelExports {
   log1p(x: number): number;
   readonly STATE_ARRAYS: WebAssembly.Global;
   readonly MEDIAN_SCRATCH_BYTES: WebAssembly.Global;
-  stage1(feat: number, nf: number, n: number, w: number, hidden: number, b2: number, x: number, z1: number): void;
+  prepareWeights(w: number, d: number, hidden: number, out: number): void;
+  stage1(feat: number, nf: number, n: number, w: number, ws: number, hidden: number, b2: number, x: number, z1: number): void;
   stage2(
     feat: number,
     nf: number,
     cols: number,
     rows: number,
     w: number,
+    ws: number,
     hidden: number,
     b2: number,
     x: number,

@@ -179,7 +179,7 @@ export class CorruptionModel {
   /** WebAssembly kernels, or null for the TypeScript loops (reference; fallback). */
   private readonly kernels: Kernels | null;
   private wasmFor = 0;
-  private w = { w1: 0, w2: 0, feat: 0, x: 0, z1: 0, p1: 0, prev: 0, z2: 0 };
+  private w = { w1: 0, w2: 0, ws1: 0, ws2: 0, feat: 0, x: 0, z1: 0, p1: 0, prev: 0, z2: 0 };
   /** Views on the kernels' memory, made once per layout. */
   private views = { feat: new Float32Array(0), z1: new Float64Array(0), p1: new Float32Array(0), prev: new Float32Array(0), z2: new Float64Array(0) };
 
@@ -255,9 +255,24 @@ export class CorruptionModel {
     if (this.wasmFor !== n) {
       const packed1 = packWeights(m.stage1);
       const packed2 = packWeights(m.stage2);
-      [w.w1, w.w2, w.feat, w.x, w.z1, w.p1, w.prev, w.z2] = k.layout([packed1.byteLength, packed2.byteLength, n * NUM_FEATURES * 4, NUM_STAGE2 * 16, n * 8, n * 4, n * 4, n * 8]);
+      // Prepared (float64-pair) first layers for the kernels' six-hidden-unit path: (inputs + 2) x hidden pairs.
+      const prepared = (mlp: MlpWeights, d: number) => (d + 2) * mlp.b1.length * 16;
+      [w.w1, w.w2, w.ws1, w.ws2, w.feat, w.x, w.z1, w.p1, w.prev, w.z2] = k.layout([
+        packed1.byteLength,
+        packed2.byteLength,
+        prepared(m.stage1, NUM_FEATURES),
+        prepared(m.stage2, NUM_STAGE2),
+        n * NUM_FEATURES * 4,
+        NUM_STAGE2 * 16,
+        n * 8,
+        n * 4,
+        n * 4,
+        n * 8,
+      ]);
       new Float32Array(k.buffer, w.w1, packed1.length).set(packed1);
       new Float32Array(k.buffer, w.w2, packed2.length).set(packed2);
+      k.exports.prepareWeights(w.w1, NUM_FEATURES, m.stage1.b1.length, w.ws1);
+      k.exports.prepareWeights(w.w2, NUM_STAGE2, m.stage2.b1.length, w.ws2);
       const buf = k.buffer;
       this.views = {
         feat: new Float32Array(buf, w.feat, n * NUM_FEATURES),
@@ -270,11 +285,11 @@ export class CorruptionModel {
     }
     const v = this.views;
     v.feat.set(features.length === v.feat.length ? features : features.subarray(0, v.feat.length));
-    k.exports.stage1(w.feat, NUM_FEATURES, n, w.w1, m.stage1.b1.length, m.stage1.b2, w.x, w.z1);
+    k.exports.stage1(w.feat, NUM_FEATURES, n, w.w1, w.ws1, m.stage1.b1.length, m.stage1.b2, w.x, w.z1);
     const { z1, p1, prev, z2 } = v;
     for (let b = 0; b < n; b++) p1[b] = 1 / (1 + Math.exp(-z1[b]!));
     if (!this.havePrev) prev.fill(0);
-    const scored = k.exports.stage2(w.feat, NUM_FEATURES, cols, rows, w.w2, m.stage2.b1.length, m.stage2.b2, w.x, w.p1, w.prev, keyframeSince ? 1 : 0, STAGE2_GATE, w.z2);
+    const scored = k.exports.stage2(w.feat, NUM_FEATURES, cols, rows, w.w2, w.ws2, m.stage2.b1.length, m.stage2.b2, w.x, w.p1, w.prev, keyframeSince ? 1 : 0, STAGE2_GATE, w.z2);
     const map = this.map;
     let hits = 0;
     for (let b = 0; b < n; b++) {

@@ -580,6 +580,68 @@ const CLIP: f64 = 4;
   return z;
 }
 
+/**
+ * The first layer's weights of a perceptron with HIDDEN6 hidden units, prepared for forward2h6 as
+ * float64 pairs (both lanes the same value, converted exactly from float32): w1 ordered input by
+ * input (the HIDDEN6 weights of input i at out + 16 (HIDDEN6 i + h)), then b1, then w2.
+ */
+export function prepareWeights(w: usize, d: i32, hidden: i32, out: usize): void {
+  const w1 = w + (<usize>(2 * d) << 2);
+  const b1 = w1 + (<usize>(hidden * d) << 2);
+  const w2 = b1 + (<usize>hidden << 2);
+  for (let i = 0; i < d; i++)
+    for (let h = 0; h < hidden; h++)
+      v128.store(out + (<usize>(i * hidden + h) << 4), f64x2.splat(<f64>load<f32>(w1 + (<usize>(h * d + i) << 2))));
+  for (let h = 0; h < hidden; h++) {
+    v128.store(out + (<usize>(d * hidden + h) << 4), f64x2.splat(<f64>load<f32>(b1 + (<usize>h << 2))));
+    v128.store(out + (<usize>((d + 1) * hidden + h) << 4), f64x2.splat(<f64>load<f32>(w2 + (<usize>h << 2))));
+  }
+}
+
+/** Hidden units of the perceptrons that forward2h6 serves (the shipped model's). */
+const HIDDEN6: i32 = 6;
+
+/**
+ * forward2() for HIDDEN6 hidden units from prepared weights (prepareWeights): the six hidden sums
+ * kept in registers and every input pair loaded once. Each hidden sum still adds its terms in
+ * input order, and z its terms in hidden order, with the same operations: the same bits as forward2.
+ */
+@inline function forward2h6(ws: usize, d: i32, xp: usize, b2: f64): v128 {
+  const b1 = ws + (<usize>(d * HIDDEN6) << 4);
+  let a0 = v128.load(b1);
+  let a1 = v128.load(b1 + 16);
+  let a2 = v128.load(b1 + 32);
+  let a3 = v128.load(b1 + 48);
+  let a4 = v128.load(b1 + 64);
+  let a5 = v128.load(b1 + 80);
+  let p = ws;
+  for (let i = 0; i < d; i++) {
+    const x = v128.load(xp + (<usize>i << 4));
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(p), x));
+    a1 = f64x2.add(a1, f64x2.mul(v128.load(p + 16), x));
+    a2 = f64x2.add(a2, f64x2.mul(v128.load(p + 32), x));
+    a3 = f64x2.add(a3, f64x2.mul(v128.load(p + 48), x));
+    a4 = f64x2.add(a4, f64x2.mul(v128.load(p + 64), x));
+    a5 = f64x2.add(a5, f64x2.mul(v128.load(p + 80), x));
+    p += 96;
+  }
+  const w2 = b1 + 96;
+  const zero = f64x2.splat(0);
+  let z = f64x2.splat(b2);
+  z = f64x2.add(z, f64x2.mul(v128.load(w2), v128.and(a0, f64x2.gt(a0, zero))));
+  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 16), v128.and(a1, f64x2.gt(a1, zero))));
+  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 32), v128.and(a2, f64x2.gt(a2, zero))));
+  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 48), v128.and(a3, f64x2.gt(a3, zero))));
+  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 64), v128.and(a4, f64x2.gt(a4, zero))));
+  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 80), v128.and(a5, f64x2.gt(a5, zero))));
+  return z;
+}
+
+/** forward2h6 when the perceptron has HIDDEN6 hidden units and prepared weights (ws != 0), else forward2. */
+@inline function forwardPair(w: usize, ws: usize, d: i32, hidden: i32, xp: usize, b2: f64): v128 {
+  return hidden == HIDDEN6 && ws != 0 ? forward2h6(ws, d, xp, b2) : forward2(w, d, hidden, xp, b2);
+}
+
 /** standardize() into one lane of an input pair (the value rounded to float32 first, as the scalar path stores it). */
 @inline function standardizeLane(w: usize, i: i32, d: i32, v: f64, xp: usize, lane: usize): void {
   const mean = <f64>load<f32>(w + (<usize>i << 2));
@@ -601,7 +663,7 @@ const CLIP: f64 = 4;
 }
 
 /** Stage 1 logits of every block into z1 (f64); blocks in pairs (forward2), an odd last one alone. `x` holds 16 bytes per input. */
-export function stage1(feat: usize, nf: i32, n: i32, w: usize, hidden: i32, b2: f64, x: usize, z1: usize): void {
+export function stage1(feat: usize, nf: i32, n: i32, w: usize, ws: usize, hidden: i32, b2: f64, x: usize, z1: usize): void {
   let b = 0;
   for (; b + 1 < n; b += 2) {
     const o0 = feat + (<usize>(b * nf) << 2);
@@ -610,7 +672,7 @@ export function stage1(feat: usize, nf: i32, n: i32, w: usize, hidden: i32, b2: 
       standardizeLane(w, i, nf, <f64>load<f32>(o0 + (<usize>i << 2)), x, 0);
       standardizeLane(w, i, nf, <f64>load<f32>(o1 + (<usize>i << 2)), x, 1);
     }
-    const z = forward2(w, nf, hidden, x, b2);
+    const z = forwardPair(w, ws, nf, hidden, x, b2);
     store<f64>(z1 + (<usize>b << 3), f64x2.extract_lane(z, 0));
     store<f64>(z1 + (<usize>(b + 1) << 3), f64x2.extract_lane(z, 1));
   }
@@ -637,7 +699,7 @@ export function stage1(feat: usize, nf: i32, n: i32, w: usize, hidden: i32, b2: 
  * (f64) or NaN where gated off. Scored blocks go through forward2 in pairs, in block order.
  * Returns the number scored.
  */
-export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, hidden: i32, b2: f64, x: usize, p1: usize, prev: usize, key: f64, gate: f64, z2: usize): i32 {
+export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, ws: usize, hidden: i32, b2: f64, x: usize, p1: usize, prev: usize, key: f64, gate: f64, z2: usize): i32 {
   const n = cols * rows;
   const d = nf + 5;
   let scored = 0;
@@ -658,7 +720,7 @@ export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, hid
       continue;
     }
     stage2Lane(w, feat, nf, d, b, self, nb, pb, pnb, key, x, 1);
-    const z = forward2(w, d, hidden, x, b2);
+    const z = forwardPair(w, ws, d, hidden, x, b2);
     store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(z, 0));
     store<f64>(z2 + (<usize>b << 3), f64x2.extract_lane(z, 1));
     pending = -1;
@@ -666,7 +728,7 @@ export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, hid
   if (pending >= 0) {
     // The odd one out: lane 0 is already filled; duplicate it into lane 1 and take lane 0.
     for (let i = 0; i < d; i++) store<f64>(x + (<usize>i << 4) + 8, load<f64>(x + (<usize>i << 4)));
-    store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(forward2(w, d, hidden, x, b2), 0));
+    store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(forwardPair(w, ws, d, hidden, x, b2), 0));
   }
   return scored;
 }
