@@ -102,7 +102,8 @@ export const transportDetector = defineDetector({
   },
   create(o, ctx) {
     let enabled = false;
-    let countCc = true;
+    /** Count continuity breaks and timestamp steps back (off on HLS unless hlsContinuity: segment boundaries and announced discontinuities look the same). */
+    let strictBreaks = true;
     const window = new EventWindow(3);
     const reporter = new EdgeReporter(ctx, 'transport', { minDuration: 0, recovery: 0 });
     // Per track: last timestamp (s, raw).
@@ -144,7 +145,7 @@ export const transportDetector = defineDetector({
       totals.fill(0);
       reset();
       enabled = isTransportStream(info.format);
-      countCc = o.hlsContinuity || !/(^|,)hls(,|$)/.test(info.format);
+      strictBreaks = o.hlsContinuity || !/(^|,)hls(,|$)/.test(info.format);
     }
 
     function onPacket(p: PacketInfo): void {
@@ -157,7 +158,7 @@ export const transportDetector = defineDetector({
       // that loss already, so for a moment only baselines are taken.
       if (Number.isNaN(settleUntil)) settleUntil = p.wallTime + SETTLE_MS;
       const settling = p.wallTime < settleUntil;
-      if (p.corrupt && countCc && !settling) event(CC, now);
+      if (p.corrupt && strictBreaks && !settling) event(CC, now);
       const ts = Number.isFinite(p.dts) ? p.dts : p.pts;
       if (Number.isFinite(ts)) {
         const prev = lastTs[x]!;
@@ -169,7 +170,7 @@ export const transportDetector = defineDetector({
           offset[x] = off;
         } else if (step < -0.001 || off - ref > o.jumpTolerance) {
           // (On HLS a step back is most likely an announced EXT-X-DISCONTINUITY: see hlsContinuity.)
-          if (countCc || step >= -0.001) event(DISCONTINUITY, now);
+          if (strictBreaks || step >= -0.001) event(DISCONTINUITY, now);
           offset[x] = off;
         } else if (step > o.ptsInterval) {
           // A hole in the timestamps that the media clock also shows (else it would have been
