@@ -211,6 +211,8 @@ export const corruptionDetector = defineDetector({
     let analysedSinceStart = 0;
     const flaggedAt: number[] = [];
     const sorted: number[] = [];
+    /** Scratch for baselineAt: the history entries with a keyframe before them. */
+    const phased: Array<{ t: number; r: number; k: number }> = [];
     reporter.measurements = () => ({
       areaRatio: round(ratio, 3),
       peakRatio: round(peak, 3),
@@ -269,7 +271,8 @@ export const corruptionDetector = defineDetector({
       while (history.length > 0 && history[0]!.t < t - o.baselineWindow) history.shift();
       if (o.baselineWindow <= 0 || history.length === 0) return 0;
       sorted.length = 0;
-      const phased = Number.isFinite(k) ? history.filter((h) => Number.isFinite(h.k)) : [];
+      phased.length = 0;
+      if (Number.isFinite(k)) for (const h of history) if (Number.isFinite(h.k)) phased.push(h);
       if (phased.length >= PHASE_MIN) {
         const tol = period / 2 + 1e-6;
         for (const h of phased) if (Math.abs(h.k - k) <= tol) sorted.push(h.r);
