@@ -109,6 +109,19 @@ export interface SourceSink {
 
 /** Seconds a live-read file's timestamps may run ahead of its pace (a gap to wait out) or step back before the pace re-anchors. */
 const PACE_MAX_STEP = 30;
+/**
+ * A live-read file's packet more than this many seconds ahead of the pace is waited for only when
+ * the packet after it follows on from it: one garbled timestamp in a damaged file is not a gap.
+ */
+const PACE_CONFIRM = 1;
+
+/** A packet's decode timestamp (pts where there is none) in seconds, if it has one. */
+function packetSeconds(pkt: Packet, stream: Stream): number | undefined {
+  const raw = pkt.dts !== AV_NOPTS_VALUE ? pkt.dts : pkt.pts;
+  if (raw === AV_NOPTS_VALUE) return undefined;
+  const tb = stream.timeBase;
+  return (Number(raw) * tb.num) / tb.den;
+}
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -320,7 +333,11 @@ export class StreamSource {
     // every track by that step, for good. One garbled PES timestamp in a damaged burst then moved
     // the rest of the stream seconds into the future (+5.9 s from 5% of TS packets corrupted for
     // 5 s). The timestamps are taken as they are; MediaTimeline bridges real discontinuities.
-    const demuxer = await Demuxer.open(this.opts.url, { options: protocolOptions(this.opts.url), signal, copyTs: true });
+    const demuxer = await Demuxer.open(this.opts.url, {
+      options: protocolOptions(this.opts.url),
+      signal,
+      copyTs: true,
+    });
     try {
       const vs = demuxer.video();
       const as = demuxer.audio();
@@ -376,15 +393,35 @@ export class StreamSource {
         });
         this.clips.setStreams(vs, as);
       }
+      const packets = demuxer.packets()[Symbol.asyncIterator]();
+      const trackOf = (pkt: Packet): Stream | undefined =>
+        vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
+      // The pacer may read one packet ahead (to confirm a timestamp jump); it is handled next.
+      let ahead: { pkt: Packet | undefined } | undefined;
+      const peek = async (): Promise<Packet | undefined> => {
+        if (!ahead) {
+          const r = await packets.next();
+          ahead = { pkt: r.done ? undefined : (r.value ?? undefined) };
+        }
+        return ahead.pkt;
+      };
       try {
-        for await (const pkt of demuxer.packets()) {
+        for (;;) {
+          let pkt: Packet | undefined;
+          if (ahead) {
+            pkt = ahead.pkt;
+            ahead = undefined;
+          } else {
+            const r = await packets.next();
+            pkt = r.done ? undefined : (r.value ?? undefined);
+          }
           if (signal.aborted || !pkt) break;
-          const track = vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
+          const track = trackOf(pkt);
           // A file read as a live channel is released at the pace of its timestamps, before the packet
           // is handled: across a timestamp gap the wait comes first, so the media clock stays where the
           // media stopped while nothing arrives (as on a live feed), not already past the gap.
           if (this.realtime && track) {
-            await this.paceTo(pkt, track, signal);
+            await this.paceTo(pkt, track, signal, peek, trackOf);
             if (signal.aborted) break;
           }
           this.byteCount += pkt.size;
@@ -404,6 +441,8 @@ export class StreamSource {
           if (as && adec && !this.decodeAudio(adec, as, null)) adec = await this.rebuildAudioDecoder(adec, as, null);
         }
       } finally {
+        ahead?.pkt?.free();
+        await packets.return?.(undefined);
         vdec?.close();
         adec?.close();
         this.clips?.endConnection();
@@ -547,17 +586,31 @@ export class StreamSource {
    * Wait until the packet is due: its decode timestamp (pts where there is none) against the first
    * packet's, at 1x from when that one was read. Only forward moves count (audio and video interleave
    * a little out of order); a step back, or one more than PACE_MAX_STEP ahead of the pace (a loop
-   * restart, the 33-bit wrap, a discontinuity), re-anchors the pace instead of waiting.
+   * restart, the 33-bit wrap, a discontinuity), re-anchors the pace instead of waiting. A step more
+   * than PACE_CONFIRM ahead is waited for only when the next packet (read ahead with `peek`) lies
+   * nearer to it than to the pace: otherwise it is one garbled timestamp, released at once.
    */
-  private async paceTo(pkt: Packet, stream: Stream, signal: AbortSignal): Promise<void> {
-    const raw = pkt.dts !== AV_NOPTS_VALUE ? pkt.dts : pkt.pts;
-    if (raw === AV_NOPTS_VALUE) return;
-    const t = (Number(raw) * stream.timeBase.num) / stream.timeBase.den;
+  private async paceTo(
+    pkt: Packet,
+    stream: Stream,
+    signal: AbortSignal,
+    peek: () => Promise<Packet | undefined>,
+    trackOf: (pkt: Packet) => Stream | undefined,
+  ): Promise<void> {
+    const t = packetSeconds(pkt, stream);
+    if (t === undefined) return;
     const wall = Date.now();
     const p = this.pace;
     if (!p || t < p.top - PACE_MAX_STEP || p.wall + (t - p.media) * 1000 - wall > PACE_MAX_STEP * 1000) {
       this.pace = { media: t, wall, top: t };
       return;
+    }
+    if (t > p.top + PACE_CONFIRM) {
+      const next = await peek();
+      const nextTrack = next && trackOf(next);
+      const tn = next && nextTrack ? packetSeconds(next, nextTrack) : undefined;
+      // The end of the file, or a packet back near the pace: nothing to wait for.
+      if (!next || (tn !== undefined && tn < (p.top + t) / 2)) return;
     }
     p.top = Math.max(p.top, t);
     const due = p.wall + (p.top - p.media) * 1000;
