@@ -10,6 +10,10 @@
  * and still decode, and taking one such frame's timestamp as a jump (a 28 s "gap" from 20% of TS
  * packets garbled) would move the rest of the stream. Until confirmed, the frame is placed one
  * frame on; a frame back on the old trajectory drops it.
+ *
+ * Live inputs: a jump ahead is a real gap as far as the wall clock also moved (an outage), or as
+ * far as another track already went (the track's last packet before the outage came late); beyond
+ * that it is a discontinuity (an encoder restart), bridged with the wall time that passed.
  */
 /** Seconds a live track's timestamps may run ahead of the wall clock across one step (buffering, bursts). */
 const LIVE_SLACK = 2;
@@ -114,7 +118,11 @@ export class MediaTimeline {
       const jump = p.pts - s.lastPts;
       const wallGap = Math.max(0, (p.wall - s.lastWall) / 1000);
       const limit = this.live ? Math.min(this.maxGap, Math.max(duration, wallGap) + LIVE_SLACK) : this.maxGap;
-      const at = jump >= 0 && jump <= limit ? Math.max(s.lastMedia + jump, p.media) : p.media;
+      // Live: also a real gap where it only brings the track level with another that already took
+      // it. An MPEG-TS demuxer hands out a video track's last packet before an outage only when the
+      // next one arrives, so that track's own wall clock sees no gap; the audio, on time, does.
+      const level = this.live && jump >= 0 && jump <= this.maxGap && s.lastMedia + jump <= this.latest + LIVE_SLACK;
+      const at = (jump >= 0 && jump <= limit) || level ? Math.max(s.lastMedia + jump, p.media) : p.media;
       s.pending = undefined;
       return this.accept(s, pts, Math.max(at + fromPending, s.emitted), wall, fromPending);
     }

@@ -81,4 +81,26 @@ describe('MediaTimeline', () => {
     for (let i = 2; i < sparse.length; i++) expect(sparse[i]! - sparse[i - 1]!).toBeCloseTo(2, 9);
     expect(sparse[7]).toBeCloseTo(24 * FRAME + 16, 9);
   });
+
+  it('live: an outage seen on time by audio and late by video (its last packet held until the next) keeps both tracks together', () => {
+    // MPEG-TS video PES packets have no length: the demuxer hands out the last one before a hole
+    // only when the next one starts, so the video track's own wall clock sees no gap, while the
+    // audio (PES packets of known length, handed out at once) shows the 5 s outage. Video used to
+    // be bridged from where it stopped and ran 5 s behind audio for the rest of the connection.
+    const t = new MediaTimeline(30, true);
+    const A = 1024 / 48000;
+    const events: [number, number, number, number][] = []; // wall ms, track, pts, duration
+    for (let i = 0; i < 124; i++) events.push([i * 40, 0, 100 + i * FRAME, FRAME]); // to 4.92 s; 4.96 held
+    for (let i = 0; i * A < 5; i++) events.push([i * A * 1000, 1, 100 + i * A, A]);
+    events.sort((a, b) => a[0] - b[0]);
+    for (const [wall, track, pts, dur] of events) t.map(track, pts, dur, wall);
+    // Outage: nothing from 5 s to 10 s of wall time. Audio resumes on time at 10 s.
+    const resumed = t.map(1, 110, A, 10_000);
+    expect(resumed).toBeCloseTo(10, 1);
+    // Then the held last picture from before the outage, and the pictures after it.
+    t.map(0, 100 + 124 * FRAME, FRAME, 10_001);
+    const after = [0, 1, 2, 3].map((i) => t.map(0, 110 + i * FRAME, FRAME, 10_002 + i * 40));
+    expect(after[3]).toBeCloseTo(10 + 3 * FRAME, 1);
+  });
 });
+
