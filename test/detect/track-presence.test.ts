@@ -1,7 +1,8 @@
 /**
  * audio_missing / video_missing on real encoded MPEG-TS (simulator's libx264 + AAC), damaged
  * at the TS packet level: a stretch of one track's PES packets removed cleanly (continuity
- * counters renumbered, so only the track's absence is visible), a track removed entirely.
+ * counters renumbered, so only the track's absence is visible), a track removed entirely, a
+ * track whose packets all arrive but do not decode.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,40 @@ describe('tracks detector (audio_missing, video_missing) on damaged MPEG-TS', ()
     expect(found.map((i) => i.type), show(found)).toEqual(['video_missing']);
     expect(Math.abs(found[0]!.start - 4), show(found)).toBeLessThanOrEqual(TOL);
     expect(Math.abs(found[0]!.end! - 8), show(found)).toBeLessThanOrEqual(TOL);
+    expect(found[0]!.measurements?.packetsArriving).toBe(false);
+  });
+
+  it('video packets arrive throughout but none decodes: video_missing from the first keyframe packet to the end', async () => {
+    // The first bytes of every video PES payload garbled: the access unit delimiter, SPS and PPS
+    // of every keyframe, so no picture ever decodes. Before, only packets counted as presence, and
+    // a stream with sound and no picture for its whole length gave no incident at all.
+    const ts = await TsFile.read(clean);
+    const pid = ts.pidOf('video');
+    let garbled = 0;
+    for (const u of ts.pesUnits()) {
+      if (u.pid !== pid) continue;
+      const o = ts.pesPayloadAt(u);
+      for (let i = 0; i < 24; i++) ts.patchByte(o + i, () => (i * 73 + 11) & 0xff);
+      garbled++;
+    }
+    expect(garbled).toBeGreaterThan(DURATION * 20);
+    const f = join(dir, 'undecodable-video.ts');
+    await ts.write(f);
+    const found = mine(await run(f));
+    expect(found.map((i) => i.type), show(found)).toEqual(['video_missing']);
+    // The garbled stream's parser hands out its first (keyframe) packet about 1 s in.
+    expect(found[0]!.start, show(found)).toBeLessThanOrEqual(1 + TOL);
+    expect(found[0]!.end, show(found)).toBeGreaterThanOrEqual(DURATION - TOL);
+    expect(found[0]!.measurements?.packetsArriving).toBe(true);
+    expect(found[0]!.measurements?.everArrived).toBe(false);
+  });
+
+  it('a stream joined before its first keyframe is not missing video while the decoder waits for that keyframe', async () => {
+    // The keyframe at 0 s removed: video packets (P-frames) arrive from the start, pictures only
+    // from the next keyframe at 1 s. With after: 0.5 that wait would read as missing video.
+    const f = join(dir, 'no-first-keyframe.ts');
+    await removeTrack(clean, f, 'video', -1, 0.02);
+    expect(show(mine(await run(f, { tracks: { after: 0.5 } })))).toBe('');
   });
 
   it('both tracks removed from 4 s to 7 s (a hole in the whole stream) is no missing track', async () => {

@@ -90,7 +90,7 @@ export const transportDetector = defineDetector({
       max: 600,
       unit: 's',
       guidance:
-        'Keep it equal to tracks.after (3 s): a short dropout is a transport error, a long one a missing track, each reported once. The two measure slightly differently (tracks: time since the last packet arrived; this: the hole in the timestamps), so a hole within about one audio packet of the limit may be reported by neither.',
+        'Keep it equal to tracks.after (3 s): a short dropout is a transport error, a long one a missing track, each reported once. The two measure slightly differently (tracks: time since the last decoded picture or audio frame; this: the hole in the packet timestamps), so a hole within about one audio packet of the limit may be reported by neither.',
     },
     hlsContinuity: {
       type: 'boolean',
