@@ -132,6 +132,22 @@ export class TsFile {
     this.buf[offset] = fn(this.buf[offset]!) & 0xff;
   }
 
+  /**
+   * Overwrite the first `bytes` bytes of every PES payload of this PID with a fixed pattern (for
+   * video: the access unit delimiter and parameter sets of each frame, so nothing decodes).
+   * Returns how many PES packets were hit.
+   */
+  garblePayloadStarts(pid: number, bytes: number): number {
+    let hit = 0;
+    for (const u of this.pesUnits()) {
+      if (u.pid !== pid) continue;
+      const o = this.pesPayloadAt(u);
+      for (let i = 0; i < bytes; i++) this.patchByte(o + i, () => (i * 73 + 11) & 0xff);
+      hit++;
+    }
+    return hit;
+  }
+
   /** Set the transport_error_indicator of these TS packets (a demodulator's uncorrectable-error flag). */
   setTransportError(indices: Iterable<number>): void {
     for (const i of indices) this.buf[i * TS_PACKET + 1]! |= 0x80;
@@ -226,7 +242,11 @@ export class TsFile {
 
 function readTs(b: Buffer, at: number): number {
   return (
-    ((b[at]! >> 1) & 0x07) * 2 ** 30 + (b[at + 1]! << 22) + ((b[at + 2]! >> 1) << 15) + (b[at + 3]! << 7) + (b[at + 4]! >> 1)
+    ((b[at]! >> 1) & 0x07) * 2 ** 30 +
+    (b[at + 1]! << 22) +
+    ((b[at + 2]! >> 1) << 15) +
+    (b[at + 3]! << 7) +
+    (b[at + 4]! >> 1)
   );
 }
 
