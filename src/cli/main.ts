@@ -1,12 +1,13 @@
-import { dirname, resolve } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../app.ts';
 import { loadConfigFile, parseConfig, type VigilConfig } from '../config/index.ts';
 import { DETECTORS, type DetectorOverrides } from '../detect/index.ts';
 import { analyze } from '../engine/index.ts';
 import { setMediaLogLevel } from '../ingest/index.ts';
-import { VigilError, createLogger, errorMessage } from '../shared/index.ts';
-import { demoScenario, loadScenarioFile, startSimulation } from '../simulate/index.ts';
+import { ErrorCodes, VigilError, createLogger, errorMessage } from '../shared/index.ts';
+import { containerFor, demoScenario, loadScenarioFile, renderToFile, startSimulation } from '../simulate/index.ts';
 import { createSinks } from '../notify/index.ts';
 import { startServer, type RunningServer } from '../server/index.ts';
 import { openStore } from '../store/index.ts';
@@ -21,6 +22,8 @@ Usage:
                                               run the pipeline over one input as fast as it decodes
   vigil simulate --scenario <file> [--truth truth.json] [--duration <s>]
                                               serve live test streams with scripted defects
+  vigil render --scenario <file> --out <dir> [--duration <s>] [--stream <id>]...
+                                              write the scenario's streams to files, with ground truth
   vigil config check <file>                   validate a config without starting anything
   vigil detectors                             list detectors and their options
 `;
@@ -36,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return analyzeCommand(rest);
     case 'simulate':
       return simulate(rest);
+    case 'render':
+      return render(rest);
     case 'config':
       return configCommand(rest);
     case 'detectors':
@@ -207,6 +212,68 @@ async function simulate(args: string[]): Promise<number> {
     return 0;
   }
   return untilSignal(() => sim.stop());
+}
+
+/**
+ * Renders each stream of a scenario to `<out>/<id>.<container>` (as fast as the encoders go, not
+ * in real time) with its ground truth in `<out>/<id>.truth.json`: labelled files for `vigil
+ * analyze`, for streams of any output type (a live stream's file carries the same content and
+ * randomness as the scenario played live) and for file-only ones (vp9).
+ */
+async function render(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      scenario: { type: 'string', short: 's' },
+      out: { type: 'string', short: 'o' },
+      duration: { type: 'string' },
+      stream: { type: 'string', multiple: true },
+    },
+  });
+  if (!values.scenario || !values.out) {
+    process.stderr.write('usage: vigil render --scenario <file> --out <dir> [--duration <s>] [--stream <id>]...\n');
+    return 2;
+  }
+  let duration: number | undefined;
+  if (values.duration !== undefined) {
+    duration = Number(values.duration);
+    if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) {
+      throw new VigilError(
+        ErrorCodes.SCENARIO_INVALID,
+        `--duration must be a number of seconds in (0, 3600], got "${values.duration}"`,
+      );
+    }
+  }
+  const scenario = await loadScenarioFile(values.scenario);
+  const wanted = values.stream ?? [];
+  for (const id of wanted) {
+    if (!scenario.streams.some((s) => s.id === id)) {
+      throw new VigilError(
+        ErrorCodes.SCENARIO_INVALID,
+        `--stream ${id}: no such stream in ${values.scenario} (streams: ${scenario.streams.map((s) => s.id).join(', ')})`,
+      );
+    }
+  }
+  const streams = wanted.length > 0 ? scenario.streams.filter((s) => wanted.includes(s.id)) : scenario.streams;
+  await mkdir(values.out, { recursive: true });
+  for (const s of streams) {
+    const container = containerFor(s);
+    const path = join(values.out, `${s.id}.${container}`);
+    // Rendered under a temporary name (same extension: it picks the muxer) and renamed when
+    // complete, so a failed render leaves no file that looks finished.
+    const part = join(values.out, `${s.id}.part.${container}`);
+    const seconds = duration ?? s.cycle;
+    try {
+      const truth = await renderToFile(s, part, { duration: seconds, seed: scenario.seed });
+      await rename(part, path);
+      await writeFile(join(values.out, `${s.id}.truth.json`), `${JSON.stringify(truth, null, 1)}\n`);
+      process.stdout.write(`${s.id}\t${path}\t${seconds} s\t${truth.length} ground-truth entries\n`);
+    } catch (err) {
+      await rm(part, { force: true });
+      throw new Error(`render of stream ${s.id} to ${path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  return 0;
 }
 
 async function configCommand(args: string[]): Promise<number> {

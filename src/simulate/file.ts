@@ -9,29 +9,17 @@ import { extname } from 'node:path';
 import * as damage from './damage.ts';
 import { PacketMuxer } from './mux.ts';
 import { renderCycle, round6, streamSeed, type DamageApi } from './render.ts';
-import type { GroundTruthEntry, ScenarioStream } from './scenario.ts';
+import { CONTAINERS, containerProblem, type Container, type GroundTruthEntry, type ScenarioStream } from './scenario.ts';
 import { tsDamagerFor } from './ts-damage.ts';
 
-const FORMATS: Record<string, string> = {
-  '.ts': 'mpegts',
-  '.mp4': 'mp4',
-  '.mkv': 'matroska',
-  '.mov': 'mov',
-  '.webm': 'webm',
+/** FFmpeg's muxer for each container (by the file's extension). */
+const FORMATS: Record<Container, string> = {
+  ts: 'mpegts',
+  mp4: 'mp4',
+  mkv: 'matroska',
+  mov: 'mov',
+  webm: 'webm',
 };
-
-/** Codec/container combinations renderToFile refuses, with the reason. */
-function containerProblem(stream: ScenarioStream, format: string): string | undefined {
-  const v = stream.video.codec;
-  const a = stream.audio === false ? undefined : stream.audio.codec;
-  if (format === 'mpegts' && v === 'vp9') return 'MPEG-TS cannot carry vp9 (use .mkv or .webm)';
-  if (format === 'webm' && v !== 'vp9') return `webm carries vp9 video only (video.codec is ${v})`;
-  if (format === 'webm' && a !== undefined && a !== 'opus') return `webm carries opus audio only (audio.codec is ${a})`;
-  if (format !== 'mpegts' && stream.schedule.some((it) => it.type === 'transport')) {
-    return 'transport damage needs an MPEG-TS output (.ts)';
-  }
-  return undefined;
-}
 
 export async function renderToFile(
   stream: ScenarioStream,
@@ -46,12 +34,13 @@ export async function renderToFile(
     damage?: DamageApi;
   },
 ): Promise<GroundTruthEntry[]> {
-  const format = FORMATS[extname(outPath).toLowerCase()];
-  if (!format) {
+  const container = extname(outPath).toLowerCase().slice(1) as Container;
+  if (!CONTAINERS.includes(container)) {
     throw new Error(`renderToFile: unsupported extension ${extname(outPath)} (use .ts, .mp4, .mkv, .mov, .webm)`);
   }
+  const format = FORMATS[container];
   if (!(opts.duration > 0)) throw new Error('renderToFile: duration must be > 0');
-  const problem = containerProblem(stream, format);
+  const problem = containerProblem(stream, container);
   if (problem) throw new Error(`renderToFile: stream ${stream.id} to ${outPath}: ${problem}`);
   const globalHeader = format !== 'mpegts';
   const enc = await renderCycle(stream, {

@@ -77,8 +77,9 @@ import { quietFfmpegLogs } from './live.ts';
 import type { GroundTruthEntry, ScenarioStream } from './scenario.ts';
 import type { DamageApi } from './render.ts';
 
-export { scenarioSchema, parseScenario, loadScenarioFile, demoScenario } from './scenario.ts';
+export { scenarioSchema, parseScenario, loadScenarioFile, demoScenario, containerFor, CONTAINERS } from './scenario.ts';
 export type {
+  Container,
   Scenario,
   ScenarioStream,
   GroundTruthEntry,
@@ -101,6 +102,12 @@ export function renderToFile(
   outPath: string,
   opts: {
     duration: number;
+    /**
+     * The scenario's seed (`Scenario.seed`), mixed with the stream id as a live simulation does;
+     * a stream's own `seed` wins. Default 1 (whatever the scenario said: pass it to render a
+     * file with the same randomness as the scenario played live).
+     */
+    seed?: number;
     /** Damage functions in place of the simulator's own (a clean twin: functions that damage nothing). */
     damage?: DamageApi;
   },

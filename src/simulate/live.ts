@@ -354,7 +354,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   if (fileOnly) {
     throw new VigilError(
       ErrorCodes.SCENARIO_INVALID,
-      `stream ${fileOnly.id} has output type file: it can only be rendered with renderToFile, not played live`,
+      `stream ${fileOnly.id} has output type file: it is rendered to a file (vigil render --scenario <file> --out <dir>), not played live`,
     );
   }
   const hlsStreams = scenario.streams.filter((s) => s.output.type === 'hls');

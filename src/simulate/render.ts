@@ -22,7 +22,7 @@ import {
   type AudioSource,
   type VideoSource,
 } from './synth.ts';
-import { prng } from '../shared/index.ts';
+import { errorMessage, prng } from '../shared/index.ts';
 
 export { setOpt } from './codecs.ts';
 
@@ -190,7 +190,7 @@ async function clipVideo(stream: ScenarioStream, path: string): Promise<VideoSou
   const pending: { t: number; buf: Uint8Array }[] = [];
 
   const open = async () => {
-    dmx = await Demuxer.open(path);
+    dmx = await openClip(path);
     const vs = dmx.video();
     if (!vs) throw new Error(`clip ${path} has no video stream`);
     dec = await Decoder.create(vs, { threads: 1 } as never);
@@ -308,8 +308,17 @@ async function lavfiAudio(sampleRate: number, channels: number, toneHz: number):
   );
 }
 
+/** Open a content clip; a failure names the clip (FFmpeg's own message does not). */
+async function openClip(path: string): Promise<Demuxer> {
+  try {
+    return await Demuxer.open(path);
+  } catch (err) {
+    throw new Error(`content clip ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
 async function clipAudio(path: string, sampleRate: number, channels: number): Promise<AudioSource | null> {
-  const probe = await Demuxer.open(path);
+  const probe = await openClip(path);
   const has = !!probe.audio();
   await probe.close();
   if (!has) return null;

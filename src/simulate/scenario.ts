@@ -217,8 +217,15 @@ const hlsOutput = z.strictObject({
   /** Segments listed in the sliding-window playlist. */
   windowSize: z.number().int().min(2).max(30).default(6),
 });
-/** Not live: the stream is only rendered with renderToFile (any container, vp9 included). */
-const fileOutput = z.strictObject({ type: z.literal('file') });
+/** Containers a stream can be rendered into (the file's extension). */
+export const CONTAINERS = ['ts', 'mp4', 'mkv', 'mov', 'webm'] as const;
+export type Container = (typeof CONTAINERS)[number];
+/** Not live: the stream is only rendered to a file (`vigil render`, renderToFile), in any container, vp9 included. */
+const fileOutput = z.strictObject({
+  type: z.literal('file'),
+  /** Container `vigil render` writes; default ts, or webm for vp9 (mkv when its audio is not opus). */
+  container: z.enum(CONTAINERS).optional(),
+});
 const outputSchema = z.discriminatedUnion('type', [udpOutput, hlsOutput, fileOutput], {
   error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|hls|file' : undefined),
 });
@@ -281,6 +288,37 @@ const audioSchema = z.strictObject({
   missing: z.boolean().default(false),
 });
 
+/** Why `stream` cannot be written to `container`, or undefined when it can. */
+export function containerProblem(
+  stream: { video: { codec: string }; audio: false | { codec: string }; schedule: readonly { type: string }[] },
+  container: Container,
+): string | undefined {
+  const v = stream.video.codec;
+  const a = stream.audio === false ? undefined : stream.audio.codec;
+  if (container === 'ts' && v === 'vp9') return 'MPEG-TS cannot carry vp9 (use mkv or webm)';
+  if (container === 'webm' && v !== 'vp9') return `webm carries vp9 video only (video.codec is ${v})`;
+  if (container === 'webm' && a !== undefined && a !== 'opus') return `webm carries opus audio only (audio.codec is ${a})`;
+  if (container !== 'ts' && stream.schedule.some((it) => it.type === 'transport')) {
+    return 'transport damage needs MPEG-TS (container ts)';
+  }
+  return undefined;
+}
+
+/**
+ * The container a stream is rendered into: its file output's `container`, else MPEG-TS (what the
+ * live outputs send, and the only one that carries transport damage), or for vp9 webm (mkv when
+ * its audio is not opus).
+ */
+export function containerFor(stream: {
+  output: { type: string; container?: Container };
+  video: { codec: string };
+  audio: false | { codec: string };
+}): Container {
+  if (stream.output.container) return stream.output.container;
+  if (stream.video.codec !== 'vp9') return 'ts';
+  return stream.audio === false || stream.audio.codec === 'opus' ? 'webm' : 'mkv';
+}
+
 export const streamSchema = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'expected an id of letters, digits, - and _'),
@@ -303,6 +341,10 @@ export const streamSchema = z
         ['video', 'codec'],
         `vp9 cannot be carried in MPEG-TS (output ${s.output.type} sends MPEG-TS): use h264|hevc|mpeg2, or vp9 with output { type: file } rendered to .mkv/.webm`,
       );
+    }
+    if (s.output.type === 'file') {
+      const problem = containerProblem(s, containerFor(s));
+      if (problem) issue(s.output.container ? ['output', 'container'] : ['output'], problem);
     }
     if (s.video.codec === 'mpeg2' && ![24, 25, 30, 50, 60].includes(s.video.fps)) {
       issue(['video', 'fps'], 'mpeg2 needs a standard frame rate: 24|25|30|50|60');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, VigilError } from '../../src/shared/index.ts';
-import { demoScenario, loadScenarioFile, parseScenario, scenarioSchema } from '../../src/simulate/index.ts';
+import { containerFor, demoScenario, loadScenarioFile, parseScenario, scenarioSchema } from '../../src/simulate/index.ts';
 
 function detailsOf(input: unknown): string[] {
   try {
@@ -57,6 +57,32 @@ describe('parseScenario', () => {
       'extra: unknown key',
     ]);
     expect(detailsOf({})[0]).toMatch(/^streams: expected array/);
+  });
+
+  it('picks the container a stream renders into, and names the field when a file output cannot carry it', () => {
+    const stream = (output: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      parseScenario({ streams: [{ id: 'a', output, ...extra }] }).streams[0]!;
+    const vp9 = { video: { codec: 'vp9' }, audio: { codec: 'opus' } };
+    expect(containerFor(stream({ type: 'udp' }))).toBe('ts');
+    expect(containerFor(stream({ type: 'file' }))).toBe('ts');
+    expect(containerFor(stream({ type: 'file' }, vp9))).toBe('webm');
+    expect(containerFor(stream({ type: 'file' }, { video: { codec: 'vp9' }, audio: { codec: 'aac' } }))).toBe('mkv');
+    expect(containerFor(stream({ type: 'file', container: 'mov' }))).toBe('mov');
+    expect(detailsOf({ streams: [{ id: 'a', output: { type: 'file', container: 'ts' }, ...vp9 }] })).toEqual([
+      'streams[0].output.container: MPEG-TS cannot carry vp9 (use mkv or webm)',
+    ]);
+    expect(detailsOf({ streams: [{ id: 'a', output: { type: 'file', container: 'webm' } }] })).toEqual([
+      'streams[0].output.container: webm carries vp9 video only (video.codec is h264)',
+    ]);
+    expect(detailsOf({ streams: [{ id: 'a', output: { type: 'file', container: 'avi' } }] })).toEqual([
+      'streams[0].output.container: expected one of "ts"|"mp4"|"mkv"|"mov"|"webm"',
+    ]);
+    // Transport damage is TS packets: a vp9 file (webm by default) cannot have it.
+    const transport = { schedule: [{ at: 1, type: 'transport', duration: 1, mode: 'drop', rate: 0.1 }] };
+    expect(detailsOf({ streams: [{ id: 'a', output: { type: 'file' }, ...vp9, ...transport }] })).toEqual([
+      'streams[0].output: transport damage needs MPEG-TS (container ts)',
+    ]);
+    expect(containerFor(stream({ type: 'file' }, transport))).toBe('ts');
   });
 
   it('checks schedule consistency: within the cycle, no overlapping video defects, valid channel', () => {
