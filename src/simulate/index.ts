@@ -4,7 +4,8 @@
  * - parseScenario / loadScenarioFile / scenarioSchema: the scenario format (YAML or JSON).
  * - startSimulation: encode each stream's cycle once, then replay it live and looping
  *   (MPEG-TS over UDP or HLS over HTTP on 127.0.0.1), recording ground truth as it plays.
- * - renderToFile: the same content and defects written to a file as fast as possible.
+ * - renderToFile: the same content and defects written to a file as fast as possible
+ *   (`vigil render` does it for every stream of a scenario; containerFor picks the container).
  * - demoScenario: the embedded three-stream demo.
  *
  * Timestamps and ground truth
