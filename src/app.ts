@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { streamSchema, type StreamConfig, type VigilConfig } from './config/index.ts';
+import { streamIngest, streamSchema, type StreamConfig, type VigilConfig } from './config/index.ts';
 import type { DetectorOverrides } from './detect/index.ts';
 import type { StreamAssignment } from './engine/index.ts';
 import { WorkerPool } from './engine/index.ts';
@@ -404,14 +404,16 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
   });
 
   function assignment(s: StreamConfig): StreamAssignment {
+    const ingest = streamIngest(config, s);
     return {
       id: s.id,
       url: s.url,
       detectors: [config.detectors as DetectorOverrides, s.detectors as DetectorOverrides | undefined],
-      signalLossAfter: s.ingest?.signalLossAfter ?? config.ingest.signalLossAfter,
-      signalRecovery: s.ingest?.signalRecovery ?? config.ingest.signalRecovery,
-      reconnectMaxDelay: s.ingest?.reconnectMaxDelay ?? config.ingest.reconnectMaxDelay,
-      thumbnailInterval: s.ingest?.thumbnailInterval ?? config.ingest.thumbnailInterval,
+      signalLossAfter: ingest.signalLossAfter,
+      signalRecovery: ingest.signalRecovery,
+      reconnectMaxDelay: ingest.reconnectMaxDelay,
+      thumbnailInterval: ingest.thumbnailInterval,
+      variant: ingest.variant,
     };
   }
 

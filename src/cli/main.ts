@@ -5,7 +5,7 @@ import { buildApp } from '../app.ts';
 import { loadConfigFile, parseConfig, type VigilConfig } from '../config/index.ts';
 import { DETECTORS, type DetectorOverrides } from '../detect/index.ts';
 import { analyze } from '../engine/index.ts';
-import { setMediaLogLevel } from '../ingest/index.ts';
+import { setMediaLogLevel, type VariantChoice } from '../ingest/index.ts';
 import { ErrorCodes, VigilError, createLogger, errorMessage } from '../shared/index.ts';
 import { containerFor, demoScenario, loadScenarioFile, renderToFile, startSimulation } from '../simulate/index.ts';
 import { createSinks } from '../notify/index.ts';
@@ -18,7 +18,7 @@ const HELP = `vigil: live audio/video quality monitor
 Usage:
   vigil demo                                  simulated live streams + monitor (npm start)
   vigil monitor --config vigil.yaml           watch the streams in a config file
-  vigil analyze <file-or-url> [--format jsonl|text] [--config vigil.yaml]
+  vigil analyze <file-or-url> [--format jsonl|text] [--config vigil.yaml] [--variant highest|lowest|<bit/s>]
                                               run the pipeline over one input as fast as it decodes
   vigil simulate --scenario <file> [--truth truth.json] [--duration <s>]
                                               serve live test streams with scripted defects
@@ -137,7 +137,11 @@ async function analyzeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { format: { type: 'string', short: 'f', default: 'text' }, config: { type: 'string', short: 'c' } },
+    options: {
+      format: { type: 'string', short: 'f', default: 'text' },
+      config: { type: 'string', short: 'c' },
+      variant: { type: 'string' },
+    },
   });
   const input = positionals[0];
   if (!input) {
@@ -148,7 +152,19 @@ async function analyzeCommand(args: string[]): Promise<number> {
     process.stderr.write(`vigil analyze: --format must be jsonl or text, got "${values.format}"\n`);
     return 2;
   }
-  const detectors = values.config ? ((await loadConfigFile(values.config)).detectors as DetectorOverrides) : undefined;
+  let variant: VariantChoice | undefined;
+  if (values.variant !== undefined) {
+    const bps = Number(values.variant);
+    if (values.variant === 'highest' || values.variant === 'lowest') variant = values.variant;
+    else if (Number.isInteger(bps) && bps > 0) variant = bps;
+    else {
+      process.stderr.write(`vigil analyze: --variant must be highest, lowest or a bandwidth in bits/s, got "${values.variant}"\n`);
+      return 2;
+    }
+  }
+  const config = values.config ? await loadConfigFile(values.config) : undefined;
+  const detectors = config ? (config.detectors as DetectorOverrides) : undefined;
+  variant ??= config?.ingest.variant;
   setMediaLogLevel('quiet');
   const jsonl = values.format === 'jsonl';
   const color = !jsonl && process.stdout.isTTY === true;
@@ -157,6 +173,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
   const result = await analyze({
     input,
     ...(detectors ? { detectors } : {}),
+    ...(variant !== undefined ? { variant } : {}),
     onIncident: (i) => {
       if (progress) process.stderr.write('\r\x1b[K');
       process.stdout.write(`${jsonl ? incidentJsonLine(i) : incidentTextLine(i, color)}\n`);

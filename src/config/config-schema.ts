@@ -4,32 +4,57 @@ import { notifyConfigSchema } from '../notify/index.ts';
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Signal-loss settings (ingest's own health check of each source). */
+/** Ingest settings: signal-loss watch, thumbnails, reconnects, rendition (each field once, with its default). */
+const ingestFields = {
+  signalLossAfter: [
+    z.number().min(0.5, { error: 'expected at least 0.5 s' }).max(600, { error: 'expected at most 600 s' }),
+    3,
+    'Seconds without fresh media (s) before a signal_loss incident opens.',
+  ],
+  signalRecovery: [
+    z.number().min(0, { error: 'expected at least 0 s' }).max(600, { error: 'expected at most 600 s' }),
+    2,
+    'Seconds (s) media must flow again before signal_loss closes; bridges reconnect storms.',
+  ],
+  thumbnailInterval: [
+    z.number().min(0).max(600),
+    5,
+    'Seconds (s) between live thumbnails of each stream (0 = none). Incident evidence is taken regardless.',
+  ],
+  reconnectMaxDelay: [
+    z.number().min(0.5).max(300),
+    10,
+    'Longest wait (s) between reconnect attempts; waits double from 0.5 s with jitter.',
+  ],
+  variant: [
+    z.union([z.enum(['highest', 'lowest']), z.number().int().min(1)], {
+      error: 'expected "highest", "lowest" or a bandwidth in bits/s',
+    }),
+    'highest',
+    'For an HLS master playlist (a bitrate ladder): the rendition to monitor: "highest" or "lowest" BANDWIDTH, or a number of bits/s (the highest rendition at or under it, as a player capped there would take; the lowest if none is). The other renditions are not downloaded. To watch several renditions, add the URL once per rendition. Inputs with one rendition ignore it.',
+  ],
+} as const;
+
+/** The top-level `ingest` block: every field has its default. */
 const ingestSchema = z.strictObject({
-  signalLossAfter: z
-    .number()
-    .min(0.5, { error: 'expected at least 0.5 s' })
-    .max(600, { error: 'expected at most 600 s' })
-    .default(3)
-    .describe('Seconds without fresh media (s) before a signal_loss incident opens.'),
-  signalRecovery: z
-    .number()
-    .min(0, { error: 'expected at least 0 s' })
-    .max(600, { error: 'expected at most 600 s' })
-    .default(2)
-    .describe('Seconds (s) media must flow again before signal_loss closes; bridges reconnect storms.'),
-  thumbnailInterval: z
-    .number()
-    .min(0)
-    .max(600)
-    .default(5)
-    .describe('Seconds (s) between live thumbnails of each stream (0 = none). Incident evidence is taken regardless.'),
-  reconnectMaxDelay: z
-    .number()
-    .min(0.5)
-    .max(300)
-    .default(10)
-    .describe('Longest wait (s) between reconnect attempts; waits double from 0.5 s with jitter.'),
+  signalLossAfter: ingestFields.signalLossAfter[0].default(ingestFields.signalLossAfter[1]).describe(ingestFields.signalLossAfter[2]),
+  signalRecovery: ingestFields.signalRecovery[0].default(ingestFields.signalRecovery[1]).describe(ingestFields.signalRecovery[2]),
+  thumbnailInterval: ingestFields.thumbnailInterval[0].default(ingestFields.thumbnailInterval[1]).describe(ingestFields.thumbnailInterval[2]),
+  reconnectMaxDelay: ingestFields.reconnectMaxDelay[0].default(ingestFields.reconnectMaxDelay[1]).describe(ingestFields.reconnectMaxDelay[2]),
+  variant: ingestFields.variant[0].default(ingestFields.variant[1]).describe(ingestFields.variant[2]),
+});
+
+/**
+ * A stream's `ingest` overrides: no defaults, so a field the stream leaves out comes from the
+ * top-level block. (A `.partial()` of the block above kept its defaults: a stream that set one
+ * field got the built-in defaults for the others, not the top-level values.)
+ */
+const ingestOverridesSchema = z.strictObject({
+  signalLossAfter: ingestFields.signalLossAfter[0].optional().describe(ingestFields.signalLossAfter[2]),
+  signalRecovery: ingestFields.signalRecovery[0].optional().describe(ingestFields.signalRecovery[2]),
+  thumbnailInterval: ingestFields.thumbnailInterval[0].optional().describe(ingestFields.thumbnailInterval[2]),
+  reconnectMaxDelay: ingestFields.reconnectMaxDelay[0].optional().describe(ingestFields.reconnectMaxDelay[2]),
+  variant: ingestFields.variant[0].optional().describe(ingestFields.variant[2]),
 });
 
 export const streamSchema = z.strictObject({
@@ -44,7 +69,7 @@ export const streamSchema = z.strictObject({
   name: z.string().optional().describe('Human-readable name (defaults to the id).'),
   tags: z.array(z.string()).default([]).describe('Free-form tags for filtering and alert routing.'),
   detectors: detectorsSchema().optional().describe('Per-stream detector overrides, same shape as the top-level detectors.'),
-  ingest: ingestSchema.partial().optional().describe('Per-stream ingest overrides.'),
+  ingest: ingestOverridesSchema.optional().describe('Per-stream ingest overrides; fields left out come from the top-level ingest block.'),
 });
 
 const serverSchema = z.strictObject({
@@ -95,7 +120,7 @@ export const configSchema = z.strictObject({
     .default('auto')
     .describe('Worker processes that decode and detect; "auto" uses one per CPU core.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn').describe('Log level for structured logs on stderr.'),
-  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, thumbnailInterval: 5, reconnectMaxDelay: 10 }).describe("How sources are watched and reconnected."),
+  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, thumbnailInterval: 5, reconnectMaxDelay: 10, variant: 'highest' }).describe("How sources are watched and reconnected."),
   detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
   incidents: incidentsSchema.default({ flapWindow: 10 }).describe('How detector intervals become incidents.'),
   store: storeSchema.default({}).describe('Persistence.'),
@@ -107,3 +132,12 @@ export const configSchema = z.strictObject({
 export type VigilConfig = z.infer<typeof configSchema>;
 export type VigilConfigInput = z.input<typeof configSchema>;
 export type StreamConfig = z.infer<typeof streamSchema>;
+
+/** The ingest settings that apply to one stream: its own overrides over the top-level block. */
+export type IngestSettings = VigilConfig['ingest'];
+export function streamIngest(config: Pick<VigilConfig, 'ingest'>, stream: Pick<StreamConfig, 'ingest'>): IngestSettings {
+  const own = stream.ingest ?? {};
+  const out: Record<string, unknown> = { ...config.ingest };
+  for (const [k, v] of Object.entries(own)) if (v !== undefined) out[k] = v;
+  return out as IngestSettings;
+}

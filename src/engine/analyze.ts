@@ -1,6 +1,6 @@
 import { DetectorChain, type DetectorOverrides } from '../detect/index.ts';
 import { IncidentTracker } from '../incidents/index.ts';
-import { StreamSource } from '../ingest/index.ts';
+import { StreamSource, type VariantChoice } from '../ingest/index.ts';
 import type { Incident, Logger } from '../shared/index.ts';
 
 export interface AnalyzeOptions {
@@ -12,6 +12,8 @@ export interface AnalyzeOptions {
   /** Called about once a second with media time decoded so far. */
   readonly onProgress?: (mediaTime: number, duration: number | undefined) => void;
   readonly decoderThreads?: number;
+  /** Which rendition of an HLS master playlist to read (default: the highest bandwidth). */
+  readonly variant?: VariantChoice;
 }
 
 export interface AnalyzeResult {
@@ -57,6 +59,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
         inputDuration = info.duration;
       },
       decoderThreads: opts.decoderThreads ?? 1,
+      ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
     },
     {

@@ -1,5 +1,5 @@
 import type { DetectorOverrides } from '../detect/index.ts';
-import type { SourceStatus } from '../ingest/index.ts';
+import type { SourceStatus, VariantChoice } from '../ingest/index.ts';
 import type { IntervalEdge } from '../shared/index.ts';
 
 /** What a worker needs to run one stream. Plain data: it crosses the process boundary. */
@@ -13,6 +13,8 @@ export interface StreamAssignment {
   readonly reconnectMaxDelay: number;
   /** Seconds between live thumbnails. */
   readonly thumbnailInterval: number;
+  /** Which rendition of an HLS master playlist to monitor. */
+  readonly variant: VariantChoice;
 }
 
 /** Supervisor → worker. */

@@ -49,6 +49,7 @@ export class StreamRunner {
         signalRecovery: stream.signalRecovery,
         reconnectDelay: { initial: 0.5, max: stream.reconnectMaxDelay },
         thumbnailInterval: stream.thumbnailInterval,
+        variant: stream.variant,
         ...(logger ? { logger } : {}),
       },
       {

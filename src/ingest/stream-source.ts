@@ -1,6 +1,7 @@
 import '../shared/polyfill.ts';
 import { Decoder, Demuxer } from 'node-av/api';
 import {
+  AVDISCARD_ALL,
   AVCOL_RANGE_JPEG,
   AV_NOPTS_VALUE,
   AV_PIX_FMT_YUVJ420P,
@@ -29,6 +30,7 @@ import { isLocalFile, protocolOptions } from './protocol-options.ts';
 import { ThumbnailEncoder } from './thumbnail-encoder.ts';
 import { EvidenceClipRecorder, type EvidenceClip } from './evidence-clip.ts';
 import { LUMA_FIRST_FORMATS, VideoDecoder } from './video-decoder.ts';
+import { selectTracks, type VariantChoice } from './select-tracks.ts';
 
 const FULL_RANGE_FORMATS = new Set<number>([
   AV_PIX_FMT_YUVJ420P,
@@ -74,6 +76,8 @@ export interface SourceOptions {
   readonly signalRecovery?: number;
   readonly reconnectDelay?: { readonly initial: number; readonly max: number };
   readonly decoderThreads?: number;
+  /** Which rendition of an HLS master playlist to monitor (default: the highest bandwidth); the others are not read. */
+  readonly variant?: VariantChoice;
   /** Called each time the input is opened, with its duration in seconds when the container knows it. */
   readonly onOpen?: (info: { duration: number | undefined }) => void;
   /** Seconds between live thumbnails (0 = none; evidence requested with requestThumbnail still works). */
@@ -354,8 +358,18 @@ export class StreamSource {
       copyTs: true,
     });
     try {
-      const vs = demuxer.video();
-      const as = demuxer.audio();
+      const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest');
+      const vs = tracks.video;
+      const as = tracks.audio;
+      // Streams not monitored are not read: other renditions of an HLS master playlist are not
+      // downloaded, other programmes' and subtitle PES are not assembled.
+      for (const s of tracks.unused) s.discard = AVDISCARD_ALL;
+      if (tracks.variant) {
+        this.opts.logger?.info(
+          { stream: this.opts.id, bandwidth: tracks.variant.bandwidth, offered: tracks.variant.offered },
+          'monitoring one rendition of the master playlist',
+        );
+      }
       const duration = demuxer.duration;
       this.opts.onOpen?.({ duration: Number.isFinite(duration) && duration > 0 ? duration : undefined });
       if (!vs && !as)
@@ -379,6 +393,7 @@ export class StreamSource {
         mediaTime: this.timeline.now,
         wallTime: Date.now(),
         format: demuxer.formatName,
+        ...(tracks.variant ? { variant: tracks.variant } : {}),
         ...(vs
           ? {
               video: {

@@ -80,6 +80,8 @@ export interface StreamInfo {
   readonly format: string;
   readonly video?: { readonly codec: string; readonly width: number; readonly height: number; readonly fps: number };
   readonly audio?: { readonly codec: string; readonly sampleRate: number; readonly channels: number };
+  /** The rendition monitored, for an HLS master playlist: its BANDWIDTH and those offered (bits/s, ascending). */
+  readonly variant?: { readonly bandwidth: number; readonly offered: readonly number[] };
 }
 
 export type MediaInput = VideoFrameView | AudioChunk | PacketInfo | StreamInfo;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configReferenceMarkdown, parseConfigText } from '../../src/config/index.ts';
+import { configReferenceMarkdown, parseConfigText, streamIngest } from '../../src/config/index.ts';
 import { VigilError } from '../../src/shared/index.ts';
 
 function problems(yaml: string): string[] {
@@ -20,6 +20,26 @@ describe('config', () => {
     expect(c.ingest.signalLossAfter).toBe(3);
     expect(c.notify.console).toBe(true);
     expect(c.streams[0]).toMatchObject({ id: 'a', tags: [] });
+  });
+
+  it("a stream's ingest overrides replace only the fields they set; the rest come from the top-level block", () => {
+    const c = parseConfigText(`
+ingest: { signalLossAfter: 7, variant: lowest }
+streams:
+  - { id: a, url: a.ts, ingest: { thumbnailInterval: 2 } }
+  - { id: b, url: b.ts, ingest: { variant: 2500000, signalLossAfter: 1 } }
+  - { id: c, url: c.ts }
+`);
+    // Until 2026-11-27 the stream block got every default filled in (signalLossAfter 3 here),
+    // which then won over the top-level 7.
+    expect(c.streams[0]!.ingest).toEqual({ thumbnailInterval: 2 });
+    const base = { signalRecovery: 2, reconnectMaxDelay: 10 };
+    expect(streamIngest(c, c.streams[0]!)).toEqual({ ...base, signalLossAfter: 7, thumbnailInterval: 2, variant: 'lowest' });
+    expect(streamIngest(c, c.streams[1]!)).toEqual({ ...base, signalLossAfter: 1, thumbnailInterval: 5, variant: 2500000 });
+    expect(streamIngest(c, c.streams[2]!)).toEqual({ ...base, signalLossAfter: 7, thumbnailInterval: 5, variant: 'lowest' });
+    expect(problems('streams: [{ id: a, url: a.ts, ingest: { variant: best } }]')).toEqual([
+      'streams[0].ingest.variant: expected "highest", "lowest" or a bandwidth in bits/s',
+    ]);
   });
 
   it('reports one line per problem, each naming the field path and what was expected', () => {
