@@ -90,6 +90,6 @@ describe('transport', () => {
 
   it('refuses transport damage for containers other than MPEG-TS', async () => {
     const s = scenario([{ at: 1, type: 'transport', duration: 1 }]);
-    await expect(renderToFile(s, join(dir, 'x.mkv'), { duration: 2 })).rejects.toThrow(/needs an MPEG-TS output/);
+    await expect(renderToFile(s, join(dir, 'x.mkv'), { duration: 2 })).rejects.toThrow(/transport damage needs MPEG-TS \(container ts\)/);
   });
 });
