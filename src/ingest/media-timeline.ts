@@ -4,12 +4,13 @@
  * PTS), jump at HLS discontinuities and restart after reconnects; none of that may make
  * time run backwards or leap, or every interval downstream would be wrong.
  *
- * A step off a track's trajectory (back, or ahead by more than CONFIRM_STEP or STEP_FACTOR times
- * the track's usual step, whichever is more: sparse variable-frame-rate video keeps its spacing) is believed only once
- * the next frame of the track follows on from it: a damaged packet can carry a garbled timestamp
- * and still decode, and taking one such frame's timestamp as a jump (a 28 s "gap" from 20% of TS
- * packets garbled) would move the rest of the stream. Until confirmed, the frame is placed one
- * frame on; a frame back on the old trajectory drops it.
+ * A step off a track's trajectory (back, or ahead by more than ACCEPT_FACTOR times the track's
+ * usual step) is believed only once the next frame of the track follows on from it: a damaged
+ * packet can carry a garbled timestamp and still decode, and taking one such frame's timestamp as
+ * a jump would move the rest of the track (a 28 s "gap" from 20% of TS packets garbled; one video
+ * timestamp garbled 0.5 s ahead left the video 0.5 s behind the audio for good). Until confirmed,
+ * the frame is placed one frame on; a frame back on the old trajectory (within CONFIRM_STEP or
+ * STEP_FACTOR usual steps of it: a few dropped frames, sparse variable-frame-rate video) drops it.
  *
  * Live inputs: a jump ahead is a real gap as far as the wall clock also moved (an outage), or as
  * far as another track already went (the track's last packet before the outage came late); beyond
@@ -17,9 +18,11 @@
  */
 /** Seconds a live track's timestamps may run ahead of the wall clock across one step (buffering, bursts). */
 const LIVE_SLACK = 2;
-/** Largest forward step (s) taken at once; a bigger one waits for the next frame to confirm it. */
+/** A forward step up to this many times the track's usual step is taken at once; a longer one waits for the next frame. */
+const ACCEPT_FACTOR = 1.5;
+/** Seconds ahead of the trajectory a frame may be and still count as on it (after a provisional step, or a few lost frames). */
 const CONFIRM_STEP = 1;
-/** A step up to this many times the track's usual step (its moving average) is on the trajectory. */
+/** ... or this many times the track's usual step (its moving average), whichever is more. */
 const STEP_FACTOR = 4;
 /** Weight of each accepted step in the usual step's moving average. */
 const STEP_WEIGHT = 0.25;
@@ -34,6 +37,8 @@ interface TrackState {
   emittedWall: number;
   /** Moving average of the steps accepted on the trajectory (s). */
   usual: number;
+  /** Nominal duration of the last frame or chunk on the trajectory (s): the step expected next (audio chunks vary in size). */
+  lastDuration: number;
   /** A step off the trajectory waiting for the next frame: its timestamp, wall time and media time. */
   pending: { pts: number; wall: number; media: number } | undefined;
 }
@@ -85,6 +90,7 @@ export class MediaTimeline {
         emitted: media,
         emittedWall: wall,
         usual: duration > 0 ? duration : 0,
+        lastDuration: duration > 0 ? duration : 0,
         pending: undefined,
       });
     } else {
@@ -101,13 +107,17 @@ export class MediaTimeline {
     // Bridged: one frame on from the last one handed out, or the wall time since, if longer.
     const bridged = s.emitted + Math.max(duration, Math.max(0, (wall - s.emittedWall) / 1000));
     if (!Number.isFinite(pts)) return this.emit(s, bridged, wall);
-    if (!Number.isFinite(s.lastPts)) return this.accept(s, pts, bridged, wall, Number.NaN);
+    if (!Number.isFinite(s.lastPts)) return this.accept(s, pts, bridged, wall, Number.NaN, duration);
     const delta = pts - s.lastPts;
     const onTrack = Math.max(CONFIRM_STEP, STEP_FACTOR * s.usual);
-    if (delta >= 0 && delta <= onTrack) {
-      // On the trajectory (a pending step, if any, was a stray timestamp).
+    // The next frame, as expected (or before a usual step is known): taken at once. A longer step
+    // (frames lost, or a garbled timestamp) waits for the frame after it, unless a step is pending:
+    // then a frame near the old trajectory settles it (the pending one was a stray timestamp).
+    const expected = Math.max(s.usual, s.lastDuration);
+    const immediate = s.pending || !(expected > 0) ? onTrack : ACCEPT_FACTOR * expected;
+    if (delta >= 0 && delta <= immediate) {
       s.pending = undefined;
-      return this.accept(s, pts, Math.max(s.lastMedia + delta, s.emitted), wall, delta);
+      return this.accept(s, pts, Math.max(s.lastMedia + delta, s.emitted), wall, delta, duration);
     }
     const p = s.pending;
     const fromPending = p ? pts - p.pts : Number.NaN;
@@ -124,16 +134,20 @@ export class MediaTimeline {
       const level = this.live && jump >= 0 && jump <= this.maxGap && s.lastMedia + jump <= this.latest + LIVE_SLACK;
       const at = (jump >= 0 && jump <= limit) || level ? Math.max(s.lastMedia + jump, p.media) : p.media;
       s.pending = undefined;
-      return this.accept(s, pts, Math.max(at + fromPending, s.emitted), wall, fromPending);
+      // A long step confirmed by another long one: the cadence itself changed (a stream turning
+      // sparse), and the new step is the usual one from here.
+      if (fromPending > ACCEPT_FACTOR * Math.max(s.usual, duration)) s.usual = fromPending;
+      return this.accept(s, pts, Math.max(at + fromPending, s.emitted), wall, fromPending, duration);
     }
     // Off the trajectory: provisional until the next frame says which way.
     s.pending = { pts, wall, media: bridged };
     return this.emit(s, bridged, wall);
   }
 
-  /** `step`: the step on the trajectory this frame made (NaN: none known), for the usual step. */
-  private accept(s: TrackState, pts: number, media: number, wall: number, step: number): number {
+  /** `step`: the step on the trajectory this frame made (NaN: none known), for the usual step; `duration`: this frame's. */
+  private accept(s: TrackState, pts: number, media: number, wall: number, step: number, duration: number): number {
     if (step > 0) s.usual += STEP_WEIGHT * (step - s.usual);
+    if (duration > 0) s.lastDuration = duration;
     s.lastPts = pts;
     s.lastMedia = media;
     s.lastWall = wall;

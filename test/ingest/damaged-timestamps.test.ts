@@ -14,8 +14,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { copyFileSync } from 'node:fs';
+import { analyze } from '../../src/engine/index.ts';
 import { StreamSource, setMediaLogLevel } from '../../src/ingest/index.ts';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
+import { TsFile } from '../helpers/ts-damage.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-damagedts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -71,4 +74,60 @@ describe('damaged MPEG-TS timestamps', { timeout: 60_000 }, () => {
         expect(largestStep(audio)).toBeLessThan(1);
       });
     }
+});
+
+/**
+ * One PES timestamp garbled a little ahead (a few bit errors in its PTS field) on a flash-and-beep
+ * sync signal, everything else intact. Until 2026-11-27 a step ahead of up to 1 s was taken at
+ * once: the next frame, back on the old timestamps, read as a step back, and the track went on
+ * from the garbled time. The video (or audio) then ran that far behind for the rest of the input,
+ * and av_sync reported the sync signal out by -200 or -500 ms from there to the end.
+ */
+describe('one timestamp garbled a little ahead', { timeout: 60_000 }, () => {
+  let clean: string;
+  const prepared = (async () => {
+    setMediaLogLevel('quiet');
+    const sc = parseScenario({
+      streams: [
+        {
+          id: 's',
+          output: { type: 'file' },
+          content: { source: 'syncpattern' },
+          clock: false,
+          video: { width: 320, height: 180, fps: 25 },
+          cycle: DURATION,
+          schedule: [],
+        },
+      ],
+    });
+    clean = join(dir, 'sync.ts');
+    await renderToFile(sc.streams[0]!, clean, { duration: DURATION });
+  })();
+
+  for (const [track, shift] of [
+    ['video', 0.5],
+    ['video', 0.2],
+    ['audio', 0.5],
+  ] as const)
+    it(`${track} +${shift * 1000} ms at 8 s: a transport PTS discontinuity, and the tracks stay in sync`, async () => {
+      await prepared;
+      const file = join(dir, `sync-${track}-${shift}.ts`);
+      copyFileSync(clean, file);
+      const ts = await TsFile.read(file);
+      const pid = ts.pidOf(track);
+      const all = ts.pesUnits();
+      const unit = all.find((u) => u.pid === pid && Number.isFinite(u.pts) && ts.secondsOf(u, all) >= 8)!;
+      ts.setTimestamps(unit, unit.pts + shift * 90000, Number.isFinite(unit.dts) ? unit.dts + shift * 90000 : Number.NaN);
+      await ts.write(file);
+      const r = await analyze({ input: file });
+      const types = r.incidents.map((i) => i.type);
+      expect(types, JSON.stringify(r.incidents)).not.toContain('av_sync');
+      const transport = r.incidents.filter((i) => i.type === 'transport');
+      expect(transport, JSON.stringify(r.incidents)).toHaveLength(1);
+      expect(transport[0]!.measurements).toMatchObject({ ptsDiscontinuitiesTotal: 1 });
+      expect(transport[0]!.start).toBeGreaterThan(7.5);
+      expect(transport[0]!.start).toBeLessThan(8.6);
+      expect(r.duration).toBeGreaterThan(DURATION - 0.1);
+      expect(r.duration).toBeLessThan(DURATION + 0.1);
+    });
 });

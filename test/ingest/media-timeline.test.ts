@@ -33,8 +33,13 @@ describe('MediaTimeline', () => {
     expect(after[2]).toBeCloseTo(9 * FRAME + 5 + 2 * FRAME, 9);
   });
 
+  // Until 2026-11-27 a step ahead of up to 1 s was taken at once: the frame after it, back on the
+  // old trajectory, then read as a step back and the track continued from the stray time, shifted
+  // for good (0.5 s and 3 frames ahead failed).
   for (const [what, stray] of [
     ['25 s ahead', 25],
+    ['0.5 s ahead', 0.5],
+    ['3 frames ahead', 3 * FRAME],
     ['6 s back', -6],
   ] as const) {
     it(`one garbled timestamp ${what}, then the track carries on: no jump, no shift`, () => {
@@ -47,6 +52,16 @@ describe('MediaTimeline', () => {
       expect(after[4]).toBeCloseTo(15 * FRAME, 9);
     });
   }
+
+  it('frames lost in a file: the gap is kept from the frame after the first one past it', () => {
+    const t = new MediaTimeline();
+    frames(t, 10, 10, 0);
+    // Frames 10-12 lost: the next timestamp is 4 frames on, the one after that 5.
+    const after = frames(t, 10 + 13 * FRAME, 3, 0);
+    expect(after[0]).toBeCloseTo(10 * FRAME, 9); // provisional: one frame on
+    expect(after[1]).toBeCloseTo(14 * FRAME, 9);
+    expect(after[2]).toBeCloseTo(15 * FRAME, 9);
+  });
 
   it('a step back continues from the last time plus a frame (no time running backwards)', () => {
     const t = new MediaTimeline();
