@@ -24,6 +24,7 @@ export class DetectorChain {
     audio: [],
     packet: [],
     info: [],
+    ts: [],
   };
   /** Names of the detectors running, in registry order. */
   private readonly names: string[] = [];

@@ -35,7 +35,9 @@ export type InputSpec =
   /** Per-packet facts before decoding (timestamps, sizes, demuxer damage flags). */
   | { readonly kind: 'packet' }
   /** The tracks the input declares, once per (re)connection. */
-  | { readonly kind: 'info' };
+  | { readonly kind: 'info' }
+  /** TR 101 290 checks that failed on the raw MPEG-TS bytes (only inputs ingest reads that way). */
+  | { readonly kind: 'ts' };
 
 /** Handed to a detector at creation: where to report. Reporting never blocks the frame path. */
 export interface DetectorContext {

@@ -14,6 +14,8 @@ export interface AnalyzeOptions {
   readonly decoderThreads?: number;
   /** Which rendition of an HLS master playlist to read (default: the highest bandwidth). */
   readonly variant?: VariantChoice;
+  /** Read MPEG-TS files byte by byte through the TR 101 290 analyzer (default true; SourceOptions.tsAnalysis). */
+  readonly tsAnalysis?: boolean;
 }
 
 export interface AnalyzeResult {
@@ -60,6 +62,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
       },
       decoderThreads: opts.decoderThreads ?? 1,
       ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
+      ...(opts.tsAnalysis !== undefined ? { tsAnalysis: opts.tsAnalysis } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
     },
     {
@@ -78,6 +81,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
         chain.process(a);
       },
       packet: (p) => chain.process(p),
+      ts: (e) => chain.process(e),
       info: (i) => chain.process(i),
       edge: (e) => tracker.handle(e),
       discontinuity: (t, w) => chain.flush(t, w),

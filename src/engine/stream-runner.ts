@@ -56,6 +56,7 @@ export class StreamRunner {
         video: (v) => this.chain.process(v),
         audio: (a) => this.chain.process(a),
         packet: (p) => this.chain.process(p),
+      ts: (e) => this.chain.process(e),
         info: (i) => this.chain.process(i),
         edge: (e) => {
           events.edge(e);

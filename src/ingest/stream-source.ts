@@ -22,6 +22,7 @@ import {
   type Logger,
   type PacketInfo,
   type StreamInfo,
+  type TsEvent,
   type VideoFrameView,
 } from '../shared/index.ts';
 import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
@@ -31,6 +32,8 @@ import { ThumbnailEncoder } from './thumbnail-encoder.ts';
 import { EvidenceClipRecorder, type EvidenceClip } from './evidence-clip.ts';
 import { LUMA_FIRST_FORMATS, VideoDecoder } from './video-decoder.ts';
 import { selectTracks, type VariantChoice } from './select-tracks.ts';
+import { openTapped, tapUrl } from './ts-tap.ts';
+import type { TsAnalyzerOptions, TsFinding } from './ts-analyzer.ts';
 
 const FULL_RANGE_FORMATS = new Set<number>([
   AV_PIX_FMT_YUVJ420P,
@@ -82,6 +85,13 @@ export interface SourceOptions {
   readonly onOpen?: (info: { duration: number | undefined }) => void;
   /** Seconds between live thumbnails (0 = none; evidence requested with requestThumbnail still works). */
   readonly thumbnailInterval?: number;
+  /**
+   * Read MPEG-TS files and udp:// inputs byte by byte through the TR 101 290 analyzer (TsEvent)
+   * on their way to the demuxer. Default true; false opens them with the demuxer alone.
+   */
+  readonly tsAnalysis?: boolean;
+  /** The analyzer's limits (PAT/PMT/PCR intervals, PID timeout). */
+  readonly tsLimits?: TsAnalyzerOptions;
   readonly logger?: Logger;
 }
 
@@ -99,6 +109,8 @@ export interface SourceSink {
   audio(chunk: AudioChunk): void;
   /** Per-packet facts, before decoding (optional: only transport/cadence checks need them). */
   packet?(info: PacketInfo): void;
+  /** TR 101 290 checks that failed on the raw bytes (MPEG-TS files and UDP; optional). */
+  ts?(event: TsEvent): void;
   /** The tracks the input declares, once per (re)connection, before any of its media. */
   info?(info: StreamInfo): void;
   /** Signal-loss interval edges (ingest's own observation of the source's health). */
@@ -352,11 +364,33 @@ export class StreamSource {
     // every track by that step, for good. One garbled PES timestamp in a damaged burst then moved
     // the rest of the stream seconds into the future (+5.9 s from 5% of TS packets corrupted for
     // 5 s). The timestamps are taken as they are; MediaTimeline bridges real discontinuities.
-    const demuxer = await Demuxer.open(this.opts.url, {
-      options: protocolOptions(this.opts.url),
-      signal,
-      copyTs: true,
-    });
+    const tsSink = this.sink.ts?.bind(this.sink);
+    // Findings wait for the demuxer to hand out the packet at their byte offset: the demuxer reads
+    // ahead of what has been decoded (up to a buffer's worth, seconds at low bitrates), and media
+    // time is where decoding is. Those made while it probes come after the connection's info.
+    const heldTs: TsFinding[] = [];
+    const releaseTs = (upTo: number): void => {
+      while (heldTs.length > 0 && heldTs[0]!.offset <= upTo) {
+        const f = heldTs.shift()!;
+        tsSink!({ kind: 'ts', check: f.check, pid: f.pid, detail: f.detail, mediaTime: this.timeline.now, wallTime: Date.now() });
+      }
+    };
+    const tapped = this.opts.tsAnalysis !== false && tsSink ? tapUrl(this.opts.url, protocolOptions(this.opts.url)) : undefined;
+    const tap = tapped
+      ? await openTapped(tapped, {
+          live: this.live,
+          signal,
+          ...(this.opts.tsLimits ? { analyzer: this.opts.tsLimits } : {}),
+          onFinding: (f) => void heldTs.push(f),
+        })
+      : undefined;
+    const demuxer =
+      tap?.demuxer ??
+      (await Demuxer.open(this.opts.url, {
+        options: protocolOptions(this.opts.url),
+        signal,
+        copyTs: true,
+      }));
     try {
       const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest');
       const vs = tracks.video;
@@ -394,6 +428,7 @@ export class StreamSource {
         wallTime: Date.now(),
         format: demuxer.formatName,
         ...(tracks.variant ? { variant: tracks.variant } : {}),
+        ...(tap ? { tsAnalysis: { ...(vs ? { videoPid: vs.id } : {}), ...(as ? { audioPid: as.id } : {}) } } : {}),
         ...(vs
           ? {
               video: {
@@ -464,11 +499,16 @@ export class StreamSource {
             if (!this.decodeAudio(adec, as, pkt)) adec = await this.rebuildAudioDecoder(adec, as, pkt);
           }
           this.clips?.push(pkt, this.timeline.now);
+          if (tap && heldTs.length > 0) {
+            const pos = Number(pkt.pos);
+            if (pos >= 0) releaseTs(pos);
+          }
           pkt.free();
         }
         if (!signal.aborted) {
           if (vdec && onVideo) this.decodeVideo(vdec, null, onVideo);
           if (as && adec && !this.decodeAudio(adec, as, null)) adec = await this.rebuildAudioDecoder(adec, as, null);
+          if (tap) releaseTs(Number.POSITIVE_INFINITY);
         }
       } finally {
         ahead?.pkt?.free();
@@ -478,7 +518,7 @@ export class StreamSource {
         this.clips?.endConnection();
       }
     } finally {
-      await demuxer.close().catch(() => {});
+      await (tap ? tap.close() : demuxer.close()).catch(() => {});
     }
   }
 

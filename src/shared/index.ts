@@ -1,4 +1,5 @@
-export type { VideoFrameView, AudioChunk, MediaInput, PreviewPlane, PacketInfo, StreamInfo } from './media.ts';
+export type { VideoFrameView, AudioChunk, MediaInput, PreviewPlane, PacketInfo, StreamInfo, TsCheck, TsEvent } from './media.ts';
+export { TS_CHECKS } from './media.ts';
 export { INCIDENT_TYPES } from './incident-types.ts';
 export type { IncidentType, Severity, IntervalEdge, Incident, IncidentEvent } from './incident-types.ts';
 export { ErrorCodes, VigilError, errorMessage } from './errors.ts';

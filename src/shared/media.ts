@@ -71,6 +71,51 @@ export interface PacketInfo {
   readonly corrupt: boolean;
 }
 
+/**
+ * A TR 101 290 check that failed on the raw MPEG-TS bytes (ingest's TsAnalyzer: MPEG-TS files
+ * and UDP inputs). Priority 1: sync_loss, sync_byte, pat, cc, pmt, pid; priority 2: tei, crc,
+ * pcr_repetition, pcr_discontinuity, cat.
+ */
+export type TsCheck =
+  | 'sync_loss'
+  | 'sync_byte'
+  | 'pat'
+  | 'cc'
+  | 'pmt'
+  | 'pid'
+  | 'tei'
+  | 'crc'
+  | 'pcr_repetition'
+  | 'pcr_discontinuity'
+  | 'cat';
+
+export const TS_CHECKS: readonly TsCheck[] = [
+  'sync_loss',
+  'sync_byte',
+  'pat',
+  'cc',
+  'pmt',
+  'pid',
+  'tei',
+  'crc',
+  'pcr_repetition',
+  'pcr_discontinuity',
+  'cat',
+];
+
+/** One failed TR 101 290 check, as ingest read the bytes. */
+export interface TsEvent {
+  readonly kind: 'ts';
+  readonly check: TsCheck;
+  /** The PID concerned (-1 for sync findings). */
+  readonly pid: number;
+  /** What was seen, for people ("no PAT for 0.62 s"). */
+  readonly detail: string;
+  /** Latest media time handed out when the bytes were read (s). */
+  readonly mediaTime: number;
+  readonly wallTime: number;
+}
+
 /** Sent once per (re)connection, before any media of it: the tracks the input declares. */
 export interface StreamInfo {
   readonly kind: 'info';
@@ -82,6 +127,11 @@ export interface StreamInfo {
   readonly audio?: { readonly codec: string; readonly sampleRate: number; readonly channels: number };
   /** The rendition monitored, for an HLS master playlist: its BANDWIDTH and those offered (bits/s, ascending). */
   readonly variant?: { readonly bandwidth: number; readonly offered: readonly number[] };
+  /**
+   * Present when ingest reads the raw MPEG-TS bytes (TsEvent): the PIDs of the monitored tracks
+   * (their continuity errors come from here then, not from the demuxer's corrupt flag).
+   */
+  readonly tsAnalysis?: { readonly videoPid?: number; readonly audioPid?: number };
 }
 
-export type MediaInput = VideoFrameView | AudioChunk | PacketInfo | StreamInfo;
+export type MediaInput = VideoFrameView | AudioChunk | PacketInfo | StreamInfo | TsEvent;

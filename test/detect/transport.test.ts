@@ -36,8 +36,12 @@ const mine = (list: Incident[]) => list.filter((i) => i.type === 'transport');
 const show = (list: Incident[]) =>
   list.map((i) => `${i.type} ${i.start.toFixed(2)}-${i.end?.toFixed(2)} ${JSON.stringify(i.measurements)}`).join(', ');
 
-async function transportIncidents(input: string, options?: Record<string, number | boolean>) {
-  const res = await analyze({ input, ...(options ? { detectors: { transport: options } } : {}) });
+async function transportIncidents(input: string, options?: Record<string, number | boolean>, tsAnalysis?: boolean) {
+  const res = await analyze({
+    input,
+    ...(options ? { detectors: { transport: options } } : {}),
+    ...(tsAnalysis !== undefined ? { tsAnalysis } : {}),
+  });
   return mine(res.incidents);
 }
 
@@ -119,8 +123,15 @@ describe('transport detector on damaged MPEG-TS', () => {
     const found = await transportIncidents(f);
     expect(found.length, show(found)).toBe(1);
     expect(Math.abs(found[0]!.start - 4), show(found)).toBeLessThanOrEqual(TOL);
-    // The demuxer flags TEI and continuity errors alike: both count as ccErrors.
-    expect(found[0]!.measurements?.ccErrors).toBeGreaterThanOrEqual(1);
+    // Read byte by byte (the default for MPEG-TS files), TEI is told apart from continuity errors.
+    expect(found[0]!.measurements?.transportErrors).toBeGreaterThanOrEqual(1);
+    expect(found[0]!.measurements?.ccErrors).toBe(0);
+    // The demuxer alone flags TEI and continuity errors alike: both count as ccErrors.
+    const demuxerOnly = await transportIncidents(f, undefined, false);
+    expect(demuxerOnly.length, show(demuxerOnly)).toBe(1);
+    expect(Math.abs(demuxerOnly[0]!.start - 4), show(demuxerOnly)).toBeLessThanOrEqual(TOL);
+    expect(demuxerOnly[0]!.measurements?.ccErrors).toBeGreaterThanOrEqual(1);
+    expect(demuxerOnly[0]!.measurements?.transportErrors).toBeUndefined();
   });
 
   it('the same losses renumbered (no continuity break, frames simply damaged) are not a transport error', async () => {

@@ -1,4 +1,4 @@
-import type { PacketInfo, StreamInfo } from '../../shared/index.ts';
+import { TS_CHECKS, type PacketInfo, type StreamInfo, type TsCheck, type TsEvent } from '../../shared/index.ts';
 import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
@@ -8,6 +8,22 @@ import { isTransportStream, timestampStep } from './timestamps.ts';
 const CC = 0;
 const DISCONTINUITY = 1;
 const PTS_GAP = 2;
+/** Window kinds of the raw-byte checks other than cc (counted as CC): 3 + their index in TS_CHECKS. */
+const TS_KIND = (check: TsCheck): number => (check === 'cc' ? CC : 3 + TS_CHECKS.indexOf(check));
+const KINDS = 3 + TS_CHECKS.length;
+/** Measurement names of the raw-byte checks (cc is ccErrors). */
+const TS_NAMES: Record<Exclude<TsCheck, 'cc'>, string> = {
+  sync_loss: 'syncLosses',
+  sync_byte: 'syncByteErrors',
+  pat: 'patErrors',
+  pmt: 'pmtErrors',
+  pid: 'pidErrors',
+  tei: 'transportErrors',
+  crc: 'crcErrors',
+  pcr_repetition: 'pcrRepetitionErrors',
+  pcr_discontinuity: 'pcrDiscontinuities',
+  cat: 'catErrors',
+};
 const VIDEO = 0;
 const AUDIO = 1;
 /** Wall-clock ms after resuming from a flush during which packets only set baselines. */
@@ -26,6 +42,12 @@ const SETTLE_MS = 1000;
  * - PTS_error (2.5): a hole of more than `ptsInterval` s (700 ms in TR 101 290) in a track's
  *   timestamps while the media clock advanced with them. Holes longer than `maxPtsGap` are a
  *   missing track, which the tracks detector reports (audio_missing / video_missing).
+ * MPEG-TS files and udp:// inputs are also read byte by byte by ingest's TsAnalyzer (StreamInfo
+ * `tsAnalysis`), whose findings arrive as TsEvents: sync loss and sync byte errors (1.1, 1.2),
+ * PAT and PMT missing, wrong or scrambled (1.3, 1.5), continuity errors on every PID (1.4, then
+ * counted from there instead of the demuxer's flag), elementary PIDs gone (1.6; not the monitored
+ * tracks, which the tracks detector reports), transport_error_indicator (2.1), section CRC errors
+ * (2.2), PCR repetition and discontinuity (2.3) and CAT errors (2.6).
  * The demuxer completes a PES only when the next one of its PID starts, so the last packet
  * before a hole arrives late, at the end of it: such late packets set no baseline.
  * Only MPEG-TS-based inputs are checked (StreamInfo.format mpegts or hls); other containers
@@ -42,7 +64,7 @@ export const transportDetector = defineDetector({
   types: ['transport'],
   description:
     'MPEG-TS transport errors (TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities, PTS gaps over 700 ms) at more than a threshold rate. Coverage: docs/transport.md.',
-  inputs: [{ kind: 'packet' }, { kind: 'info' }],
+  inputs: [{ kind: 'packet' }, { kind: 'info' }, { kind: 'ts' }],
   options: {
     window: {
       type: 'number',
@@ -104,7 +126,7 @@ export const transportDetector = defineDetector({
     let enabled = false;
     /** Count continuity breaks and timestamp steps back (off on HLS unless hlsContinuity: segment boundaries and announced discontinuities look the same). */
     let strictBreaks = true;
-    const window = new EventWindow(3);
+    const window = new EventWindow(KINDS);
     const reporter = new EdgeReporter(ctx, 'transport', { minDuration: 0, recovery: 0 });
     // Per track: last timestamp (s, raw).
     const lastTs = new Float64Array(2);
@@ -112,7 +134,10 @@ export const transportDetector = defineDetector({
     // media clock as of the last packet that arrived on time.
     const unwrapped = new Float64Array(2);
     const offset = new Float64Array(2);
-    const totals = new Float64Array(3);
+    const totals = new Float64Array(KINDS);
+    /** Raw-byte analysis on this connection: the monitored tracks' PIDs (their cc comes from there). */
+    let tsAnalysis: StreamInfo['tsAnalysis'];
+    let lastTsDetail: string | undefined;
     let lastRate = -1;
     reporter.measurements = () => ({
       ccErrors: window.count(CC),
@@ -122,7 +147,20 @@ export const transportDetector = defineDetector({
       ccErrorsTotal: totals[CC]!,
       ptsDiscontinuitiesTotal: totals[DISCONTINUITY]!,
       ptsGapsTotal: totals[PTS_GAP]!,
+      ...(tsAnalysis ? tsMeasurements() : {}),
     });
+
+    function tsMeasurements(): Record<string, number | string> {
+      const out: Record<string, number | string> = {};
+      for (const check of TS_CHECKS) {
+        if (check === 'cc') continue;
+        const kind = TS_KIND(check);
+        out[TS_NAMES[check]] = window.count(kind);
+        if (totals[kind]! > 0) out[`${TS_NAMES[check]}Total`] = totals[kind]!;
+      }
+      if (lastTsDetail) out.lastTsError = lastTsDetail;
+      return out;
+    }
 
     /** Wall time until which packets only set baselines (after a flush); NaN until the first packet. */
     let settleUntil = 0;
@@ -145,6 +183,8 @@ export const transportDetector = defineDetector({
       totals.fill(0);
       reset();
       enabled = isTransportStream(info.format);
+      tsAnalysis = info.tsAnalysis;
+      lastTsDetail = undefined;
       strictBreaks = o.hlsContinuity || !/(^|,)hls(,|$)/.test(info.format);
     }
 
@@ -158,7 +198,7 @@ export const transportDetector = defineDetector({
       // that loss already, so for a moment only baselines are taken.
       if (Number.isNaN(settleUntil)) settleUntil = p.wallTime + SETTLE_MS;
       const settling = p.wallTime < settleUntil;
-      if (p.corrupt && strictBreaks && !settling) event(CC, now);
+      if (p.corrupt && strictBreaks && !settling && !tsAnalysis) event(CC, now);
       const ts = Number.isFinite(p.dts) ? p.dts : p.pts;
       if (Number.isFinite(ts)) {
         const prev = lastTs[x]!;
@@ -184,6 +224,10 @@ export const transportDetector = defineDetector({
         }
         lastTs[x] = ts;
       }
+      judge(now, p.wallTime);
+    }
+
+    function judge(now: number, wallTime: number): void {
       window.expire(now - o.window);
       const rate = window.total() / o.window;
       if (rate !== lastRate) {
@@ -191,12 +235,25 @@ export const transportDetector = defineDetector({
         lastRate = rate;
       }
       const active = window.total() > 0 && rate > o.threshold;
-      reporter.update(now, p.wallTime, 0, active, active ? window.oldest() : undefined);
+      reporter.update(now, wallTime, 0, active, active ? window.oldest() : undefined);
+    }
+
+    function onTs(e: TsEvent): void {
+      if (!enabled || !tsAnalysis) return;
+      // After a signal loss the first bytes are the demuxer's leftovers and the break the loss made.
+      if (Number.isNaN(settleUntil)) settleUntil = e.wallTime + SETTLE_MS;
+      if (e.wallTime < settleUntil) return;
+      // A monitored track that stops is a missing track (tracks detector), not a PID error here.
+      if (e.check === 'pid' && (e.pid === tsAnalysis.videoPid || e.pid === tsAnalysis.audioPid)) return;
+      event(TS_KIND(e.check), e.mediaTime);
+      lastTsDetail = e.detail;
+      judge(e.mediaTime, e.wallTime);
     }
 
     return {
       process(input) {
         if (input.kind === 'packet') onPacket(input);
+        else if (input.kind === 'ts') onTs(input);
         else if (input.kind === 'info') onInfo(input);
       },
       flush() {

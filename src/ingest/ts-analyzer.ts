@@ -1,0 +1,555 @@
+/**
+ * ETSI TR 101 290 priority 1 and 2 checks on the raw bytes of an MPEG transport stream.
+ *
+ * libavformat's MPEG-TS demuxer parses the 188-byte packets, PAT, PMT and PCR itself and says
+ * little about them (a corrupt flag on PES packets with a continuity break). Ingest therefore
+ * tees the bytes it reads for MPEG-TS inputs (files, UDP) through this analyzer before the
+ * demuxer sees them. It keeps no copy of the media: per PID a few counters, and the PSI section
+ * being assembled.
+ *
+ * Checks (TR 101 290 numbering):
+ * - 1.1 `sync_loss`: two or more consecutive sync bytes wrong; sync is found again after five
+ *   consecutive correct ones (the standard's hysteresis);
+ * - 1.2 `sync_byte`: a sync byte other than 0x47 while in sync;
+ * - 1.3 `pat`: no PAT section on PID 0 for more than `patInterval` (0.5 s), a section other than
+ *   table_id 0x00 on PID 0, or PID 0 scrambled;
+ * - 1.4 `cc`: a continuity-counter error on any PID (lost packets, wrong order, a packet
+ *   repeated more than once), unless the discontinuity_indicator announces it;
+ * - 1.5 `pmt`: no PMT section for more than `pmtInterval` (0.5 s) on a program_map_PID the PAT
+ *   lists, or such a PID scrambled;
+ * - 1.6 `pid`: an elementary PID a PMT lists that has had no packet for `pidTimeout`;
+ * - 2.1 `tei`: transport_error_indicator set (the packet is not parsed further);
+ * - 2.2 `crc`: a CRC_32 mismatch in a PSI/SI section (PAT, CAT, PMT, and PIDs 0x10-0x14);
+ * - 2.3 `pcr_repetition`: two consecutive PCRs of a PID more than `pcrInterval` (40 ms) apart;
+ *   `pcr_discontinuity`: a PCR step below 0 or over `pcrDiscontinuity` (100 ms) without the
+ *   discontinuity_indicator;
+ * - 2.6 `cat`: scrambled packets with no CAT seen, or a section other than table_id 0x01 on PID 1.
+ * Not here: 2.4 PCR_accuracy (needs the arrival time of each packet at the network interface),
+ * 2.5 PTS_error (the transport detector measures it on the demuxed packets).
+ *
+ * Time for the interval checks is the stream's own clock: the PCR of the first PID that carries
+ * one, and between PCRs the bytes read at the bitrate the PCRs give. It runs at media speed
+ * whether the input is a live feed or a file read as fast as it decodes, and stops when no bytes
+ * arrive (an outage is a signal loss, not a table error).
+ */
+import type { TsCheck } from '../shared/index.ts';
+
+export type { TsCheck } from '../shared/index.ts';
+
+export interface TsFinding {
+  readonly check: TsCheck;
+  /** The PID concerned (-1 for sync findings). */
+  readonly pid: number;
+  /** What was seen, for people: "no PAT for 1.20 s", "CC 5 after 3 (1 packet lost)". */
+  readonly detail: string;
+  /** Byte offset in the input (from the first byte pushed) of the packet where it was seen. */
+  readonly offset: number;
+}
+
+export interface TsAnalyzerOptions {
+  /** Longest gap between PAT sections (s). TR 101 290: 0.5. */
+  readonly patInterval?: number;
+  /** Longest gap between PMT sections on each program_map_PID (s). TR 101 290: 0.5. */
+  readonly pmtInterval?: number;
+  /** Longest gap between two PCRs of a PID (s). TR 101 290: 0.04. */
+  readonly pcrInterval?: number;
+  /** A PCR step beyond this (or backwards) without the discontinuity_indicator is a discontinuity (s). TR 101 290: 0.1. */
+  readonly pcrDiscontinuity?: number;
+  /** An elementary PID silent this long is a PID error (s); 0 turns the check off. */
+  readonly pidTimeout?: number;
+}
+
+const PACKET = 188;
+const SYNC = 0x47;
+/** Consecutive correct sync bytes that (re)acquire sync. */
+const SYNC_ACQUIRE = 5;
+/** Consecutive wrong sync bytes that lose it. */
+const SYNC_LOSE = 2;
+const NULL_PID = 0x1fff;
+/** PCR wraps at 2^33 * 300 ticks of 27 MHz. */
+const PCR_WRAP = 2 ** 33 * 300;
+const PCR_HZ = 27e6;
+/** A CAT finding at most once per this many seconds of stream time. */
+const CAT_REPEAT = 1;
+/** Longest PSI section (ISO/IEC 13818-1 private sections: 4096 bytes). */
+const MAX_SECTION = 4096 + 3;
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 24;
+    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32/MPEG-2 (polynomial 0x04C11DB7, initial 0xFFFFFFFF, no reflection); 0 over a section with its CRC. */
+export function crc32Mpeg(buf: Uint8Array, start = 0, end = buf.length): number {
+  let crc = 0xffffffff;
+  for (let i = start; i < end; i++) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ buf[i]!) & 0xff]!) >>> 0;
+  return crc >>> 0;
+}
+
+interface PidState {
+  cc: number;
+  /** Times the current CC value has been seen in a row (a packet may be sent twice). */
+  repeats: number;
+  /** Stream clock of the last packet (s). */
+  seenAt: number;
+  /** The partial PSI section being assembled on this PID, if any. */
+  section: Uint8Array | undefined;
+  sectionFill: number;
+  lastPcr: number;
+}
+
+export class TsAnalyzer {
+  private readonly patInterval: number;
+  private readonly pmtInterval: number;
+  private readonly pcrInterval: number;
+  private readonly pcrDiscontinuity: number;
+  private readonly pidTimeout: number;
+
+  private carry: Buffer = Buffer.alloc(0);
+  private inSync = false;
+  private everSynced = false;
+  private badSyncs = 0;
+  private readonly pids = new Map<number, PidState>();
+  /** program_map_PID -> stream clock of its last PMT section, or of when the PAT listed it. */
+  private readonly pmtPids = new Map<number, number>();
+  private readonly pmtSeen = new Set<number>();
+  /** Elementary PIDs the PMTs list -> stream clock when first listed. */
+  private readonly esPids = new Map<number, number>();
+  /** Stream clock of the last PAT section (or of the clock's start). */
+  private lastPat = 0;
+  private patSeen = false;
+  private patReported = false;
+  private readonly pmtReported = new Set<number>();
+  private readonly pidReported = new Set<number>();
+  private catSeen = false;
+  private lastCatFinding = Number.NEGATIVE_INFINITY;
+
+  // The stream clock.
+  private clockPid = -1;
+  private clockBase = Number.NaN;
+  private bytesSincePcr = 0;
+  private bitrate = 0;
+  private clockStarted = false;
+
+  /** Packets parsed since the start (or the last reset). */
+  packets = 0;
+  /** Bytes pushed before the current buffer (the carry's first byte), and where in it parsing is. */
+  private consumed = 0;
+  private at = 0;
+
+  constructor(
+    private readonly onFinding: (f: TsFinding) => void,
+    opts: TsAnalyzerOptions = {},
+  ) {
+    this.patInterval = opts.patInterval ?? 0.5;
+    this.pmtInterval = opts.pmtInterval ?? 0.5;
+    this.pcrInterval = opts.pcrInterval ?? 0.04;
+    this.pcrDiscontinuity = opts.pcrDiscontinuity ?? 0.1;
+    this.pidTimeout = opts.pidTimeout ?? 5;
+  }
+
+  private found(f: Omit<TsFinding, 'offset'>): void {
+    this.onFinding({ ...f, offset: this.at });
+  }
+
+  /** Seconds of stream time since the first PCR (NaN before a bitrate is known). */
+  get clock(): number {
+    if (!this.clockStarted) return Number.NaN;
+    return this.clockBase + (this.bitrate > 0 ? (this.bytesSincePcr * 8) / this.bitrate : 0);
+  }
+
+  /** The transport bitrate the PCRs give (bits/s; 0 before two PCRs). */
+  get transportBitrate(): number {
+    return this.bitrate;
+  }
+
+  /** Elementary PIDs listed by the PMTs seen. */
+  get elementaryPids(): number[] {
+    return [...this.esPids.keys()];
+  }
+
+  /** Forget everything: a new connection, or a seek. */
+  reset(): void {
+    this.carry = Buffer.alloc(0);
+    this.inSync = false;
+    this.everSynced = false;
+    this.badSyncs = 0;
+    this.pids.clear();
+    this.pmtPids.clear();
+    this.esPids.clear();
+    this.pmtSeen.clear();
+    this.lastPat = 0;
+    this.patSeen = false;
+    this.patReported = false;
+    this.pmtReported.clear();
+    this.pidReported.clear();
+    this.catSeen = false;
+    this.lastCatFinding = Number.NEGATIVE_INFINITY;
+    this.clockPid = -1;
+    this.clockBase = Number.NaN;
+    this.bytesSincePcr = 0;
+    this.bitrate = 0;
+    this.clockStarted = false;
+    this.packets = 0;
+    this.consumed = 0;
+    this.at = 0;
+  }
+
+  /** Bytes as read from the input, in order; any size. */
+  push(chunk: Uint8Array): void {
+    let buf: Uint8Array = chunk;
+    const start = this.consumed - this.carry.length;
+    if (this.carry.length > 0) buf = Buffer.concat([this.carry, chunk]);
+    this.consumed += chunk.length;
+    let p = 0;
+    const n = buf.length;
+    while (n - p >= PACKET) {
+      this.at = start + p;
+      if (!this.inSync) {
+        const at = this.findSync(buf, p);
+        if (at < 0) {
+          // Keep what could still start a run of sync bytes.
+          p = Math.max(p, n - (SYNC_ACQUIRE * PACKET - 1));
+          break;
+        }
+        p = at;
+        this.inSync = true;
+        this.everSynced = true;
+        this.badSyncs = 0;
+        continue;
+      }
+      if (buf[p] !== SYNC) {
+        this.badSyncs++;
+        this.found({ check: 'sync_byte', pid: -1, detail: `sync byte 0x${buf[p]!.toString(16).padStart(2, '0')}` });
+        if (this.badSyncs >= SYNC_LOSE) {
+          this.inSync = false;
+          this.found({ check: 'sync_loss', pid: -1, detail: `${this.badSyncs} consecutive sync bytes wrong` });
+          p += 1;
+          continue;
+        }
+        // One wrong sync byte: the rest of the packet is most likely intact (a receiver that
+        // holds sync reads it).
+        this.packet(buf, p);
+        p += PACKET;
+        continue;
+      }
+      this.badSyncs = 0;
+      this.packet(buf, p);
+      p += PACKET;
+    }
+    this.carry = p < n ? Buffer.from(buf.subarray(p)) : Buffer.alloc(0);
+    this.at = start + p;
+    this.checkIntervals();
+  }
+
+  /** First position from `from` holding SYNC_ACQUIRE sync bytes a packet apart, or -1. */
+  private findSync(buf: Uint8Array, from: number): number {
+    const last = buf.length - (SYNC_ACQUIRE - 1) * PACKET - 1;
+    for (let q = from; q <= last; q++) {
+      if (buf[q] !== SYNC) continue;
+      let k = 1;
+      while (k < SYNC_ACQUIRE && buf[q + k * PACKET] === SYNC) k++;
+      if (k === SYNC_ACQUIRE) return q;
+    }
+    return -1;
+  }
+
+  private packet(buf: Uint8Array, o: number): void {
+    this.packets++;
+    this.bytesSincePcr += PACKET;
+    const b1 = buf[o + 1]!;
+    const pid = ((b1 & 0x1f) << 8) | buf[o + 2]!;
+    if (b1 & 0x80) {
+      this.found({ check: 'tei', pid, detail: `transport_error_indicator set (PID ${pid})` });
+      // Not parsed further; but a counter that follows on keeps the next packet from reading as lost.
+      const st = this.pids.get(pid);
+      if (st && (buf[o + 3]! & 0x0f) === ((st.cc + 1) & 0x0f)) {
+        st.cc = buf[o + 3]! & 0x0f;
+        st.repeats = 1;
+      }
+      return;
+    }
+    if (pid === NULL_PID) return;
+    const b3 = buf[o + 3]!;
+    const scrambling = b3 >> 6;
+    const afc = (b3 >> 4) & 3;
+    const cc = b3 & 0x0f;
+    const hasPayload = (afc & 1) !== 0;
+    let payload = o + 4;
+    let discontinuity = false;
+    let pcr = -1;
+    if (afc & 2) {
+      const len = buf[o + 4]!;
+      payload = o + 5 + len;
+      if (len > 0) {
+        const flags = buf[o + 5]!;
+        discontinuity = (flags & 0x80) !== 0;
+        if (flags & 0x10 && len >= 7) {
+          const base =
+            buf[o + 6]! * 2 ** 25 + buf[o + 7]! * 2 ** 17 + buf[o + 8]! * 2 ** 9 + buf[o + 9]! * 2 ** 1 + (buf[o + 10]! >> 7);
+          const ext = ((buf[o + 10]! & 1) << 8) | buf[o + 11]!;
+          pcr = base * 300 + ext;
+        }
+      }
+      if (payload > o + PACKET) payload = o + PACKET;
+    }
+
+    let st = this.pids.get(pid);
+    const now = this.nowOrZero();
+    if (!st) {
+      st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1 };
+      this.pids.set(pid, st);
+    } else {
+      if (!discontinuity) this.checkCc(pid, st, cc, hasPayload);
+      else st.repeats = 1;
+      st.cc = cc;
+      st.seenAt = now;
+    }
+    if (this.pidReported.size > 0) this.pidReported.delete(pid);
+
+    if (pcr >= 0) this.onPcr(pid, st, pcr, discontinuity);
+
+    if (scrambling !== 0) {
+      if (pid === 0) this.found({ check: 'pat', pid, detail: 'PID 0 scrambled' });
+      else if (this.pmtPids.has(pid)) this.found({ check: 'pmt', pid, detail: `PMT PID ${pid} scrambled` });
+      else if (!this.catSeen && (Number.isNaN(now) || now - this.lastCatFinding >= CAT_REPEAT)) {
+        this.lastCatFinding = Number.isNaN(now) ? this.lastCatFinding : now;
+        this.found({ check: 'cat', pid, detail: `PID ${pid} scrambled and no CAT received` });
+      }
+      return;
+    }
+    if (hasPayload && this.isPsiPid(pid)) this.psiPayload(pid, st, buf, payload, o + PACKET, (b1 & 0x40) !== 0);
+  }
+
+  private checkCc(pid: number, st: PidState, cc: number, hasPayload: boolean): void {
+    if (!hasPayload) {
+      // The counter does not move on packets without payload.
+      if (cc !== st.cc) this.ccError(pid, st, `CC ${cc} on a packet without payload after ${st.cc}`);
+      return;
+    }
+    if (cc === st.cc) {
+      // One duplicate is allowed (ISO/IEC 13818-1 2.4.3.3); more is an error.
+      st.repeats++;
+      if (st.repeats > 2) this.ccError(pid, st, `CC ${cc} repeated ${st.repeats - 1} times`);
+      return;
+    }
+    st.repeats = 1;
+    const expected = (st.cc + 1) & 0x0f;
+    if (cc !== expected) {
+      const lost = (cc - expected + 16) & 0x0f;
+      this.ccError(pid, st, `CC ${cc} after ${st.cc} (${lost} packet${lost === 1 ? '' : 's'} lost or out of order)`);
+    }
+  }
+
+  private ccError(pid: number, st: PidState, detail: string): void {
+    // A section being assembled across the break is not to be trusted.
+    st.section = undefined;
+    st.sectionFill = 0;
+    this.found({ check: 'cc', pid, detail: `PID ${pid}: ${detail}` });
+  }
+
+  private onPcr(pid: number, st: PidState, pcr: number, discontinuity: boolean): void {
+    if (this.clockPid < 0) this.clockPid = pid;
+    const prev = st.lastPcr;
+    st.lastPcr = pcr;
+    let step = Number.NaN;
+    if (prev >= 0) {
+      let d = pcr - prev;
+      if (d < -PCR_WRAP / 2) d += PCR_WRAP;
+      step = d / PCR_HZ;
+      if (!discontinuity) {
+        if (step < 0 || step > this.pcrDiscontinuity) {
+          this.found({
+            check: 'pcr_discontinuity',
+            pid,
+            detail: `PCR on PID ${pid} stepped ${(step * 1000).toFixed(0)} ms without discontinuity_indicator`,
+          });
+        } else if (step > this.pcrInterval) {
+          this.found({
+            check: 'pcr_repetition',
+            pid,
+            detail: `PCRs on PID ${pid} ${(step * 1000).toFixed(0)} ms apart`,
+          });
+        }
+      }
+    }
+    if (pid !== this.clockPid) return;
+    if (this.clockStarted) this.checkIntervals();
+    // The clock: PCR steps where they are plausible, else what the bytes read took at the last bitrate.
+    const bytes = this.bytesSincePcr;
+    const byBytes = this.bitrate > 0 ? (bytes * 8) / this.bitrate : 0;
+    if (!this.clockStarted) {
+      this.clockBase = 0;
+      if (prev >= 0 && !discontinuity && step > 0 && step <= 1) {
+        this.bitrate = (bytes * 8) / step;
+        this.clockStarted = true;
+        this.startClock();
+      }
+    } else if (!discontinuity && step > 0 && step <= 1) {
+      this.clockBase += step;
+      if (step <= this.pcrDiscontinuity) {
+        const rate = (bytes * 8) / step;
+        this.bitrate = this.bitrate > 0 ? this.bitrate * 0.9 + rate * 0.1 : rate;
+      }
+    } else {
+      this.clockBase += byBytes;
+    }
+    this.bytesSincePcr = 0;
+  }
+
+  /** The clock has just started: what was seen before it counts as seen now. */
+  private startClock(): void {
+    const now = this.clock;
+    this.lastPat = now;
+    for (const pid of this.pmtPids.keys()) this.pmtPids.set(pid, now);
+    for (const pid of this.esPids.keys()) this.esPids.set(pid, now);
+    for (const st of this.pids.values()) st.seenAt = now;
+  }
+
+  /** The stream clock, or 0 before it starts (startClock moves such times to its start). */
+  private nowOrZero(): number {
+    return this.clockStarted ? this.clock : 0;
+  }
+
+  private isPsiPid(pid: number): boolean {
+    return pid === 0 || pid === 1 || (pid >= 0x10 && pid <= 0x14) || this.pmtPids.has(pid);
+  }
+
+  /** Assemble PSI sections from one packet's payload [from, to). */
+  private psiPayload(pid: number, st: PidState, buf: Uint8Array, from: number, to: number, unitStart: boolean): void {
+    let p = from;
+    if (unitStart) {
+      const pointer = buf[p]!;
+      p += 1;
+      if (st.section) this.appendSection(pid, st, buf, p, Math.min(to, p + pointer));
+      st.section = undefined;
+      st.sectionFill = 0;
+      p += pointer;
+      while (p < to && buf[p] !== 0xff) {
+        if (to - p < 3) {
+          this.beginSection(st, buf, p, to);
+          return;
+        }
+        const total = 3 + (((buf[p + 1]! & 0x0f) << 8) | buf[p + 2]!);
+        if (to - p >= total) {
+          this.section(pid, buf.subarray(p, p + total));
+          p += total;
+        } else {
+          this.beginSection(st, buf, p, to);
+          return;
+        }
+      }
+    } else if (st.section) {
+      this.appendSection(pid, st, buf, p, to);
+    }
+  }
+
+  private beginSection(st: PidState, buf: Uint8Array, from: number, to: number): void {
+    st.section = new Uint8Array(MAX_SECTION);
+    st.section.set(buf.subarray(from, to));
+    st.sectionFill = to - from;
+  }
+
+  private appendSection(pid: number, st: PidState, buf: Uint8Array, from: number, to: number): void {
+    const sec = st.section!;
+    const room = Math.min(to - from, MAX_SECTION - st.sectionFill);
+    sec.set(buf.subarray(from, from + room), st.sectionFill);
+    st.sectionFill += room;
+    if (st.sectionFill < 3) return;
+    const total = 3 + (((sec[1]! & 0x0f) << 8) | sec[2]!);
+    if (st.sectionFill >= total) {
+      st.section = undefined;
+      st.sectionFill = 0;
+      this.section(pid, sec.subarray(0, total));
+    }
+  }
+
+  private section(pid: number, sec: Uint8Array): void {
+    const tableId = sec[0]!;
+    const syntax = (sec[1]! & 0x80) !== 0;
+    if (syntax) {
+      if (sec.length < 12 || crc32Mpeg(sec) !== 0) {
+        this.found({ check: 'crc', pid, detail: `CRC_32 mismatch in table_id 0x${tableId.toString(16).padStart(2, '0')} on PID ${pid}` });
+        return;
+      }
+    }
+    if (pid === 0) {
+      if (tableId !== 0x00) {
+        this.found({ check: 'pat', pid, detail: `table_id 0x${tableId.toString(16).padStart(2, '0')} on PID 0` });
+        return;
+      }
+      this.lastPat = this.nowOrZero();
+      this.patSeen = true;
+      this.patReported = false;
+      // Entries: program_number (16), reserved (3), PID (13); program 0 is the network PID.
+      const programs = new Set<number>();
+      for (let i = 8; i + 4 <= sec.length - 4; i += 4) {
+        const program = (sec[i]! << 8) | sec[i + 1]!;
+        const mapPid = ((sec[i + 2]! & 0x1f) << 8) | sec[i + 3]!;
+        if (program !== 0) programs.add(mapPid);
+      }
+      for (const mapPid of programs) if (!this.pmtPids.has(mapPid)) this.pmtPids.set(mapPid, this.nowOrZero());
+      for (const mapPid of [...this.pmtPids.keys()]) {
+        if (programs.has(mapPid)) continue;
+        this.pmtPids.delete(mapPid);
+        this.pmtSeen.delete(mapPid);
+      }
+      return;
+    }
+    if (pid === 1) {
+      if (tableId !== 0x01) this.found({ check: 'cat', pid, detail: `table_id 0x${tableId.toString(16).padStart(2, '0')} on PID 1` });
+      else this.catSeen = true;
+      return;
+    }
+    if (this.pmtPids.has(pid) && tableId === 0x02 && sec.length >= 16) {
+      this.pmtPids.set(pid, this.nowOrZero());
+      this.pmtSeen.add(pid);
+      this.pmtReported.delete(pid);
+      const infoLen = ((sec[10]! & 0x0f) << 8) | sec[11]!;
+      for (let i = 12 + infoLen; i + 5 <= sec.length - 4; ) {
+        const esPid = ((sec[i + 1]! & 0x1f) << 8) | sec[i + 2]!;
+        const esInfo = ((sec[i + 3]! & 0x0f) << 8) | sec[i + 4]!;
+        if (!this.esPids.has(esPid)) this.esPids.set(esPid, this.nowOrZero());
+        i += 5 + esInfo;
+      }
+    }
+  }
+
+  /** PAT, PMT and PID presence against the stream clock. */
+  private checkIntervals(): void {
+    if (!this.clockStarted || !this.everSynced) return;
+    const now = this.clock;
+    const patAge = now - this.lastPat;
+    if (!this.patReported && patAge > this.patInterval) {
+      this.patReported = true;
+      this.found({ check: 'pat', pid: 0, detail: this.patSeen ? `no PAT for ${patAge.toFixed(2)} s` : 'no PAT received' });
+    }
+    for (const [pid, at] of this.pmtPids) {
+      const age = now - at;
+      if (age > this.pmtInterval && !this.pmtReported.has(pid)) {
+        this.pmtReported.add(pid);
+        this.found({
+          check: 'pmt',
+          pid,
+          detail: this.pmtSeen.has(pid) ? `no PMT on PID ${pid} for ${age.toFixed(2)} s` : `no PMT received on PID ${pid}`,
+        });
+      }
+    }
+    if (this.pidTimeout > 0) {
+      for (const [pid, listedAt] of this.esPids) {
+        if (this.pidReported.has(pid)) continue;
+        const st = this.pids.get(pid);
+        const age = now - Math.max(listedAt, st ? st.seenAt : Number.NEGATIVE_INFINITY);
+        if (age > this.pidTimeout) {
+          this.pidReported.add(pid);
+          this.found({ check: 'pid', pid, detail: st ? `no packet on PID ${pid} for ${age.toFixed(1)} s` : `PID ${pid} listed in the PMT never received` });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { Demuxer } from 'node-av/api';
+import { AVERROR_EOF, AVIO_FLAG_READ, AVSEEK_FORCE, AVSEEK_SIZE, type AVSeekWhence } from 'node-av/constants';
+import { FFmpegError, IOContext } from 'node-av/lib';
+import { TsAnalyzer, type TsAnalyzerOptions, type TsFinding } from './ts-analyzer.ts';
+
+/**
+ * Ingest's tee for MPEG-TS inputs: the input is opened with libavformat's own protocol
+ * (avio_open2), and every byte the MPEG-TS demuxer reads passes through a TsAnalyzer on the way
+ * (TR 101 290 checks the demuxer does not report). Nothing is copied or re-read: the analyzer
+ * looks at the demuxer's read buffer.
+ *
+ * Which inputs: local files named .ts, .m2ts, .mts, .m2t or .trp, and udp:// (MPEG-TS over
+ * UDP, unicast or multicast). Other inputs (HLS, whose segments the HLS demuxer fetches itself;
+ * SRT, RTP, RTSP, RTMP, HTTP) are opened as before and get the demuxer-level checks only.
+ */
+
+const TS_FILE = /\.(ts|m2ts|mts|m2t|trp)$/i;
+
+/** The URL to open through the tap, or undefined when the input is not tapped. */
+export function tapUrl(url: string, protocolOptions: Readonly<Record<string, string>>): string | undefined {
+  if (url.startsWith('udp://')) {
+    // avio_open2 takes no options dictionary: FFmpeg's UDP protocol reads the same options
+    // from the URL's query string. Options the URL already sets win.
+    const q = url.indexOf('?');
+    const given = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    const extra = Object.entries(protocolOptions).filter(([k]) => !given.has(k));
+    if (extra.length === 0) return url;
+    return url + (q >= 0 ? '&' : '?') + extra.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  }
+  const path = url.startsWith('file:') ? url.replace(/^file:(\/\/)?/, '') : url;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return undefined;
+  return TS_FILE.test(path) ? path : undefined;
+}
+
+export interface TappedInput {
+  readonly demuxer: Demuxer;
+  readonly analyzer: TsAnalyzer;
+  /** Close the demuxer, then the protocol. */
+  close(): Promise<void>;
+}
+
+/** Bytes a read asks the protocol for on a live input: seven UDP datagrams of 7 TS packets (low latency at low bitrates). */
+const LIVE_READ = 7 * 7 * 188;
+
+/**
+ * Open `url` (from tapUrl) as MPEG-TS with every byte read going through a TsAnalyzer.
+ * Seekable inputs (files) may be read out of order while the demuxer probes (it reads the end
+ * of a file for its duration): only bytes that continue what the analyzer has seen are fed, so
+ * it sees the file once, in order.
+ */
+export async function openTapped(
+  url: string,
+  opts: {
+    readonly live: boolean;
+    readonly signal: AbortSignal;
+    readonly onFinding: (f: TsFinding) => void;
+    readonly analyzer?: TsAnalyzerOptions;
+  },
+): Promise<TappedInput> {
+  const io = new IOContext();
+  const ret = await io.open2(url, AVIO_FLAG_READ);
+  FFmpegError.throwIfError(ret, `cannot open ${url}`);
+  const analyzer = new TsAnalyzer(opts.onFinding, opts.analyzer);
+  /** Our position in the input, and how far the analyzer has been fed. */
+  let pos = 0n;
+  let fed = 0n;
+  const read = async (size: number): Promise<Buffer | number> => {
+    if (opts.signal.aborted) return AVERROR_EOF;
+    const r = await io.read(opts.live ? Math.min(size, LIVE_READ) : size);
+    if (typeof r === 'number') return r;
+    if (r.length === 0) return AVERROR_EOF;
+    const end = pos + BigInt(r.length);
+    if (pos <= fed && end > fed) analyzer.push(r.subarray(Number(fed - pos)));
+    if (end > fed && pos <= fed) fed = end;
+    pos = end;
+    return r;
+  };
+  const seek = async (offset: bigint, whence: AVSeekWhence): Promise<bigint> => {
+    const how = (whence & ~(AVSEEK_FORCE as number)) as AVSeekWhence;
+    if (how === AVSEEK_SIZE) return io.size();
+    const to = await io.seek(offset, how);
+    if (to >= 0n) pos = to;
+    return to;
+  };
+  let demuxer: Demuxer;
+  try {
+    demuxer = await Demuxer.open(opts.live ? { read } : { read, seek }, {
+      format: 'mpegts',
+      copyTs: true,
+      bufferSize: opts.live ? LIVE_READ : 65536,
+    });
+  } catch (err) {
+    await io.closep();
+    throw err;
+  }
+  return {
+    demuxer,
+    analyzer,
+    async close() {
+      await demuxer.close();
+      await io.closep();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * TR 101 290 checks on raw MPEG-TS bytes. The input is a real simulator render (libx264 + AAC
+ * muxed by libavformat), damaged at the 188-byte packet level the way a network or a broken
+ * multiplexer would: PAT packets gone, a PMT section with a bad CRC, sync bytes hit, TEI set,
+ * a packet lost, PCRs missing or stepping. Each damage must give its own finding, and the
+ * intact file none.
+ */
+import '../../src/shared/polyfill.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TsAnalyzer, crc32Mpeg, type TsCheck, type TsFinding } from '../../src/ingest/ts-analyzer.ts';
+import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
+
+const P = 188;
+const dir = mkdtempSync(join(tmpdir(), 'vigil-tsan-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let clean: Buffer;
+beforeAll(async () => {
+  const sc = parseScenario({
+    seed: 3,
+    streams: [
+      {
+        id: 's',
+        output: { type: 'udp' },
+        content: { source: 'testsrc2' },
+        video: { width: 320, height: 180, fps: 25, codec: 'h264' },
+        audio: { sampleRate: 48000, channels: 2 },
+      },
+    ],
+  });
+  const path = join(dir, 'clean.ts');
+  await renderToFile(sc.streams[0]!, path, { duration: 8 });
+  clean = readFileSync(path);
+}, 60_000);
+
+const pidOf = (b: Buffer, i: number): number => ((b[i * P + 1]! & 0x1f) << 8) | b[i * P + 2]!;
+const hasPcr = (b: Buffer, i: number): boolean => {
+  const o = i * P;
+  return (b[o + 3]! & 0x20) !== 0 && b[o + 4]! >= 7 && (b[o + 5]! & 0x10) !== 0;
+};
+const count = (b: Buffer): number => b.length / P;
+/** PCR of packet i in seconds. */
+const pcrValue = (b: Buffer, i: number): number => {
+  const o = i * P;
+  const base = b[o + 6]! * 2 ** 25 + b[o + 7]! * 2 ** 17 + b[o + 8]! * 2 ** 9 + b[o + 9]! * 2 + (b[o + 10]! >> 7);
+  return (base * 300 + (((b[o + 10]! & 1) << 8) | b[o + 11]!)) / 27e6;
+};
+
+/** Feed in pieces of awkward sizes (as UDP datagrams and demuxer reads would cut it). */
+function analyse(buf: Buffer, piece = 1316 + 37): { findings: TsFinding[]; analyzer: TsAnalyzer } {
+  const findings: TsFinding[] = [];
+  const analyzer = new TsAnalyzer((f) => findings.push(f));
+  for (let i = 0; i < buf.length; i += piece) analyzer.push(buf.subarray(i, Math.min(buf.length, i + piece)));
+  return { findings, analyzer };
+}
+const checks = (fs: readonly TsFinding[]): TsCheck[] => fs.map((f) => f.check);
+/** Packet index at about `seconds` into the file (the render's bitrate is roughly constant). */
+const at = (b: Buffer, seconds: number): number => Math.floor((count(b) * seconds) / 8);
+function without(b: Buffer, drop: (i: number) => boolean): Buffer {
+  const keep: Buffer[] = [];
+  for (let i = 0; i < count(b); i++) if (!drop(i)) keep.push(b.subarray(i * P, (i + 1) * P));
+  return Buffer.concat(keep);
+}
+
+describe('TsAnalyzer (TR 101 290 priority 1 and 2)', { timeout: 60_000 }, () => {
+  it('finds nothing in an intact render, and follows its clock and tables', () => {
+    const { findings, analyzer } = analyse(clean);
+    expect(findings).toEqual([]);
+    expect(analyzer.clock).toBeGreaterThan(7.5);
+    expect(analyzer.clock).toBeLessThan(8.5);
+    expect(analyzer.elementaryPids.length).toBe(2);
+    expect(analyzer.transportBitrate).toBeGreaterThan(100_000);
+  });
+
+  it('reports PAT missing for more than 0.5 s, once per gap', () => {
+    const from = at(clean, 3);
+    const to = at(clean, 4.5);
+    const { findings } = analyse(without(clean, (i) => i >= from && i < to && pidOf(clean, i) === 0));
+    // The PAT packets were taken out of the file, so PID 0's continuity counter breaks too.
+    expect(checks(findings).filter((c) => c !== 'cc')).toEqual(['pat']);
+    expect(findings.filter((f) => f.check === 'cc').every((f) => f.pid === 0)).toBe(true);
+    expect(findings.find((f) => f.check === 'pat')!.detail).toMatch(/no PAT for 0\.5\d s/);
+  });
+
+  it('reports a PMT missing on its PID, and a PMT section whose CRC does not match', () => {
+    const pmtPid = 0x1000; // libavformat's first programme
+    const from = at(clean, 2);
+    const to = at(clean, 3.5);
+    const gone = analyse(without(clean, (i) => i >= from && i < to && pidOf(clean, i) === pmtPid)).findings;
+    expect(checks(gone).filter((c) => c !== 'cc')).toEqual(['pmt']);
+    expect(gone.every((f) => f.pid === pmtPid)).toBe(true);
+
+    const bad = Buffer.from(clean);
+    const i = [...Array(count(bad)).keys()].find((k) => k > at(bad, 5) && pidOf(bad, k) === pmtPid)!;
+    bad[i * P + 4 + 1 + 10]! ^= 0x01; // a byte inside the section (pointer field 0, then the section)
+    const crc = analyse(bad).findings;
+    expect(checks(crc)).toContain('crc');
+    expect(crc.find((f) => f.check === 'crc')!.pid).toBe(pmtPid);
+  });
+
+  it('reports a wrong sync byte, and a loss of sync after two, then finds sync again', () => {
+    const one = Buffer.from(clean);
+    one[at(one, 2) * P] = 0x48;
+    expect(checks(analyse(one).findings)).toEqual(['sync_byte']);
+
+    const two = Buffer.from(clean);
+    const k = at(two, 4);
+    two[k * P] = 0x00;
+    two[(k + 1) * P] = 0x00;
+    const f = analyse(two).findings;
+    expect(checks(f).slice(0, 3)).toEqual(['sync_byte', 'sync_byte', 'sync_loss']);
+    // Sync comes back at the next packet; what follows is in order (nothing else is found).
+    expect(checks(f).slice(3).every((c) => c === 'cc')).toBe(true);
+  });
+
+  it('reports transport_error_indicator and a lost packet (continuity counter)', () => {
+    const tei = Buffer.from(clean);
+    tei[at(tei, 3) * P + 1]! |= 0x80;
+    expect(checks(analyse(tei).findings)).toContain('tei');
+
+    const video = pidOf(clean, [...Array(count(clean)).keys()].find((k) => hasPcr(clean, k))!);
+    const lost = at(clean, 5);
+    const j = [...Array(count(clean)).keys()].find((k) => k > lost && pidOf(clean, k) === video && !hasPcr(clean, k))!;
+    const f = analyse(without(clean, (i) => i === j)).findings;
+    expect(checks(f)).toEqual(['cc']);
+    expect(f[0]!.pid).toBe(video);
+    expect(f[0]!.detail).toMatch(/1 packet lost/);
+  });
+
+  it('reports PCRs more than 40 ms apart, and a PCR step without discontinuity_indicator', () => {
+    const sparse = Buffer.from(clean);
+    const pcrs = [...Array(count(sparse)).keys()].filter((k) => hasPcr(sparse, k));
+    // Take the PCR out of the packets after the one at about 4 s until the next is 60-100 ms on
+    // (clear the PCR flag: the bytes stay, as stuffing).
+    const first = pcrs.findIndex((k) => k >= at(sparse, 4));
+    let last = first + 1;
+    while (pcrValue(sparse, pcrs[last]!) - pcrValue(sparse, pcrs[first]!) < 0.06) last++;
+    const gap = pcrValue(sparse, pcrs[last]!) - pcrValue(sparse, pcrs[first]!);
+    expect(gap).toBeLessThan(0.1);
+    for (const k of pcrs.slice(first + 1, last)) sparse[k * P + 5]! &= ~0x10;
+    const rep = analyse(sparse).findings;
+    expect(checks(rep)).toEqual(['pcr_repetition']);
+
+    const jump = Buffer.from(clean);
+    const k = pcrs.find((x) => x > at(jump, 6))!;
+    jump[k * P + 6]! ^= 0x01; // PCR base + 2^25 ticks of 90 kHz: far ahead
+    const disc = analyse(jump).findings;
+    expect(checks(disc)).toEqual(['pcr_discontinuity', 'pcr_discontinuity']);
+    // Announced by the discontinuity_indicator (on the step and on the step back), no error.
+    jump[k * P + 5]! |= 0x80;
+    jump[pcrs[pcrs.indexOf(k) + 1]! * P + 5]! |= 0x80;
+    expect(analyse(jump).findings).toEqual([]);
+  });
+
+  it('computes CRC-32/MPEG-2', () => {
+    expect(crc32Mpeg(Buffer.from('123456789'))).toBe(0x0376e6e7);
+  });
+});
