@@ -414,6 +414,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       reconnectMaxDelay: ingest.reconnectMaxDelay,
       thumbnailInterval: ingest.thumbnailInterval,
       variant: ingest.variant,
+      tsAnalysis: ingest.tsAnalysis,
     };
   }
 

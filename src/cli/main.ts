@@ -174,6 +174,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     input,
     ...(detectors ? { detectors } : {}),
     ...(variant !== undefined ? { variant } : {}),
+    ...(config ? { tsAnalysis: config.ingest.tsAnalysis } : {}),
     onIncident: (i) => {
       if (progress) process.stderr.write('\r\x1b[K');
       process.stdout.write(`${jsonl ? incidentJsonLine(i) : incidentTextLine(i, color)}\n`);

@@ -33,6 +33,11 @@ const ingestFields = {
     'highest',
     'For an HLS master playlist (a bitrate ladder): the rendition to monitor: "highest" or "lowest" BANDWIDTH, or a number of bits/s (the highest rendition at or under it, as a player capped there would take; the lowest if none is). The other renditions are not downloaded. To watch several renditions, add the URL once per rendition. Inputs with one rendition ignore it.',
   ],
+  tsAnalysis: [
+    z.boolean({ error: 'expected true or false' }),
+    true,
+    'Read MPEG-TS files (.ts, .m2ts, .mts) and udp:// inputs byte by byte through the TR 101 290 analyzer on their way to the demuxer (sync, PAT/PMT, continuity on every PID, CRC, PCR: docs/transport.md). false opens them with the demuxer alone (continuity and TEI as the demuxer flags them, no table or PCR checks).',
+  ],
 } as const;
 
 /** The top-level `ingest` block: every field has its default. */
@@ -42,6 +47,7 @@ const ingestSchema = z.strictObject({
   thumbnailInterval: ingestFields.thumbnailInterval[0].default(ingestFields.thumbnailInterval[1]).describe(ingestFields.thumbnailInterval[2]),
   reconnectMaxDelay: ingestFields.reconnectMaxDelay[0].default(ingestFields.reconnectMaxDelay[1]).describe(ingestFields.reconnectMaxDelay[2]),
   variant: ingestFields.variant[0].default(ingestFields.variant[1]).describe(ingestFields.variant[2]),
+  tsAnalysis: ingestFields.tsAnalysis[0].default(ingestFields.tsAnalysis[1]).describe(ingestFields.tsAnalysis[2]),
 });
 
 /**
@@ -55,6 +61,7 @@ const ingestOverridesSchema = z.strictObject({
   thumbnailInterval: ingestFields.thumbnailInterval[0].optional().describe(ingestFields.thumbnailInterval[2]),
   reconnectMaxDelay: ingestFields.reconnectMaxDelay[0].optional().describe(ingestFields.reconnectMaxDelay[2]),
   variant: ingestFields.variant[0].optional().describe(ingestFields.variant[2]),
+  tsAnalysis: ingestFields.tsAnalysis[0].optional().describe(ingestFields.tsAnalysis[2]),
 });
 
 export const streamSchema = z.strictObject({
@@ -120,7 +127,7 @@ export const configSchema = z.strictObject({
     .default('auto')
     .describe('Worker processes that decode and detect; "auto" uses one per CPU core.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn').describe('Log level for structured logs on stderr.'),
-  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, thumbnailInterval: 5, reconnectMaxDelay: 10, variant: 'highest' }).describe("How sources are watched and reconnected."),
+  ingest: ingestSchema.default({ signalLossAfter: 3, signalRecovery: 2, thumbnailInterval: 5, reconnectMaxDelay: 10, variant: 'highest', tsAnalysis: true }).describe("How sources are watched and reconnected."),
   detectors: detectorsSchema().default({}).describe('Detector options for every stream (see the detector reference).'),
   incidents: incidentsSchema.default({ flapWindow: 10 }).describe('How detector intervals become incidents.'),
   store: storeSchema.default({}).describe('Persistence.'),

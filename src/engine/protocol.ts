@@ -15,6 +15,8 @@ export interface StreamAssignment {
   readonly thumbnailInterval: number;
   /** Which rendition of an HLS master playlist to monitor. */
   readonly variant: VariantChoice;
+  /** Read MPEG-TS files and udp:// through the TR 101 290 analyzer (default true). */
+  readonly tsAnalysis?: boolean;
 }
 
 /** Supervisor → worker. */

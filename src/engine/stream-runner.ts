@@ -50,13 +50,14 @@ export class StreamRunner {
         reconnectDelay: { initial: 0.5, max: stream.reconnectMaxDelay },
         thumbnailInterval: stream.thumbnailInterval,
         variant: stream.variant,
+        ...(stream.tsAnalysis !== undefined ? { tsAnalysis: stream.tsAnalysis } : {}),
         ...(logger ? { logger } : {}),
       },
       {
         video: (v) => this.chain.process(v),
         audio: (a) => this.chain.process(a),
         packet: (p) => this.chain.process(p),
-      ts: (e) => this.chain.process(e),
+        ts: (e) => this.chain.process(e),
         info: (i) => this.chain.process(i),
         edge: (e) => {
           events.edge(e);

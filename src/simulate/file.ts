@@ -55,7 +55,12 @@ export async function renderToFile(
     outPath,
     format,
     tracks,
-    format === 'mp4' || format === 'mov' ? { movflags: '+faststart' } : {},
+    format === 'mp4' || format === 'mov'
+      ? { movflags: '+faststart' }
+      : format === 'mpegts'
+        ? // As a broadcast multiplexer: PAT and PMT well within TR 101 290's 0.5 s (see live.ts).
+          { mpegts_flags: '+pat_pmt_at_frames' }
+        : {},
   );
   let truthReps: GroundTruthEntry[][] = [];
   try {

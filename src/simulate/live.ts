@@ -79,7 +79,10 @@ class UdpSink implements Sink {
     private readonly relay?: Socket,
   ) {
     const tracks = enc.audio ? [enc.video, enc.audio] : [enc.video];
-    this.mux = new PacketMuxer(url, 'mpegts', tracks, { pes_payload_size: '0' }).open();
+    // PAT and PMT with every video frame: libavformat's VBR muxer otherwise spaces them by the
+    // timestamps of the PES it happens to write, and audio interleaved ahead of the video leaves
+    // gaps of 0.5-0.7 s, over TR 101 290's 0.5 s (ingest's TsAnalyzer reports those).
+    this.mux = new PacketMuxer(url, 'mpegts', tracks, { pes_payload_size: '0', mpegts_flags: '+pat_pmt_at_frames' }).open();
   }
   write(ep: EncodedPacket, shift: bigint): void {
     try {

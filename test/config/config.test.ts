@@ -28,18 +28,19 @@ ingest: { signalLossAfter: 7, variant: lowest }
 streams:
   - { id: a, url: a.ts, ingest: { thumbnailInterval: 2 } }
   - { id: b, url: b.ts, ingest: { variant: 2500000, signalLossAfter: 1 } }
-  - { id: c, url: c.ts }
+  - { id: c, url: c.ts, ingest: { tsAnalysis: false } }
 `);
     // Until 2026-11-27 the stream block got every default filled in (signalLossAfter 3 here),
     // which then won over the top-level 7.
     expect(c.streams[0]!.ingest).toEqual({ thumbnailInterval: 2 });
-    const base = { signalRecovery: 2, reconnectMaxDelay: 10 };
+    const base = { signalRecovery: 2, reconnectMaxDelay: 10, tsAnalysis: true };
     expect(streamIngest(c, c.streams[0]!)).toEqual({ ...base, signalLossAfter: 7, thumbnailInterval: 2, variant: 'lowest' });
     expect(streamIngest(c, c.streams[1]!)).toEqual({ ...base, signalLossAfter: 1, thumbnailInterval: 5, variant: 2500000 });
-    expect(streamIngest(c, c.streams[2]!)).toEqual({ ...base, signalLossAfter: 7, thumbnailInterval: 5, variant: 'lowest' });
+    expect(streamIngest(c, c.streams[2]!)).toEqual({ ...base, signalLossAfter: 7, thumbnailInterval: 5, variant: 'lowest', tsAnalysis: false });
     expect(problems('streams: [{ id: a, url: a.ts, ingest: { variant: best } }]')).toEqual([
       'streams[0].ingest.variant: expected "highest", "lowest" or a bandwidth in bits/s',
     ]);
+    expect(problems('ingest: { tsAnalysis: yes }')).toEqual(['ingest.tsAnalysis: expected true or false']);
   });
 
   it('reports one line per problem, each naming the field path and what was expected', () => {

@@ -233,4 +233,43 @@ describe('transport detector on damaged MPEG-TS', () => {
   it('the TS packet size is what the helper assumes', () => {
     expect(TS_PACKET).toBe(188);
   });
+
+  it('raw-byte checks: PAT missing 4-6 s and a PCR step at 9 s each open an incident; tableChecks / pcrChecks off silence them', async () => {
+    const buf = (await import('node:fs')).readFileSync(clean);
+    const n = buf.length / TS_PACKET;
+    const pidAt = (i: number) => ((buf[i * TS_PACKET + 1]! & 0x1f) << 8) | buf[i * TS_PACKET + 2]!;
+    const keep: Buffer[] = [];
+    // Byte position is close to media time at this constant-ish bitrate.
+    for (let i = 0; i < n; i++) {
+      if (!(pidAt(i) === 0 && i > (n * 4) / DURATION && i < (n * 6) / DURATION)) keep.push(Buffer.from(buf.subarray(i * TS_PACKET, (i + 1) * TS_PACKET)));
+    }
+    // A multiplexer that stops sending its PAT: the PAT packets it does send count on without a break.
+    let cc = 0;
+    for (const p of keep) if ((((p[1]! & 0x1f) << 8) | p[2]!) === 0) p[3] = (p[3]! & 0xf0) | (cc++ & 0x0f);
+    const noPat = join(dir, 'nopat.ts');
+    await writeFile(noPat, Buffer.concat(keep));
+    const pat = await transportIncidents(noPat);
+    expect(pat.length, show(pat)).toBe(1);
+    expect(pat[0]!.start, show(pat)).toBeGreaterThan(4);
+    expect(pat[0]!.start, show(pat)).toBeLessThan(5.2);
+    expect(pat[0]!.measurements?.patErrors).toBe(1);
+    expect(pat[0]!.measurements?.lastTsError).toMatch(/no PAT for 0\.5/);
+    expect(show(await transportIncidents(noPat, { tableChecks: false }))).toBe('');
+
+    const jump = Buffer.from(buf);
+    const hasPcr = (i: number) => {
+      const o = i * TS_PACKET;
+      return (jump[o + 3]! & 0x20) !== 0 && jump[o + 4]! >= 7 && (jump[o + 5]! & 0x10) !== 0;
+    };
+    let k = Math.floor((n * 9) / DURATION);
+    while (!hasPcr(k)) k++;
+    jump[k * TS_PACKET + 7]! ^= 0x10; // PCR base + 2^21 ticks (23 s): far ahead, then back
+    const stepped = join(dir, 'pcrstep.ts');
+    await writeFile(stepped, jump);
+    const pcr = await transportIncidents(stepped);
+    expect(pcr.length, show(pcr)).toBe(1);
+    expect(Math.abs(pcr[0]!.start - 9), show(pcr)).toBeLessThanOrEqual(0.6);
+    expect(pcr[0]!.measurements?.pcrDiscontinuities).toBeGreaterThanOrEqual(1);
+    expect(show(await transportIncidents(stepped, { pcrChecks: false }))).toBe('');
+  });
 });

@@ -1,6 +1,6 @@
 /** A StreamSource watched in process: records edges and when media (fresh frames) arrived. */
 import { StreamSource, setMediaLogLevel, type SourceOptions } from '../../src/ingest/index.ts';
-import type { IntervalEdge } from '../../src/shared/index.ts';
+import type { IntervalEdge, StreamInfo, TsEvent } from '../../src/shared/index.ts';
 
 export interface Watched {
   readonly source: StreamSource;
@@ -9,6 +9,10 @@ export interface Watched {
   readonly media: number[];
   /** The same, with kind and media time (and, for video, the decoder's damage flag and keyframe). */
   readonly log: { kind: 'video' | 'audio'; wall: number; media: number; decodeError?: boolean; keyFrame?: boolean }[];
+  /** TR 101 290 findings on the raw bytes (MPEG-TS files and UDP are read through the analyzer). */
+  readonly ts: TsEvent[];
+  /** Each connection's StreamInfo. */
+  readonly infos: StreamInfo[];
   readonly done: Promise<void>;
 }
 
@@ -17,6 +21,8 @@ export function watchSource(opts: SourceOptions): Watched {
   const edges: Watched['edges'] = [];
   const media: number[] = [];
   const log: Watched['log'] = [];
+  const ts: TsEvent[] = [];
+  const infos: StreamInfo[] = [];
   const source = new StreamSource(opts, {
     video: (v) => {
       media.push(Date.now());
@@ -28,9 +34,11 @@ export function watchSource(opts: SourceOptions): Watched {
     },
     edge: (e) => void edges.push({ ...e, receivedAt: Date.now() }),
     discontinuity: () => {},
+    ts: (e) => void ts.push(e),
+    info: (i) => void infos.push(i),
   });
   const done = source.run().catch(() => {});
-  return { source, edges, media, log, done };
+  return { source, edges, media, log, ts, infos, done };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

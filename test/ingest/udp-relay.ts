@@ -7,11 +7,13 @@
  * - 'stall': keep forwarding until the next video keyframe has been sent whole, then forward
  *   nothing live and instead resend that keyframe (its TS packets unchanged, so the same PTS
  *   every time: the last frame's timestamp repeated) at 25 fps, with PAT/PMT, and no audio:
- *   an upstream encoder stuck repeating its last frame.
+ *   an upstream encoder stuck repeating its last frame;
+ * - 'nopat': forward everything but the PAT (PID 0), counters kept continuous: a multiplexer
+ *   that stopped sending its PAT.
  */
 import { createSocket, type Socket } from 'node:dgram';
 
-export type RelayMode = 'pass' | 'drop' | 'stall';
+export type RelayMode = 'pass' | 'drop' | 'stall' | 'nopat';
 
 const TS = 188;
 
@@ -140,6 +142,7 @@ export async function startRelay(fromUrl: string): Promise<Relay> {
         relay.stalledAt = Date.now();
         break;
       }
+      if (mode === 'nopat' && ((p[1]! & 0x1f) << 8 | p[2]!) === 0) continue;
       pkts.push(p);
     }
     if (pkts.length === 0) return;

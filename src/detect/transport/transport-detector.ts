@@ -11,6 +11,7 @@ const PTS_GAP = 2;
 /** Window kinds of the raw-byte checks other than cc (counted as CC): 3 + their index in TS_CHECKS. */
 const TS_KIND = (check: TsCheck): number => (check === 'cc' ? CC : 3 + TS_CHECKS.indexOf(check));
 const KINDS = 3 + TS_CHECKS.length;
+const TABLE_CHECKS = new Set<TsCheck>(['pat', 'pmt', 'cat', 'crc', 'pid']);
 /** Measurement names of the raw-byte checks (cc is ccErrors). */
 const TS_NAMES: Record<Exclude<TsCheck, 'cc'>, string> = {
   sync_loss: 'syncLosses',
@@ -63,7 +64,7 @@ export const transportDetector = defineDetector({
   name: 'transport',
   types: ['transport'],
   description:
-    'MPEG-TS transport errors (TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities, PTS gaps over 700 ms) at more than a threshold rate. Coverage: docs/transport.md.',
+    'MPEG-TS transport errors at more than a threshold rate: TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities and PTS gaps over 700 ms on every MPEG-TS input; on inputs read byte by byte (MPEG-TS files, udp://) also sync loss, PAT/PMT/CAT errors, section CRC errors, PIDs gone and PCR repetition/discontinuity. Coverage: docs/transport.md.',
   inputs: [{ kind: 'packet' }, { kind: 'info' }, { kind: 'ts' }],
   options: {
     window: {
@@ -113,6 +114,20 @@ export const transportDetector = defineDetector({
       unit: 's',
       guidance:
         'Keep it equal to tracks.after (3 s): a short dropout is a transport error, a long one a missing track, each reported once. The two measure slightly differently (tracks: time since the last decoded picture or audio frame; this: the hole in the packet timestamps), so a hole within about one audio packet of the limit may be reported by neither.',
+    },
+    tableChecks: {
+      type: 'boolean',
+      description: 'On inputs read byte by byte (MPEG-TS files, udp://): count PAT, PMT and CAT errors, section CRC errors and elementary PIDs gone (TR 101 290 1.3, 1.5, 1.6, 2.2, 2.6)',
+      default: true,
+      guidance:
+        'A compliant multiplexer repeats PAT and PMT at least every 0.5 s. Some software muxers do not: FFmpeg\'s MPEG-TS muxer in VBR mode spaces them by the timestamps of the PES it writes, and audio interleaved ahead of the video leaves 0.5-0.8 s gaps (add -mpegts_flags +pat_pmt_at_frames there). Turn off for such a source if its table timing is known and accepted; sync, continuity, TEI and PCR checks go on.',
+    },
+    pcrChecks: {
+      type: 'boolean',
+      description: 'On inputs read byte by byte: count PCR repetition (over 40 ms) and PCR discontinuity (a step over 100 ms or backwards without discontinuity_indicator) errors (TR 101 290 2.3)',
+      default: true,
+      guidance:
+        'A file or stream with a timestamp gap (an encoder restart, a splice without the discontinuity indicator) shows a PCR discontinuity; that is the error this check is for. Turn off only for sources whose PCR spacing is known to exceed 40 ms and is accepted downstream.',
     },
     hlsContinuity: {
       type: 'boolean',
@@ -245,6 +260,8 @@ export const transportDetector = defineDetector({
       if (e.wallTime < settleUntil) return;
       // A monitored track that stops is a missing track (tracks detector), not a PID error here.
       if (e.check === 'pid' && (e.pid === tsAnalysis.videoPid || e.pid === tsAnalysis.audioPid)) return;
+      if (!o.tableChecks && TABLE_CHECKS.has(e.check)) return;
+      if (!o.pcrChecks && (e.check === 'pcr_repetition' || e.check === 'pcr_discontinuity')) return;
       event(TS_KIND(e.check), e.mediaTime);
       lastTsDetail = e.detail;
       judge(e.mediaTime, e.wallTime);

@@ -1,0 +1,70 @@
+/**
+ * The TR 101 290 analyzer on a live MPEG-TS over UDP input: the simulator sends over loopback,
+ * a relay forwards, and ingest reads udp:// through the analyzer on the way to the demuxer.
+ * A clean live stream gives no finding; a stretch with no PAT gives one PAT finding (and no
+ * continuity error: the relay keeps the counters going); stopping the source is prompt.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
+import { sleep, waitFor, watchSource } from './source-harness.ts';
+import { startRelay, type Relay } from './udp-relay.ts';
+
+describe('TR 101 290 checks on a live UDP input', () => {
+  let sim: SimulationHandle;
+  let relay: Relay;
+
+  beforeAll(async () => {
+    sim = await startSimulation(
+      parseScenario({
+        streams: [
+          {
+            id: 'mux',
+            output: { type: 'udp', port: 0 },
+            clock: false,
+            video: { width: 320, height: 180, fps: 25, bitrateKbps: 200 },
+            audio: { sampleRate: 48000, channels: 1, bitrateKbps: 32 },
+            cycle: 60,
+            schedule: [],
+          },
+        ],
+      }),
+    );
+    relay = await startRelay(sim.streams[0]!.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await relay?.close();
+    await sim?.stop();
+  }, 20_000);
+
+  it('reads the bytes: nothing on the clean stream, one PAT finding for a PAT-less stretch, prompt stop', async () => {
+    const w = watchSource({ id: 'mux', url: relay.url, live: true, reconnectDelay: { initial: 0.2, max: 1 } });
+    try {
+      await waitFor('live', () => w.source.status().state === 'live', 20_000);
+      await sleep(2500);
+      expect(w.infos[0]?.tsAnalysis?.videoPid).toBeGreaterThan(0);
+      expect(w.infos[0]?.tsAnalysis?.audioPid).toBeGreaterThan(0);
+      expect(w.ts).toEqual([]);
+
+      relay.mode = 'nopat';
+      const from = Date.now();
+      await waitFor('PAT finding', () => w.ts.some((e) => e.check === 'pat'), 5000);
+      const pat = w.ts.find((e) => e.check === 'pat')!;
+      // Reported once the PAT has been missing for 0.5 s of stream time (and the demuxer has
+      // handed out the packet it was found at).
+      expect(pat.wallTime - from).toBeGreaterThanOrEqual(400);
+      expect(pat.wallTime - from).toBeLessThan(2500);
+      expect(pat.pid).toBe(0);
+      expect(pat.detail).toMatch(/no PAT/);
+      await sleep(1500);
+      relay.mode = 'pass';
+      await sleep(1500);
+      expect(w.ts.map((e) => e.check)).toEqual(['pat']);
+      expect(w.source.status().state).toBe('live');
+    } finally {
+      const t = Date.now();
+      await w.source.stop();
+      expect(Date.now() - t).toBeLessThan(3000);
+    }
+  }, 60_000);
+});
