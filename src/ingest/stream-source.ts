@@ -372,7 +372,15 @@ export class StreamSource {
     const releaseTs = (upTo: number): void => {
       while (heldTs.length > 0 && heldTs[0]!.offset <= upTo) {
         const f = heldTs.shift()!;
-        tsSink!({ kind: 'ts', check: f.check, pid: f.pid, detail: f.detail, mediaTime: this.timeline.now, wallTime: Date.now() });
+        tsSink!({
+          kind: 'ts',
+          check: f.check,
+          pid: f.pid,
+          detail: f.detail,
+          ...(f.value !== undefined ? { value: f.value } : {}),
+          mediaTime: this.timeline.now,
+          wallTime: Date.now(),
+        });
       }
     };
     const tapped = this.opts.tsAnalysis !== false && tsSink ? tapUrl(this.opts.url, protocolOptions(this.opts.url)) : undefined;

@@ -44,6 +44,8 @@ export interface TsFinding {
   readonly detail: string;
   /** Byte offset in the input (from the first byte pushed) of the packet where it was seen. */
   readonly offset: number;
+  /** For PCR findings, the step between the two PCRs (s). */
+  readonly value?: number;
 }
 
 export interface TsAnalyzerOptions {
@@ -135,6 +137,10 @@ export class TsAnalyzer {
   private bytesSincePcr = 0;
   private bitrate = 0;
   private clockStarted = false;
+  /** Longest interpolation between PCRs (s): 1.5 of the last PCR step. */
+  private maxStep = 0.06;
+  /** The clock never goes back. */
+  private clockFloor = Number.NEGATIVE_INFINITY;
 
   /** Packets parsed since the start (or the last reset). */
   packets = 0;
@@ -160,7 +166,13 @@ export class TsAnalyzer {
   /** Seconds of stream time since the first PCR (NaN before a bitrate is known). */
   get clock(): number {
     if (!this.clockStarted) return Number.NaN;
-    return this.clockBase + (this.bitrate > 0 ? (this.bytesSincePcr * 8) / this.bitrate : 0);
+    // Between PCRs, the bytes at the bitrate, but never more than 1.5 PCR steps on: the bitrate is
+    // an average, and a large keyframe after a black stretch (a few kbit/s) would otherwise read
+    // as seconds. Never backwards.
+    const bytes = this.bitrate > 0 ? (this.bytesSincePcr * 8) / this.bitrate : 0;
+    const t = this.clockBase + Math.min(bytes, this.maxStep);
+    if (t > this.clockFloor) this.clockFloor = t;
+    return this.clockFloor;
   }
 
   /** The transport bitrate the PCRs give (bits/s; 0 before two PCRs). */
@@ -195,6 +207,8 @@ export class TsAnalyzer {
     this.bytesSincePcr = 0;
     this.bitrate = 0;
     this.clockStarted = false;
+    this.maxStep = 0.06;
+    this.clockFloor = Number.NEGATIVE_INFINITY;
     this.packets = 0;
     this.consumed = 0;
     this.at = 0;
@@ -367,19 +381,20 @@ export class TsAnalyzer {
           this.found({
             check: 'pcr_discontinuity',
             pid,
+            value: step,
             detail: `PCR on PID ${pid} stepped ${(step * 1000).toFixed(0)} ms without discontinuity_indicator`,
           });
         } else if (step > this.pcrInterval) {
           this.found({
             check: 'pcr_repetition',
             pid,
+            value: step,
             detail: `PCRs on PID ${pid} ${(step * 1000).toFixed(0)} ms apart`,
           });
         }
       }
     }
     if (pid !== this.clockPid) return;
-    if (this.clockStarted) this.checkIntervals();
     // The clock: PCR steps where they are plausible, else what the bytes read took at the last bitrate.
     const bytes = this.bytesSincePcr;
     const byBytes = this.bitrate > 0 ? (bytes * 8) / this.bitrate : 0;
@@ -395,11 +410,13 @@ export class TsAnalyzer {
       if (step <= this.pcrDiscontinuity) {
         const rate = (bytes * 8) / step;
         this.bitrate = this.bitrate > 0 ? this.bitrate * 0.9 + rate * 0.1 : rate;
+        this.maxStep = Math.max(0.01, 1.5 * step);
       }
     } else {
-      this.clockBase += byBytes;
+      this.clockBase += Math.min(byBytes, this.maxStep);
     }
     this.bytesSincePcr = 0;
+    if (this.clockStarted) this.checkIntervals();
   }
 
   /** The clock has just started: what was seen before it counts as seen now. */

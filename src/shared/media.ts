@@ -111,6 +111,8 @@ export interface TsEvent {
   readonly pid: number;
   /** What was seen, for people ("no PAT for 0.62 s"). */
   readonly detail: string;
+  /** For PCR findings, the step between the two PCRs (s). */
+  readonly value?: number;
   /** Latest media time handed out when the bytes were read (s). */
   readonly mediaTime: number;
   readonly wallTime: number;

@@ -272,4 +272,35 @@ describe('transport detector on damaged MPEG-TS', () => {
     expect(pcr[0]!.measurements?.pcrDiscontinuities).toBeGreaterThanOrEqual(1);
     expect(show(await transportIncidents(stepped, { pcrChecks: false }))).toBe('');
   });
+
+  it('PCRs 60-100 ms apart are within ISO/IEC 13818-1 (default pcrInterval 0.1 s), a TR 101 290 error at pcrInterval 0.04', async () => {
+    const buf = Buffer.from((await import('node:fs')).readFileSync(clean));
+    const n = buf.length / TS_PACKET;
+    const pcrAt = (i: number): number => {
+      const o = i * TS_PACKET;
+      if (!((buf[o + 3]! & 0x20) !== 0 && buf[o + 4]! >= 7 && (buf[o + 5]! & 0x10) !== 0)) return Number.NaN;
+      return (buf[o + 6]! * 2 ** 25 + buf[o + 7]! * 2 ** 17 + buf[o + 8]! * 2 ** 9 + buf[o + 9]! * 2 + (buf[o + 10]! >> 7)) / CLOCK;
+    };
+    const pcrs = [...Array(n).keys()].filter((i) => !Number.isNaN(pcrAt(i)));
+    // From 5 s to 8 s keep only PCRs at least 60 ms after the last one kept (clear the flag of the others).
+    let kept = Number.NEGATIVE_INFINITY;
+    let cleared = 0;
+    for (const i of pcrs) {
+      const t = pcrAt(i);
+      if (i < (n * 5) / DURATION || i > (n * 8) / DURATION || t - kept >= 0.06) {
+        kept = t;
+        continue;
+      }
+      buf[i * TS_PACKET + 5]! &= ~0x10;
+      cleared++;
+    }
+    expect(cleared).toBeGreaterThan(10);
+    const f = join(dir, 'pcrsparse.ts');
+    await writeFile(f, buf);
+    expect(show(await transportIncidents(f))).toBe('');
+    const dvb = await transportIncidents(f, { pcrInterval: 0.04 });
+    expect(dvb.length, show(dvb)).toBe(1);
+    expect(Math.abs(dvb[0]!.start - 5), show(dvb)).toBeLessThanOrEqual(0.6);
+    expect(dvb[0]!.measurements?.pcrRepetitionErrors).toBeGreaterThanOrEqual(1);
+  });
 });

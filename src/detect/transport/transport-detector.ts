@@ -122,6 +122,16 @@ export const transportDetector = defineDetector({
       guidance:
         'A compliant multiplexer repeats PAT and PMT at least every 0.5 s. Some software muxers do not: FFmpeg\'s MPEG-TS muxer in VBR mode spaces them by the timestamps of the PES it writes, and audio interleaved ahead of the video leaves 0.5-0.8 s gaps (add -mpegts_flags +pat_pmt_at_frames there). Turn off for such a source if its table timing is known and accepted; sync, continuity, TEI and PCR checks go on.',
     },
+    pcrInterval: {
+      type: 'number',
+      description: 'Longest normal time between two PCRs of a PID, on inputs read byte by byte (TR 101 290 PCR_repetition_error)',
+      default: 0.1,
+      min: 0.01,
+      max: 1,
+      unit: 's',
+      guidance:
+        'ISO/IEC 13818-1 requires a PCR at least every 100 ms; TR 101 290 (DVB) checks 40 ms. Many OTT packagers and software muxers send one per video frame (64-100 ms at 10-15 fps: the HLS segments and the FFmpeg-made files among the shared test clips), so 0.1 is the default; set 0.04 to hold a DVB contribution or distribution feed to TR 101 290.',
+    },
     pcrChecks: {
       type: 'boolean',
       description: 'On inputs read byte by byte: count PCR repetition (over 40 ms) and PCR discontinuity (a step over 100 ms or backwards without discontinuity_indicator) errors (TR 101 290 2.3)',
@@ -262,6 +272,7 @@ export const transportDetector = defineDetector({
       if (e.check === 'pid' && (e.pid === tsAnalysis.videoPid || e.pid === tsAnalysis.audioPid)) return;
       if (!o.tableChecks && TABLE_CHECKS.has(e.check)) return;
       if (!o.pcrChecks && (e.check === 'pcr_repetition' || e.check === 'pcr_discontinuity')) return;
+      if (e.check === 'pcr_repetition' && e.value !== undefined && e.value <= o.pcrInterval) return;
       event(TS_KIND(e.check), e.mediaTime);
       lastTsDetail = e.detail;
       judge(e.mediaTime, e.wallTime);
