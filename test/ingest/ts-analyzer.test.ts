@@ -158,4 +158,59 @@ describe('TsAnalyzer (TR 101 290 priority 1 and 2)', { timeout: 60_000 }, () => 
   it('computes CRC-32/MPEG-2', () => {
     expect(crc32Mpeg(Buffer.from('123456789'))).toBe(0x0376e6e7);
   });
+
+  it('keeps stream time through a burst of bytes after a quiet stretch (a keyframe after black)', () => {
+    // A synthetic multiplex: PAT and PMT every 100 ms, a PCR every 40 ms on the video PID, two
+    // video packets per 40 ms for 3 s (a black picture), then 2000 packets in one 40 ms interval
+    // (the keyframe that follows), then on as before. Until 2026-11-27 the clock interpolated
+    // the burst at the quiet stretch's bitrate, 15 s ahead: a false PAT, PMT and PID finding.
+    const out: Buffer[] = [];
+    const cc = new Map<number, number>();
+    const packet = (pid: number, payload: Buffer, pcr?: number, unitStart = false): void => {
+      const b = Buffer.alloc(P, 0xff);
+      const c = cc.get(pid) ?? 0;
+      cc.set(pid, (c + 1) & 15);
+      b[0] = 0x47;
+      b[1] = (unitStart ? 0x40 : 0) | (pid >> 8);
+      b[2] = pid & 0xff;
+      let o = 4;
+      if (pcr !== undefined) {
+        b[3] = 0x30 | c;
+        b[4] = 7;
+        b[5] = 0x10;
+        const base = Math.floor(pcr * 90000);
+        b[6] = Math.floor(base / 2 ** 25) & 0xff;
+        b[7] = Math.floor(base / 2 ** 17) & 0xff;
+        b[8] = Math.floor(base / 2 ** 9) & 0xff;
+        b[9] = Math.floor(base / 2) & 0xff;
+        b[10] = ((base & 1) << 7) | 0x7e;
+        b[11] = 0;
+        o = 12;
+      } else b[3] = 0x10 | c;
+      payload.copy(b, o);
+      out.push(b);
+    };
+    const section = (tableId: number, body: number[]): Buffer => {
+      const len = 5 + body.length + 4;
+      const sec = Buffer.from([tableId, 0xb0 | (len >> 8), len & 0xff, 0, 1, 0xc1, 0, 0, ...body, 0, 0, 0, 0]);
+      sec.writeUInt32BE(crc32Mpeg(sec, 0, sec.length - 4), sec.length - 4);
+      return Buffer.concat([Buffer.from([0]), sec]);
+    };
+    const pat = section(0x00, [0, 1, 0xf0, 0x00]);
+    const pmt = section(0x02, [0xe1, 0x00, 0xf0, 0x00, 0x1b, 0xe1, 0x00, 0xf0, 0x00]);
+    for (let k = 0; k < 200; k++) {
+      const t = k * 0.04;
+      if (k % 3 === 0) {
+        packet(0, pat, undefined, true);
+        packet(0x1000, pmt, undefined, true);
+      }
+      packet(0x100, Buffer.alloc(0), t);
+      const n = k === 80 ? 2000 : k < 80 ? 2 : 20;
+      for (let j = 0; j < n; j++) packet(0x100, Buffer.alloc(0));
+    }
+    const { findings, analyzer } = analyse(Buffer.concat(out));
+    expect(findings).toEqual([]);
+    expect(analyzer.clock).toBeGreaterThan(7.9);
+    expect(analyzer.clock).toBeLessThan(8.1);
+  });
 });
