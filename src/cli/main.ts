@@ -63,7 +63,9 @@ function untilSignal(stop: () => Promise<void>): Promise<number> {
     const onSignal = (sig: NodeJS.Signals): void => {
       if (stopping) {
         process.stderr.write('vigil: forced exit\n');
-        process.exit(130);
+        // Not process.exit(): a demuxer read waiting on a JavaScript read callback (MPEG-TS inputs
+        // read through the TR 101 290 analyzer) keeps node-av's exit-time cleanup waiting.
+        process.kill(process.pid, 'SIGKILL');
       }
       stopping = true;
       process.stderr.write(`\nvigil: ${sig}, stopping…\n`);

@@ -48,6 +48,10 @@ process.on('message', (raw: ToWorker) => {
     }
   }
 });
-// The supervisor went away: nothing left to report to.
-process.on('disconnect', () => process.exit(0));
+// The supervisor went away: nothing left to report to. Not process.exit(): a demuxer read in
+// flight on a libuv thread that waits for a JavaScript read callback (MPEG-TS inputs read
+// through ingest's TR 101 290 analyzer) keeps node-av's exit-time cleanup waiting for ever, and
+// the worker would outlive its supervisor. Nothing here needs flushing (the store is the
+// supervisor's), so the worker ends at once.
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 send({ type: 'ready' });

@@ -369,9 +369,16 @@ export class StreamSource {
     // ahead of what has been decoded (up to a buffer's worth, seconds at low bitrates), and media
     // time is where decoding is. Those made while it probes come after the connection's info.
     const heldTs: TsFinding[] = [];
-    const releaseTs = (upTo: number): void => {
-      while (heldTs.length > 0 && heldTs[0]!.offset <= upTo) {
-        const f = heldTs.shift()!;
+    // A finding on a monitored track's PID waits for that track's packet (the demuxer may complete
+    // the other track's PES first), so the detector has seen that packet's timestamps.
+    const releaseTs = (upTo: number, pid: number, tracked: (pid: number) => boolean): void => {
+      for (let i = 0; i < heldTs.length; ) {
+        const f = heldTs[i]!;
+        if (f.offset > upTo || (f.pid !== pid && tracked(f.pid))) {
+          i++;
+          continue;
+        }
+        heldTs.splice(i, 1);
         tsSink!({
           kind: 'ts',
           check: f.check,
@@ -466,6 +473,7 @@ export class StreamSource {
         });
         this.clips.setStreams(vs, as);
       }
+      const isTracked = (pid: number): boolean => pid === vs?.id || pid === as?.id;
       const packets = demuxer.packets()[Symbol.asyncIterator]();
       const trackOf = (pkt: Packet): Stream | undefined =>
         vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
@@ -509,14 +517,14 @@ export class StreamSource {
           this.clips?.push(pkt, this.timeline.now);
           if (tap && heldTs.length > 0) {
             const pos = Number(pkt.pos);
-            if (pos >= 0) releaseTs(pos);
+            if (pos >= 0) releaseTs(pos, track?.id ?? -1, isTracked);
           }
           pkt.free();
         }
         if (!signal.aborted) {
           if (vdec && onVideo) this.decodeVideo(vdec, null, onVideo);
           if (as && adec && !this.decodeAudio(adec, as, null)) adec = await this.rebuildAudioDecoder(adec, as, null);
-          if (tap) releaseTs(Number.POSITIVE_INFINITY);
+          if (tap) releaseTs(Number.POSITIVE_INFINITY, -1, () => false);
         }
       } finally {
         ahead?.pkt?.free();

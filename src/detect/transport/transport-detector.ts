@@ -163,6 +163,8 @@ export const transportDetector = defineDetector({
     /** Raw-byte analysis on this connection: the monitored tracks' PIDs (their cc comes from there). */
     let tsAnalysis: StreamInfo['tsAnalysis'];
     let lastTsDetail: string | undefined;
+    /** Per track: media time of its last hole in the timestamps (a PTS gap or a missing stretch). */
+    const lastHole = new Float64Array(2);
     let lastRate = -1;
     reporter.measurements = () => ({
       ccErrors: window.count(CC),
@@ -191,6 +193,7 @@ export const transportDetector = defineDetector({
     let settleUntil = 0;
 
     function reset(): void {
+      lastHole.fill(Number.NaN);
       lastTs.fill(Number.NaN);
       unwrapped.fill(0);
       offset.fill(Number.NaN);
@@ -238,6 +241,7 @@ export const transportDetector = defineDetector({
           if (strictBreaks || step >= -0.001) event(DISCONTINUITY, now);
           offset[x] = off;
         } else if (step > o.ptsInterval) {
+          lastHole[x] = now;
           // A hole in the timestamps that the media clock also shows (else it would have been
           // a jump above): time passed without this track. Long ones are a missing track.
           if (step <= o.maxPtsGap) event(PTS_GAP, now);
@@ -273,6 +277,12 @@ export const transportDetector = defineDetector({
       if (!o.tableChecks && TABLE_CHECKS.has(e.check)) return;
       if (!o.pcrChecks && (e.check === 'pcr_repetition' || e.check === 'pcr_discontinuity')) return;
       if (e.check === 'pcr_repetition' && e.value !== undefined && e.value <= o.pcrInterval) return;
+      // The PCR of a monitored track that was itself gone steps over the hole: that is the hole
+      // (a PTS gap here, or a missing track), not a PCR fault. The hole's packet comes first.
+      if (e.check === 'pcr_repetition' || e.check === 'pcr_discontinuity') {
+        const x = e.pid === tsAnalysis.videoPid ? VIDEO : e.pid === tsAnalysis.audioPid ? AUDIO : -1;
+        if (x >= 0 && e.mediaTime - lastHole[x]! <= 1) return;
+      }
       event(TS_KIND(e.check), e.mediaTime);
       lastTsDetail = e.detail;
       judge(e.mediaTime, e.wallTime);
