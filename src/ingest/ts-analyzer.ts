@@ -103,6 +103,8 @@ interface PidState {
   section: Uint8Array | undefined;
   sectionFill: number;
   lastPcr: number;
+  /** PCRs seen on this PID. */
+  pcrs: number;
 }
 
 export class TsAnalyzer {
@@ -316,7 +318,7 @@ export class TsAnalyzer {
     let st = this.pids.get(pid);
     const now = this.nowOrZero();
     if (!st) {
-      st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1 };
+      st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1, pcrs: 0 };
       this.pids.set(pid, st);
     } else {
       if (!discontinuity) this.checkCc(pid, st, cc, hasPayload);
@@ -371,12 +373,16 @@ export class TsAnalyzer {
     if (this.clockPid < 0) this.clockPid = pid;
     const prev = st.lastPcr;
     st.lastPcr = pcr;
+    st.pcrs++;
     let step = Number.NaN;
     if (prev >= 0) {
       let d = pcr - prev;
       if (d < -PCR_WRAP / 2) d += PCR_WRAP;
       step = d / PCR_HZ;
-      if (!discontinuity) {
+      // The first step is not judged: FFmpeg's muxer writes a PCR with its first packets and the
+      // next with the first frame, 250 ms on in one of the shared clips (and a join or a cut
+      // can fall between two PCRs).
+      if (!discontinuity && st.pcrs > 2) {
         if (step < 0 || step > this.pcrDiscontinuity) {
           this.found({
             check: 'pcr_discontinuity',
