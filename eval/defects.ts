@@ -255,6 +255,9 @@ export const DEFECTS: readonly DefectType[] = [
     variants: [
       { name: 'drop', items: item('transport', { mode: 'drop' }) },
       { name: 'corrupt', items: item('transport', { mode: 'corrupt' }) },
+      // A multiplexer that stops repeating PAT and PMT (TR 101 290 1.3/1.5): only ingest's
+      // byte-level analysis sees it.
+      { name: 'tables', items: item('transport', { mode: 'tables', rate: 1 }) },
     ],
     duration: [2, 5],
     // Damage hits the audio PID too: a corrupted AAC/MP2 frame decodes as a burst (a true-peak

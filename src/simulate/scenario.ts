@@ -122,9 +122,12 @@ const stutterSchema = z.strictObject({
 const transportSchema = z.strictObject({
   type: z.literal('transport'),
   ...defectBase,
-  /** drop: TS packets removed (continuity errors); corrupt: payload garbled, transport_error_indicator set. */
-  mode: z.enum(['drop', 'corrupt']).default('drop'),
-  /** Fraction of the audio/video TS packets hit inside the window. */
+  /**
+   * drop: TS packets removed (continuity errors); corrupt: payload garbled, transport_error_indicator
+   * set; tables: the multiplexer stops sending PAT and PMT (their counters stay continuous).
+   */
+  mode: z.enum(['drop', 'corrupt', 'tables']).default('drop'),
+  /** Fraction of the audio/video TS packets hit inside the window (tables: of the PAT/PMT packets). */
   rate: num('a rate 0..1').min(0).max(1).default(0.02),
   /** Optional forward jump of every PTS/DTS/PCR at `at` (ms); later timestamps stay shifted. */
   discontinuityMs: num('a jump in ms').positive().max(600000).optional(),

@@ -8,7 +8,10 @@
  *
  * drop: the packet is removed (the receiver sees a continuity-counter error on that PID);
  * corrupt: the transport_error_indicator bit is set and 8 payload bytes are overwritten
- * (FFmpeg's demuxer marks the PES it lands in AV_PKT_FLAG_CORRUPT).
+ * (FFmpeg's demuxer marks the PES it lands in AV_PKT_FLAG_CORRUPT);
+ * tables: PAT and PMT packets (PID 0 and the PMT PIDs the PAT lists) are removed and the ones
+ * sent renumbered, so the counters stay continuous: a multiplexer that stopped repeating its
+ * tables (TR 101 290 1.3 / 1.5). Their time is the video's.
  */
 import { prng } from '../shared/index.ts';
 import type { ScheduleItem } from './scenario.ts';
@@ -19,7 +22,7 @@ export interface TsDamageWindow {
   /** PTS seconds (since the first PTS) where damage starts / stops. */
   start: number;
   end: number;
-  mode: 'drop' | 'corrupt';
+  mode: 'drop' | 'corrupt' | 'tables';
   rate: number;
 }
 
@@ -30,6 +33,10 @@ export class TsDamager {
   private firstPts: number | undefined;
   private readonly pidTime = new Map<number, number>();
   private readonly pesPids = new Set<number>();
+  /** PMT PIDs from the PAT, and the next continuity counter sent per table PID (tables mode). */
+  private readonly pmtPids = new Set<number>();
+  private readonly tableCc = new Map<number, number>();
+  private lastPesTime = 0;
   /** Packets dropped / corrupted so far (for tests and logs). */
   dropped = 0;
   corrupted = 0;
@@ -69,11 +76,26 @@ export class TsDamager {
           }
         }
       }
+      if ((pid === 0 || this.pmtPids.has(pid)) && hasPayload && this.hasTables) {
+        if (pid === 0 && pusi) this.readPat(buf, p, off + TS_PACKET);
+        const w = this.windowAt(this.lastPesTime);
+        if (w?.mode === 'tables' && this.rand() < w.rate) {
+          if (off > keepFrom) out.push(buf.subarray(keepFrom, off));
+          keepFrom = off + TS_PACKET;
+          this.dropped++;
+          continue;
+        }
+        const cc = this.tableCc.get(pid) ?? (buf[off + 3]! & 0x0f);
+        buf[off + 3] = (buf[off + 3]! & 0xf0) | cc;
+        this.tableCc.set(pid, (cc + 1) & 0x0f);
+        continue;
+      }
       if (!this.pesPids.has(pid) || !hasPayload) continue;
       const t = this.pidTime.get(pid);
       if (t === undefined) continue;
+      this.lastPesTime = t;
       const w = this.windowAt(t);
-      if (!w || !(this.rand() < w.rate)) continue;
+      if (!w || w.mode === 'tables' || !(this.rand() < w.rate)) continue;
       if (w.mode === 'drop') {
         if (off > keepFrom) out.push(buf.subarray(keepFrom, off));
         keepFrom = off + TS_PACKET;
@@ -91,6 +113,21 @@ export class TsDamager {
     if (keepFrom === 0) return buf;
     if (keepFrom < buf.length) out.push(buf.subarray(keepFrom));
     return Buffer.concat(out);
+  }
+
+  private get hasTables(): boolean {
+    return this.windows.some((w) => w.mode === 'tables');
+  }
+
+  /** PMT PIDs listed in a PAT section starting in this packet's payload [p, end). */
+  private readPat(buf: Buffer, p: number, end: number): void {
+    const s = p + 1 + buf[p]!; // pointer field
+    if (s + 8 > end || buf[s] !== 0x00) return;
+    const len = ((buf[s + 1]! & 0x0f) << 8) | buf[s + 2]!;
+    for (let i = s + 8; i + 4 <= Math.min(end, s + 3 + len - 4); i += 4) {
+      const program = (buf[i]! << 8) | buf[i + 1]!;
+      if (program !== 0) this.pmtPids.add(((buf[i + 2]! & 0x1f) << 8) | buf[i + 3]!);
+    }
   }
 
   private windowAt(t: number): TsDamageWindow | undefined {
