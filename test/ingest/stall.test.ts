@@ -12,39 +12,24 @@
 import '../../src/shared/polyfill.ts';
 import { Decoder, Demuxer } from 'node-av';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
 import { sleep, waitFor, watchSource } from './source-harness.ts';
-import { startRelay, type Relay } from './udp-relay.ts';
+import { relayedStream, type Relay } from './udp-relay.ts';
 
 const LOSS_AFTER = 1;
 const RECOVERY = 2;
 
 describe('stalled source (repeated timestamps)', () => {
-  let sim: SimulationHandle;
   let relay: Relay;
 
+  let session: Awaited<ReturnType<typeof relayedStream>> | undefined;
+
   beforeAll(async () => {
-    sim = await startSimulation(
-      parseScenario({
-        streams: [
-          {
-            id: 'stall',
-            output: { type: 'udp', port: 0 },
-            clock: false,
-            video: { width: 320, height: 180, fps: 25, bitrateKbps: 200 },
-            audio: { sampleRate: 48000, channels: 1, bitrateKbps: 32 },
-            cycle: 60,
-            schedule: [],
-          },
-        ],
-      }),
-    );
-    relay = await startRelay(sim.streams[0]!.url);
+    session = await relayedStream('stall');
+    relay = session.relay;
   }, 60_000);
 
   afterAll(async () => {
-    await relay?.close();
-    await sim?.stop();
+    await session?.close();
   }, 20_000);
 
   it('the stalled relay output decodes to frames that all carry one timestamp', async () => {

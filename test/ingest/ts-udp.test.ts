@@ -5,36 +5,21 @@
  * continuity error: the relay keeps the counters going); stopping the source is prompt.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
 import { sleep, waitFor, watchSource } from './source-harness.ts';
-import { startRelay, type Relay } from './udp-relay.ts';
+import { relayedStream, type Relay } from './udp-relay.ts';
 
 describe('TR 101 290 checks on a live UDP input', () => {
-  let sim: SimulationHandle;
   let relay: Relay;
 
+  let session: Awaited<ReturnType<typeof relayedStream>> | undefined;
+
   beforeAll(async () => {
-    sim = await startSimulation(
-      parseScenario({
-        streams: [
-          {
-            id: 'mux',
-            output: { type: 'udp', port: 0 },
-            clock: false,
-            video: { width: 320, height: 180, fps: 25, bitrateKbps: 200 },
-            audio: { sampleRate: 48000, channels: 1, bitrateKbps: 32 },
-            cycle: 60,
-            schedule: [],
-          },
-        ],
-      }),
-    );
-    relay = await startRelay(sim.streams[0]!.url);
+    session = await relayedStream('mux');
+    relay = session.relay;
   }, 60_000);
 
   afterAll(async () => {
-    await relay?.close();
-    await sim?.stop();
+    await session?.close();
   }, 20_000);
 
   it('reads the bytes: nothing on the clean stream, one PAT finding for a PAT-less stretch, prompt stop', async () => {

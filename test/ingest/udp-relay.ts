@@ -12,6 +12,7 @@
  *   that stopped sending its PAT.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
 
 export type RelayMode = 'pass' | 'drop' | 'stall' | 'nopat';
 
@@ -159,4 +160,32 @@ export async function startRelay(fromUrl: string): Promise<Relay> {
   }, 40);
 
   return relay;
+}
+
+/** One small live simulator stream (320x180 at 200 kbit/s, mono audio, no defects) behind a relay. */
+export async function relayedStream(id: string): Promise<{ sim: SimulationHandle; relay: Relay; close(): Promise<void> }> {
+  const sim = await startSimulation(
+    parseScenario({
+      streams: [
+        {
+          id,
+          output: { type: 'udp', port: 0 },
+          clock: false,
+          video: { width: 320, height: 180, fps: 25, bitrateKbps: 200 },
+          audio: { sampleRate: 48000, channels: 1, bitrateKbps: 32 },
+          cycle: 60,
+          schedule: [],
+        },
+      ],
+    }),
+  );
+  const relay = await startRelay(sim.streams[0]!.url);
+  return {
+    sim,
+    relay,
+    async close() {
+      await relay.close();
+      await sim.stop();
+    },
+  };
 }
