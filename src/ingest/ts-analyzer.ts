@@ -118,7 +118,8 @@ export class TsAnalyzer {
   private inSync = false;
   private everSynced = false;
   private badSyncs = 0;
-  private readonly pids = new Map<number, PidState>();
+  /** Per PID (13 bits: an array, not a map, on the per-packet path). */
+  private readonly pids: (PidState | undefined)[] = new Array<PidState | undefined>(8192).fill(undefined);
   /** program_map_PID -> stream clock of its last PMT section, or of when the PAT listed it. */
   private readonly pmtPids = new Map<number, number>();
   private readonly pmtSeen = new Set<number>();
@@ -193,7 +194,7 @@ export class TsAnalyzer {
     this.inSync = false;
     this.everSynced = false;
     this.badSyncs = 0;
-    this.pids.clear();
+    this.pids.fill(undefined);
     this.pmtPids.clear();
     this.esPids.clear();
     this.pmtSeen.clear();
@@ -283,7 +284,7 @@ export class TsAnalyzer {
     if (b1 & 0x80) {
       this.found({ check: 'tei', pid, detail: `transport_error_indicator set (PID ${pid})` });
       // Not parsed further; but a counter that follows on keeps the next packet from reading as lost.
-      const st = this.pids.get(pid);
+      const st = this.pids[pid];
       if (st && (buf[o + 3]! & 0x0f) === ((st.cc + 1) & 0x0f)) {
         st.cc = buf[o + 3]! & 0x0f;
         st.repeats = 1;
@@ -315,11 +316,11 @@ export class TsAnalyzer {
       if (payload > o + PACKET) payload = o + PACKET;
     }
 
-    let st = this.pids.get(pid);
+    let st = this.pids[pid];
     const now = this.nowOrZero();
     if (!st) {
       st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1, pcrs: 0 };
-      this.pids.set(pid, st);
+      this.pids[pid] = st;
     } else {
       if (!discontinuity) this.checkCc(pid, st, cc, hasPayload);
       else st.repeats = 1;
@@ -431,7 +432,7 @@ export class TsAnalyzer {
     this.lastPat = now;
     for (const pid of this.pmtPids.keys()) this.pmtPids.set(pid, now);
     for (const pid of this.esPids.keys()) this.esPids.set(pid, now);
-    for (const st of this.pids.values()) st.seenAt = now;
+    for (const st of this.pids) if (st) st.seenAt = now;
   }
 
   /** The stream clock, or 0 before it starts (startClock moves such times to its start). */
@@ -566,7 +567,7 @@ export class TsAnalyzer {
     if (this.pidTimeout > 0) {
       for (const [pid, listedAt] of this.esPids) {
         if (this.pidReported.has(pid)) continue;
-        const st = this.pids.get(pid);
+        const st = this.pids[pid];
         const age = now - Math.max(listedAt, st ? st.seenAt : Number.NEGATIVE_INFINITY);
         if (age > this.pidTimeout) {
           this.pidReported.add(pid);
