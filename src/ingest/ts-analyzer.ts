@@ -220,8 +220,21 @@ export class TsAnalyzer {
   /** Bytes as read from the input, in order; any size. */
   push(chunk: Uint8Array): void {
     let buf: Uint8Array = chunk;
-    const start = this.consumed - this.carry.length;
-    if (this.carry.length > 0) buf = Buffer.concat([this.carry, chunk]);
+    let start = this.consumed - this.carry.length;
+    if (this.carry.length > 0) {
+      if (this.inSync && this.carry.length + chunk.length >= PACKET) {
+        // The packet the last chunk cut off: completed alone, not by copying the whole chunk.
+        const need = PACKET - this.carry.length;
+        const first = Buffer.concat([this.carry, chunk.subarray(0, need)]);
+        this.carry = Buffer.alloc(0);
+        this.at = start;
+        this.onePacket(first, 0);
+        start += PACKET;
+        buf = chunk.subarray(need);
+        this.consumed += need;
+        chunk = buf;
+      } else buf = Buffer.concat([this.carry, chunk]);
+    }
     this.consumed += chunk.length;
     let p = 0;
     const n = buf.length;
@@ -240,28 +253,31 @@ export class TsAnalyzer {
         this.badSyncs = 0;
         continue;
       }
-      if (buf[p] !== SYNC) {
-        this.badSyncs++;
-        this.found({ check: 'sync_byte', pid: -1, detail: `sync byte 0x${buf[p]!.toString(16).padStart(2, '0')}` });
-        if (this.badSyncs >= SYNC_LOSE) {
-          this.inSync = false;
-          this.found({ check: 'sync_loss', pid: -1, detail: `${this.badSyncs} consecutive sync bytes wrong` });
-          p += 1;
-          continue;
-        }
-        // One wrong sync byte: the rest of the packet is most likely intact (a receiver that
-        // holds sync reads it).
-        this.packet(buf, p);
-        p += PACKET;
-        continue;
-      }
-      this.badSyncs = 0;
-      this.packet(buf, p);
-      p += PACKET;
+      p += this.onePacket(buf, p) ? PACKET : 1;
     }
     this.carry = p < n ? Buffer.from(buf.subarray(p)) : Buffer.alloc(0);
     this.at = start + p;
     this.checkIntervals();
+  }
+
+  /** One packet at `p` while in sync; false when sync was lost there (go on byte by byte). */
+  private onePacket(buf: Uint8Array, p: number): boolean {
+    if (buf[p] !== SYNC) {
+      this.badSyncs++;
+      this.found({ check: 'sync_byte', pid: -1, detail: `sync byte 0x${buf[p]!.toString(16).padStart(2, '0')}` });
+      if (this.badSyncs >= SYNC_LOSE) {
+        this.inSync = false;
+        this.found({ check: 'sync_loss', pid: -1, detail: `${this.badSyncs} consecutive sync bytes wrong` });
+        return false;
+      }
+      // One wrong sync byte: the rest of the packet is most likely intact (a receiver that
+      // holds sync reads it).
+      this.packet(buf, p);
+      return true;
+    }
+    this.badSyncs = 0;
+    this.packet(buf, p);
+    return true;
   }
 
   /** First position from `from` holding SYNC_ACQUIRE sync bytes a packet apart, or -1. */
