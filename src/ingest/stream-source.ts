@@ -391,14 +391,23 @@ export class StreamSource {
       }
     };
     const tapped = this.opts.tsAnalysis !== false && tsSink ? tapUrl(this.opts.url, protocolOptions(this.opts.url)) : undefined;
-    const tap = tapped
-      ? await openTapped(tapped, {
+    let tap: Awaited<ReturnType<typeof openTapped>> | undefined;
+    if (tapped) {
+      try {
+        tap = await openTapped(tapped, {
           live: this.live,
           signal,
           ...(this.opts.tsLimits ? { analyzer: this.opts.tsLimits } : {}),
           onFinding: (f) => void heldTs.push(f),
-        })
-      : undefined;
+        });
+      } catch (err) {
+        // Not MPEG-TS after all (a misnamed file), or the protocol refused: open it as FFmpeg
+        // would, by probing, without the byte-level checks.
+        if (signal.aborted) throw err;
+        heldTs.length = 0;
+        this.opts.logger?.info({ stream: this.opts.id, err: errorMessage(err) }, 'not read as MPEG-TS; opening without TR 101 290 byte checks');
+      }
+    }
     const demuxer =
       tap?.demuxer ??
       (await Demuxer.open(this.opts.url, {

@@ -9,12 +9,13 @@ import { TsAnalyzer, type TsAnalyzerOptions, type TsFinding } from './ts-analyze
  * (TR 101 290 checks the demuxer does not report). Nothing is copied or re-read: the analyzer
  * looks at the demuxer's read buffer.
  *
- * Which inputs: local files named .ts, .m2ts, .mts, .m2t or .trp, and udp:// (MPEG-TS over
+ * Which inputs: local files named .ts, .m2t, .trp or .tp, and udp:// (MPEG-TS over
  * UDP, unicast or multicast). Other inputs (HLS, whose segments the HLS demuxer fetches itself;
  * SRT, RTP, RTSP, RTMP, HTTP) are opened as before and get the demuxer-level checks only.
  */
 
-const TS_FILE = /\.(ts|m2ts|mts|m2t|trp)$/i;
+/** 188-byte MPEG-TS files. Not .m2ts / .mts: BDAV and AVCHD files carry 192-byte packets. */
+const TS_FILE = /\.(ts|m2t|trp|tp)$/i;
 
 /** The URL to open through the tap, or undefined when the input is not tapped. */
 export function tapUrl(url: string, protocolOptions: Readonly<Record<string, string>>): string | undefined {

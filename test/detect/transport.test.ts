@@ -303,4 +303,14 @@ describe('transport detector on damaged MPEG-TS', () => {
     expect(Math.abs(dvb[0]!.start - 5), show(dvb)).toBeLessThanOrEqual(0.6);
     expect(dvb[0]!.measurements?.pcrRepetitionErrors).toBeGreaterThanOrEqual(1);
   });
+
+  it('a file named .ts that is not MPEG-TS (an MP4) is still read, without the byte-level checks', async () => {
+    const mp4 = join(dir, 'really.mp4');
+    await renderToFile(STREAM, mp4, { duration: 4 });
+    const misnamed = join(dir, 'misnamed.ts');
+    await writeFile(misnamed, (await import('node:fs')).readFileSync(mp4));
+    const res = await analyze({ input: misnamed });
+    expect(res.videoFrames).toBeGreaterThan(90);
+    expect(show(mine(res.incidents))).toBe('');
+  });
 });
