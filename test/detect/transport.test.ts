@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../src/engine/analyze.ts';
+import { DetectorChain } from '../../src/detect/index.ts';
 import { setMediaLogLevel } from '../../src/ingest/index.ts';
 import type { Incident } from '../../src/shared/index.ts';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
@@ -312,5 +313,25 @@ describe('transport detector on damaged MPEG-TS', () => {
     const res = await analyze({ input: misnamed });
     expect(res.videoFrames).toBeGreaterThan(90);
     expect(show(mine(res.incidents))).toBe('');
+  });
+
+  it('publishes per-check totals since the connection as gauges (tr101290_<check>), zero from the start', () => {
+    const edges: unknown[] = [];
+    const chain = new DetectorChain({ streamId: 's', only: ['transport'], onEdge: (e) => edges.push(e) });
+    chain.process({ kind: 'info', mediaTime: 0, wallTime: 1000, format: 'mpegts', tsAnalysis: { videoPid: 256, audioPid: 257 } });
+    expect(chain.gauges.get('tr101290_pat')).toBe(0);
+    expect(chain.gauges.get('tr101290_cc')).toBe(0);
+    const ts = (check: 'pat' | 'cc', pid: number, t: number) =>
+      chain.process({ kind: 'ts', check, pid, detail: check, mediaTime: t, wallTime: 1000 + t * 1000 });
+    ts('pat', 0, 2);
+    ts('cc', 256, 3);
+    ts('cc', 256, 4);
+    expect(chain.gauges.get('tr101290_pat')).toBe(1);
+    expect(chain.gauges.get('tr101290_cc')).toBe(2);
+    expect(chain.gauges.get('tr101290_crc')).toBe(0);
+    expect(edges.length).toBe(1);
+    // A new connection starts the totals again.
+    chain.process({ kind: 'info', mediaTime: 5, wallTime: 6000, format: 'mpegts', tsAnalysis: { videoPid: 256 } });
+    expect(chain.gauges.get('tr101290_cc')).toBe(0);
   });
 });

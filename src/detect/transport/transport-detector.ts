@@ -213,6 +213,7 @@ export const transportDetector = defineDetector({
       enabled = isTransportStream(info.format);
       tsAnalysis = info.tsAnalysis;
       lastTsDetail = undefined;
+      if (tsAnalysis) for (const check of TS_CHECKS) ctx.gauge(`tr101290_${check}`, 0);
       strictBreaks = o.hlsContinuity || !/(^|,)hls(,|$)/.test(info.format);
     }
 
@@ -283,8 +284,11 @@ export const transportDetector = defineDetector({
         const x = e.pid === tsAnalysis.videoPid ? VIDEO : e.pid === tsAnalysis.audioPid ? AUDIO : -1;
         if (x >= 0 && e.mediaTime - lastHole[x]! <= 1) return;
       }
-      event(TS_KIND(e.check), e.mediaTime);
+      const kind = TS_KIND(e.check);
+      event(kind, e.mediaTime);
       lastTsDetail = e.detail;
+      // Per-check totals since the connection, for metrics (vigil_detector_value{name="tr101290_pat"}).
+      ctx.gauge(`tr101290_${e.check}`, totals[kind]!);
       judge(e.mediaTime, e.wallTime);
     }
 
