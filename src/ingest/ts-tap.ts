@@ -6,8 +6,8 @@ import { TsAnalyzer, type TsAnalyzerOptions, type TsFinding } from './ts-analyze
 /**
  * Ingest's tee for MPEG-TS inputs: the input is opened with libavformat's own protocol
  * (avio_open2), and every byte the MPEG-TS demuxer reads passes through a TsAnalyzer on the way
- * (TR 101 290 checks the demuxer does not report). Nothing is copied or re-read: the analyzer
- * looks at the demuxer's read buffer.
+ * (TR 101 290 checks the demuxer does not report). Nothing is read twice: the analyzer looks at
+ * each read's buffer before it is handed to the demuxer.
  *
  * Which inputs: local files named .ts, .m2t, .trp or .tp, and udp:// (MPEG-TS over
  * UDP, unicast or multicast). Other inputs (HLS, whose segments the HLS demuxer fetches itself;
@@ -43,8 +43,8 @@ export interface TappedInput {
 /**
  * Each read is a round trip from the demuxer's thread through the event loop (about 50 us of
  * CPU, measured: 3 436 reads of 9 KB cost 0.15 s more than 35 reads of 1 MB over the same 60 s
- * of 720p). A file is read 256 KB at a time (1 MB reads held 20-28 MB more peak RSS in the bench). A live read waits until its size has arrived, so it
- * asks for about 100 ms of the stream at the bitrate the PCRs give: 7 UDP datagrams at least
+ * of 720p). A file is read 256 KB at a time (1 MB reads held 20-28 MB more peak RSS in the
+ * bench). A live read waits until its size has arrived, so it asks for about 100 ms of the stream at the bitrate the PCRs give: 7 UDP datagrams at least
  * (low bitrates are not held back), 256 KB at most.
  */
 const FILE_READ = 1 << 18;
@@ -82,8 +82,10 @@ export async function openTapped(
     if (typeof r === 'number') return r;
     if (r.length === 0) return AVERROR_EOF;
     const end = pos + BigInt(r.length);
-    if (pos <= fed && end > fed) analyzer.push(r.subarray(Number(fed - pos)));
-    if (end > fed && pos <= fed) fed = end;
+    if (pos <= fed && end > fed) {
+      analyzer.push(r.subarray(Number(fed - pos)));
+      fed = end;
+    }
     pos = end;
     return r;
   };
