@@ -34,6 +34,13 @@ const CATCH_UP = 1.8;
  * multiple goes from this to CATCH_UP with the depth of the dip (its change over DIP x the step).
  */
 const CATCH_UP_IDENTICAL = 1.4;
+/**
+ * A picture held for k frames is followed by about k + 1 steps of movement; a change beyond
+ * k + CUT_STEPS steps is a new shot (a cut, or a loop point, that happens to follow a repeat),
+ * not content catching up. Frame differences grow less than linearly with displacement, so a
+ * real catch-up stays well under this.
+ */
+const CUT_STEPS = 2;
 /** Plain changes (a moving frame after a moving frame) kept for the reference, and how long. */
 const PLAIN_SIZE = 9;
 const PLAIN_SECONDS = 2;
@@ -190,7 +197,8 @@ export const stutterDetector = defineDetector({
       const near = [pendingBefore, after].filter((x) => Number.isFinite(x));
       const local = near.length > 0 ? near.reduce((a, b) => a + b, 0) / near.length : 0;
       const step = Math.max(pendingStep, local);
-      if (caughtUp(pendingChange, pendingFloor, step)) event(DUPLICATED, pendingAt, pendingRun);
+      const cut = pendingChange - pendingFloor > (pendingRun + CUT_STEPS) * (step - pendingFloor);
+      if (!cut && caughtUp(pendingChange, pendingFloor, step)) event(DUPLICATED, pendingAt, pendingRun);
       pendingAt = Number.NaN;
     }
 
