@@ -193,8 +193,12 @@ export class IncidentTracker {
     }
   }
 
+  /**
+   * Whether a defect of this type is going on now on the stream: an incident whose close is held
+   * in the flap window has ended (it is only held in case it returns), so it explains nothing.
+   */
   private isOpen(streamId: string, type: IncidentType): boolean {
-    for (const inc of this.open.values()) if (inc.streamId === streamId && inc.type === type) return true;
+    for (const [key, inc] of this.open) if (inc.streamId === streamId && inc.type === type && !this.closing.has(key)) return true;
     return false;
   }
 

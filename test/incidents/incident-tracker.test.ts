@@ -91,4 +91,37 @@ describe('IncidentTracker', () => {
     expect(kinds()).toEqual(['incident.opened:freeze', 'incident.opened:black', 'incident.closed:freeze', 'incident.closed:black']);
     expect(events[2]!.incident).toMatchObject({ end: 4, occurrences: 1 });
   });
+
+  it('a black that has ended (its close held in the flap window) implies nothing: a freeze after it is reported', () => {
+    // The demo's HLS stream: black 10-14 s, freeze from 20 s. With the default 10 s flap window
+    // the black's close was still held when the freeze opened, and the freeze was dropped as
+    // "implied by the open black".
+    const { t, kinds, events } = tracker(10);
+    t.handle(edge('black', 'open', 10));
+    t.handle(edge('freeze', 'open', 10)); // a black picture is also a still one: implied
+    t.handle(edge('black', 'close', 14));
+    t.handle(edge('freeze', 'close', 14));
+    vi.advanceTimersByTime(6000);
+    t.handle(edge('freeze', 'open', 20));
+    vi.advanceTimersByTime(4000);
+    t.handle(edge('freeze', 'close', 24));
+    vi.advanceTimersByTime(10_001);
+    expect(kinds()).toEqual(['incident.opened:black', 'incident.opened:freeze', 'incident.closed:black', 'incident.closed:freeze']);
+    expect(events[1]!.incident).toMatchObject({ start: 20 });
+    expect(events[3]!.incident).toMatchObject({ start: 20, end: 24, occurrences: 1 });
+    expect(events[2]!.incident).toMatchObject({ start: 10, end: 14 });
+  });
+
+  it('a black that comes back within its flap window implies the stillness that comes with it again', () => {
+    const { t, kinds } = tracker(10);
+    t.handle(edge('black', 'open', 10));
+    t.handle(edge('black', 'close', 14));
+    vi.advanceTimersByTime(2000);
+    t.handle(edge('black', 'open', 16)); // the same black incident, one more occurrence
+    t.handle(edge('freeze', 'open', 16));
+    t.handle(edge('black', 'close', 19));
+    t.handle(edge('freeze', 'close', 19));
+    vi.advanceTimersByTime(10_001);
+    expect(kinds()).toEqual(['incident.opened:black', 'incident.closed:black']);
+  });
 });
