@@ -36,7 +36,7 @@ const ingestFields = {
   tsAnalysis: [
     z.boolean({ error: 'expected true or false' }),
     true,
-    'Read MPEG-TS files (.ts, .m2t, .trp, .tp) and udp:// inputs byte by byte through the TR 101 290 analyzer on their way to the demuxer (sync, PAT/PMT, continuity on every PID, CRC, PCR: docs/transport.md). false opens them with the demuxer alone (continuity and TEI as the demuxer flags them, no table or PCR checks).',
+    'Read MPEG-TS files (.ts, .m2t, .trp, .tp), udp:// and srt:// (caller mode) inputs byte by byte through the TR 101 290 analyzer on their way to the demuxer (sync, PAT/PMT, continuity on every PID, CRC, PCR: docs/transport.md). false opens them with the demuxer alone (continuity and TEI as the demuxer flags them, no table or PCR checks).',
   ],
 } as const;
 

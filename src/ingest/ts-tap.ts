@@ -9,9 +9,12 @@ import { TsAnalyzer, type TsAnalyzerOptions, type TsFinding } from './ts-analyze
  * (TR 101 290 checks the demuxer does not report). Nothing is read twice: the analyzer looks at
  * each read's buffer before it is handed to the demuxer.
  *
- * Which inputs: local files named .ts, .m2t, .trp or .tp, and udp:// (MPEG-TS over
- * UDP, unicast or multicast). Other inputs (HLS, whose segments the HLS demuxer fetches itself;
- * SRT, RTP, RTSP, RTMP, HTTP) are opened as before and get the demuxer-level checks only.
+ * Which inputs: local files named .ts, .m2t, .trp or .tp, udp:// (MPEG-TS over UDP, unicast or
+ * multicast) and srt:// in caller mode (MPEG-TS over SRT, the monitor connecting to the sender;
+ * SRT's own retransmission repairs network loss, so what the checks see there is what the sender
+ * sent). Other inputs (HLS, whose segments the HLS demuxer fetches itself; SRT in listener or
+ * rendezvous mode, whose open waits for the other side with no way to interrupt it through avio;
+ * RTP, RTSP, RTMP, HTTP) are opened as before and get the demuxer-level checks only.
  */
 
 /** 188-byte MPEG-TS files. Not .m2ts / .mts: BDAV and AVCHD files carry 192-byte packets. */
@@ -19,11 +22,13 @@ const TS_FILE = /\.(ts|m2t|trp|tp)$/i;
 
 /** The URL to open through the tap, or undefined when the input is not tapped. */
 export function tapUrl(url: string, protocolOptions: Readonly<Record<string, string>>): string | undefined {
-  if (url.startsWith('udp://')) {
-    // avio_open2 takes no options dictionary: FFmpeg's UDP protocol reads the same options
-    // from the URL's query string. Options the URL already sets win.
+  const udp = url.startsWith('udp://');
+  if (udp || url.startsWith('srt://')) {
+    // avio_open2 takes no options dictionary: FFmpeg's UDP and SRT protocols read the same
+    // options from the URL's query string. Options the URL already sets win.
     const q = url.indexOf('?');
     const given = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    if (!udp && (given.get('mode') ?? 'caller') !== 'caller') return undefined;
     const extra = Object.entries(protocolOptions).filter(([k]) => !given.has(k));
     if (extra.length === 0) return url;
     return url + (q >= 0 ? '&' : '?') + extra.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');

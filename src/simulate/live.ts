@@ -3,8 +3,9 @@
  * are replayed in real time, looping, with timestamps shifted by cycle * loopIndex so the
  * output is one continuous live stream. Replay only muxes (no decoding, no encoding).
  *
- * Outputs: MPEG-TS over UDP (FFmpeg's udp protocol through the muxer), or live HLS
- * (MPEG-TS segments cut at keyframes, a sliding-window playlist served over node:http).
+ * Outputs: MPEG-TS over UDP (FFmpeg's udp protocol through the muxer), MPEG-TS over SRT (the
+ * muxer's datagrams relayed through FFmpeg's srt protocol, listening for the monitor to call), or
+ * live HLS (MPEG-TS segments cut at keyframes, a sliding-window playlist served over node:http).
  *
  * Timing: one shared interval ticks every TICK_MS and sends every packet whose DTS
  * (relative to the first packet) is due against the wall clock since start.
@@ -26,8 +27,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AV_LOG_ERROR } from 'node-av/constants';
-import { Log } from 'node-av/lib';
+import { AV_LOG_ERROR, AVIO_FLAG_WRITE } from 'node-av/constants';
+import { IOContext, Log } from 'node-av/lib';
 import { createLogger, ErrorCodes, VigilError, type Logger } from '../shared/index.ts';
 import * as damage from './damage.ts';
 import { PacketMuxer } from './mux.ts';
@@ -45,7 +46,7 @@ import type { GroundTruthEntry, Scenario, ScenarioStream } from './scenario.ts';
 const TICK_MS = 20;
 
 export interface SimulationHandle {
-  streams: { id: string; url: string; output: 'udp' | 'hls' }[];
+  streams: { id: string; url: string; output: 'udp' | 'srt' | 'hls' }[];
   /** Ground truth so far: entries are added as playback reaches them. */
   truth(): GroundTruthEntry[];
   stop(): Promise<void>;
@@ -104,13 +105,13 @@ class UdpSink implements Sink {
 }
 
 /**
- * Transport damage on UDP: the muxer sends its datagrams to a relay socket on loopback, which
- * damages the TS packets and forwards what is left to the real destination.
+ * The muxer sends its datagrams to a relay socket on loopback, which damages the TS packets
+ * (transport damage, if any) and hands what is left on: to the real UDP destination, or to an
+ * SRT sender.
  */
 async function startRelay(
-  host: string,
-  port: number,
-  damager: TsDamager,
+  forward: (sock: Socket, datagram: Buffer) => void,
+  damager: TsDamager | undefined,
   log: Logger,
 ): Promise<{ sock: Socket; port: number }> {
   const sock = createSocket('udp4');
@@ -121,10 +122,92 @@ async function startRelay(
   sock.on('error', (e) => log.warn({ err: e }, 'udp relay error'));
   sock.on('message', (msg) => {
     const whole = msg.length - (msg.length % TS_PACKET);
-    const out = damager.process(msg.subarray(0, whole));
-    if (out.length) sock.send(out, port, host);
+    const out = damager ? damager.process(msg.subarray(0, whole)) : msg.subarray(0, whole);
+    if (out.length) forward(sock, out);
   });
   return { sock, port: sock.address().port };
+}
+
+/**
+ * MPEG-TS over SRT, as a live encoder offers it: listening on a port (FFmpeg's srt protocol in
+ * listener mode, through avio), sending to whichever caller connects. Datagrams handed over before
+ * a caller connects, or while the last one is being written, are not sent (a live stream does not
+ * wait); a caller that goes away is replaced by the next one. Listening waits at most a second at
+ * a time, so stop() never waits on a caller that never comes.
+ */
+class SrtSender {
+  private io: IOContext | undefined;
+  private queue: Buffer[] = [];
+  private writing = false;
+  private closed = false;
+  private readonly done: Promise<void>;
+  /** Datagrams sent to callers, for tests and logs. */
+  sent = 0;
+
+  constructor(
+    private readonly port: number,
+    private readonly latencyMs: number,
+    private readonly log: Logger,
+  ) {
+    this.done = this.listen();
+  }
+
+  private async listen(): Promise<void> {
+    const url = `srt://127.0.0.1:${this.port}?mode=listener&listen_timeout=1000000&latency=${this.latencyMs * 1000}&payload_size=${7 * TS_PACKET}`;
+    while (!this.closed) {
+      if (this.io) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const io = new IOContext();
+      const ret = await io.open2(url, AVIO_FLAG_WRITE);
+      if (ret < 0) continue; // no caller within the second (or a refused handshake): listen again
+      if (this.closed) {
+        await io.closep();
+        break;
+      }
+      this.queue = [];
+      this.io = io;
+      this.log.info({ port: this.port }, 'srt caller connected');
+    }
+  }
+
+  send(datagram: Buffer): void {
+    if (!this.io || this.closed) return;
+    // About a second of a 2 Mbit/s stream: a caller that stops reading is a caller gone.
+    if (this.queue.length > 200) this.queue.shift();
+    this.queue.push(Buffer.from(datagram));
+    if (!this.writing) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.io && this.queue.length > 0) {
+        const io = this.io;
+        const buf = this.queue.shift()!;
+        await io.write(buf);
+        await io.flush();
+        if (io.error < 0) {
+          // The caller went away: listen for the next one.
+          this.io = undefined;
+          this.log.info({ port: this.port }, 'srt caller gone');
+          await io.closep();
+        } else this.sent++;
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.done;
+    while (this.writing) await new Promise((r) => setTimeout(r, 10));
+    const io = this.io;
+    this.io = undefined;
+    await io?.closep();
+  }
 }
 
 interface Segment {
@@ -403,9 +486,11 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   );
 
   const lives: LiveStream[] = [];
+  const srtSenders: SrtSender[] = [];
   const cleanup = async () => {
     stopping = true;
     for (const l of lives) l.sink.close();
+    await Promise.allSettled(srtSenders.map((x) => x.close()));
     for (const r of renders) r.abort();
     await Promise.allSettled(renders.map((r) => r.done));
     for (const enc of encoded) enc.free();
@@ -437,10 +522,17 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
         const host = s.output.host;
         const url = `udp://${host}:${port}`;
         const damager = tsDamagerFor(s, streamSeed(s, scenario.seed));
-        const relay = damager ? await startRelay(host, port, damager, log) : undefined;
+        const relay = damager ? await startRelay((sock, out) => sock.send(out, port, host), damager, log) : undefined;
         const sendTo = relay ? `udp://127.0.0.1:${relay.port}` : url;
         const sink = new UdpSink(`${sendTo}?pkt_size=1316`, enc, log, relay?.sock);
         lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, url));
+      } else if (s.output.type === 'srt') {
+        const port = s.output.port || (await freeUdpPort('127.0.0.1'));
+        const sender = new SrtSender(port, s.output.latency, log);
+        srtSenders.push(sender);
+        const relay = await startRelay((_, out) => sender.send(out), tsDamagerFor(s, streamSeed(s, scenario.seed)), log);
+        const sink = new UdpSink(`udp://127.0.0.1:${relay.port}?pkt_size=1316`, enc, log, relay.sock);
+        lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, `srt://127.0.0.1:${port}`));
       } else if (s.output.type === 'hls') {
         const damager = tsDamagerFor(s, streamSeed(s, scenario.seed));
         const sink = new HlsSink(join(tmpRoot!, s.id), enc, s.output.segmentSeconds, s.output.windowSize, log, damager);
@@ -501,7 +593,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
 
   let stopped: Promise<void> | undefined;
   return {
-    streams: lives.map((l) => ({ id: l.id, url: l.url, output: l.enc.stream.output.type as 'udp' | 'hls' })),
+    streams: lives.map((l) => ({ id: l.id, url: l.url, output: l.enc.stream.output.type as 'udp' | 'srt' | 'hls' })),
     truth: () => allTruth().map((e) => ({ ...e })),
     stop() {
       stopped ??= (async () => {

@@ -213,6 +213,18 @@ const udpOutput = z.strictObject({
   /** Destination host (loopback by default). */
   host: z.string().default('127.0.0.1'),
 });
+/**
+ * MPEG-TS over SRT (live mode): the simulator listens on 127.0.0.1:port and sends to the caller
+ * that connects (the monitor, with srt://127.0.0.1:port); before a caller connects, and between
+ * callers, the stream plays on unsent, as a live encoder's does.
+ */
+const srtOutput = z.strictObject({
+  type: z.literal('srt'),
+  /** Listening port on 127.0.0.1; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(0),
+  /** SRT latency (ms): how long the receiver may wait for a retransmission. */
+  latency: z.number().int().min(20).max(8000).default(120),
+});
 const hlsOutput = z.strictObject({
   type: z.literal('hls'),
   /** Target segment length in seconds (cut at the next 1 s keyframe). */
@@ -229,8 +241,8 @@ const fileOutput = z.strictObject({
   /** Container `vigil render` writes; default ts, or webm for vp9 (mkv when its audio is not opus). */
   container: z.enum(CONTAINERS).optional(),
 });
-const outputSchema = z.discriminatedUnion('type', [udpOutput, hlsOutput, fileOutput], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|hls|file' : undefined),
+const outputSchema = z.discriminatedUnion('type', [udpOutput, srtOutput, hlsOutput, fileOutput], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|srt|hls|file' : undefined),
 });
 
 const lavfiContent = z.strictObject({
@@ -558,7 +570,7 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
 }
 
 /**
- * The embedded demo: three live streams on loopback (two MPEG-TS over UDP, one HLS).
+ * The embedded demo: three live streams on loopback (MPEG-TS over UDP, MPEG-TS over SRT, HLS).
  * Within ~60 s each shows black, freeze and silence intervals opening and closing,
  * and together they show a signal loss, a one-channel silence and labelled clean stretches.
  */
@@ -586,9 +598,9 @@ export function demoScenario(): Scenario {
         ],
       },
       {
-        id: 'udp-testsrc',
-        name: 'UDP moving test card',
-        output: { type: 'udp', port: 0 },
+        id: 'srt-testsrc',
+        name: 'SRT moving test card',
+        output: { type: 'srt', port: 0 },
         // testsrc (v1) is a still card with a small scrolling band: a freeze detector rightly
         // treats it like a frozen picture under a ticker, so the demo uses testsrc2's motion.
         content: { source: 'testsrc2', options: { alpha: 255 } },

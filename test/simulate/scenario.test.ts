@@ -53,7 +53,7 @@ describe('parseScenario', () => {
 
   it('rejects unknown output types, top-level keys and a missing streams list', () => {
     expect(detailsOf({ streams: [{ id: 'a', output: { type: 'rtmp' } }], extra: true })).toEqual([
-      'streams[0].output.type: expected one of udp|hls|file',
+      'streams[0].output.type: expected one of udp|srt|hls|file',
       'extra: unknown key',
     ]);
     expect(detailsOf({})[0]).toMatch(/^streams: expected array/);
@@ -242,12 +242,11 @@ describe('example fixture', () => {
 });
 
 describe('demoScenario', () => {
-  it('has three loopback streams (UDP and HLS) with every defect type within 60 s', () => {
+  it('has three loopback streams (UDP, SRT and HLS) with every defect type within 60 s', () => {
     const sc = demoScenario();
     expect(sc.streams).toHaveLength(3);
     const outputs = sc.streams.map((s) => s.output.type);
-    expect(outputs).toContain('udp');
-    expect(outputs).toContain('hls');
+    expect(outputs).toEqual(['udp', 'srt', 'hls']);
     const types = new Set(
       sc.streams.flatMap((s) => s.schedule.filter((i) => i.at + i.duration <= 60).map((i) => i.type)),
     );

@@ -43,7 +43,7 @@ const SETTLE_MS = 1000;
  * - PTS_error (2.5): a hole of more than `ptsInterval` s (700 ms in TR 101 290) in a track's
  *   timestamps while the media clock advanced with them. Holes longer than `maxPtsGap` are a
  *   missing track, which the tracks detector reports (audio_missing / video_missing).
- * MPEG-TS files and udp:// inputs are also read byte by byte by ingest's TsAnalyzer (StreamInfo
+ * MPEG-TS files, udp:// and srt:// (caller) inputs are also read byte by byte by ingest's TsAnalyzer (StreamInfo
  * `tsAnalysis`), whose findings arrive as TsEvents: sync loss and sync byte errors (1.1, 1.2),
  * PAT and PMT missing, wrong or scrambled (1.3, 1.5), continuity errors on every PID (1.4, then
  * counted from there instead of the demuxer's flag), elementary PIDs gone (1.6; not the monitored
@@ -64,7 +64,7 @@ export const transportDetector = defineDetector({
   name: 'transport',
   types: ['transport'],
   description:
-    'MPEG-TS transport errors at more than a threshold rate: TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities and PTS gaps over 700 ms on every MPEG-TS input; on inputs read byte by byte (MPEG-TS files, udp://) also sync loss, PAT/PMT/CAT errors, section CRC errors, PIDs gone and PCR repetition/discontinuity. Coverage: docs/transport.md.',
+    'MPEG-TS transport errors at more than a threshold rate: TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities and PTS gaps over 700 ms on every MPEG-TS input; on inputs read byte by byte (MPEG-TS files, udp://, srt:// as caller) also sync loss, PAT/PMT/CAT errors, section CRC errors, PIDs gone and PCR repetition/discontinuity. Coverage: docs/transport.md.',
   inputs: [{ kind: 'packet' }, { kind: 'info' }, { kind: 'ts' }],
   options: {
     window: {
@@ -117,7 +117,7 @@ export const transportDetector = defineDetector({
     },
     tableChecks: {
       type: 'boolean',
-      description: 'On inputs read byte by byte (MPEG-TS files, udp://): count PAT, PMT and CAT errors, section CRC errors and elementary PIDs gone (TR 101 290 1.3, 1.5, 1.6, 2.2, 2.6)',
+      description: 'On inputs read byte by byte (MPEG-TS files, udp://, srt:// as caller): count PAT, PMT and CAT errors, section CRC errors and elementary PIDs gone (TR 101 290 1.3, 1.5, 1.6, 2.2, 2.6)',
       default: true,
       guidance:
         'A compliant multiplexer repeats PAT and PMT at least every 0.5 s. Some software muxers do not: FFmpeg\'s MPEG-TS muxer in VBR mode spaces them by the timestamps of the PES it writes, and audio interleaved ahead of the video leaves 0.5-0.8 s gaps (add -mpegts_flags +pat_pmt_at_frames there). Turn off for such a source if its table timing is known and accepted; sync, continuity, TEI and PCR checks go on.',
