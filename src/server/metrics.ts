@@ -2,6 +2,9 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { INCIDENT_TYPES } from '../shared/index.ts';
 import type { ServerDeps } from './deps.ts';
 
+/** Prefix of the transport detector's per-check total gauges. */
+const TR101290 = 'tr101290_';
+
 /**
  * A Prometheus registry of the server's own (never the global one, so two servers in one
  * process do not collide). Per-stream series are read from deps at scrape time: no timers,
@@ -71,6 +74,21 @@ export function createMetricsRegistry(deps: Pick<ServerDeps, 'streams'> & Partia
         for (const [name, value] of Object.entries(s.gauges)) yield [{ stream: s.id, name }, value];
     },
   );
+  // The transport detector's per-check totals (gauges tr101290_<check>) as one counter family, so
+  // rate() and increase() work: totals since the connection, which Prometheus reads as a counter
+  // reset when a reconnect or a worker restart starts them over.
+  new Counter({
+    name: 'vigil_tr101290_errors_total',
+    help: 'ETSI TR 101 290 errors found by ingest on inputs read byte by byte (MPEG-TS files, udp://, srt://), by stream and check (sync_loss, sync_byte, pat, cc, pmt, pid, tei, crc, pcr_repetition, pcr_discontinuity, cat).',
+    labelNames: ['stream', 'check'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of deps.streams())
+        for (const [name, value] of Object.entries(s.gauges))
+          if (name.startsWith(TR101290) && Number.isFinite(value) && value >= 0) this.inc({ stream: s.id, check: name.slice(TR101290.length) }, value);
+    },
+  });
   gauge('vigil_open_incidents', 'Open incidents by stream and type.', ['stream', 'type'], function* () {
     for (const s of deps.streams()) {
       const counts = new Map<string, number>(INCIDENT_TYPES.map((t) => [t, 0]));

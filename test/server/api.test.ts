@@ -24,7 +24,7 @@ beforeEach(async () => {
   deps.addStream(stream('cam1', { name: 'Camera 1', tags: ['studio'], url: 'rtsp://op:s3cret@10.0.0.5/live' }));
   deps.addStream(stream('cam2'));
   deps.added.length = 0;
-  deps.setStatus('cam1', { fps: 29.97, reconnects: 3, decodeErrors: 7 }, { meanLuma: 92.5 });
+  deps.setStatus('cam1', { fps: 29.97, reconnects: 3, decodeErrors: 7 }, { meanLuma: 92.5, tr101290_cc: 4, tr101290_pat: 0 });
   server = createServer(deps);
   await server.ready();
 });
@@ -314,6 +314,9 @@ describe('ops', () => {
       'vigil_open_incidents{stream="cam1",type="black"} 2',
       'vigil_open_incidents{stream="cam2",type="black"} 0',
       '# TYPE vigil_stream_reconnects_total counter',
+      'vigil_tr101290_errors_total{stream="cam1",check="cc"} 4',
+      'vigil_tr101290_errors_total{stream="cam1",check="pat"} 0',
+      '# TYPE vigil_tr101290_errors_total counter',
     ]) {
       expect(text).toContain(line);
     }
