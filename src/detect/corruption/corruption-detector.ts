@@ -33,6 +33,14 @@ import weights from './model.json' with { type: 'json' };
  * analysed: the per-block features and the first perceptron on every macroblock are the cost
  * (the second runs only near blocks the first found suspicious).
  */
+/**
+ * Fewest macroblocks a picture needs for a pixel verdict. The model was trained on pictures of
+ * 320x180 (220 blocks) and larger, and its features are relative to the picture's own medians; a
+ * 160x90 picture (50 blocks) is outside what it knows, and an intact testsrc2 render at that size
+ * read as 30-60 % corrupted (four false incidents in 16 s), where 192x108 (72 blocks) and up read
+ * clean. Smaller pictures get decoder evidence only.
+ */
+const MIN_PIXEL_BLOCKS = 64;
 /** Fewest analysed frames at the same GOP phase that the pixel-evidence baseline is taken from (see baselineAt). */
 const PHASE_MIN = 5;
 /** The baseline at a GOP phase is this quantile of the stream's ratios there: the top of its own range (the upper quartile). */
@@ -240,8 +248,9 @@ export const corruptionDetector = defineDetector({
         }
       }
       // The first frame after a start or a discontinuity has no temporal reference, and a frame that
-      // changed as a whole (cut, flash) none that means anything: not judged.
-      if (n === 0 || !features.referenced || features.globalChange) {
+      // changed as a whole (cut, flash) none that means anything: not judged. Nor pictures too small
+      // for the model (MIN_PIXEL_BLOCKS).
+      if (n < MIN_PIXEL_BLOCKS || !features.referenced || features.globalChange) {
         if (n > 0) model.score(features.out, features.cols, features.rows, keySinceLast, o.blockProbability);
         ratio = 0;
         return;
