@@ -2,6 +2,7 @@ import { DetectorChain, type DetectorOverrides } from '../detect/index.ts';
 import { IncidentTracker } from '../incidents/index.ts';
 import { StreamSource, type VariantChoice } from '../ingest/index.ts';
 import type { Incident, Logger } from '../shared/index.ts';
+import { tsLimitsFor } from './ts-limits.ts';
 
 export interface AnalyzeOptions {
   readonly input: string;
@@ -63,6 +64,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
       decoderThreads: opts.decoderThreads ?? 1,
       ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
       ...(opts.tsAnalysis !== undefined ? { tsAnalysis: opts.tsAnalysis } : {}),
+      tsLimits: tsLimitsFor([opts.detectors]),
       ...(opts.logger ? { logger: opts.logger } : {}),
     },
     {

@@ -2,6 +2,7 @@ import { DetectorChain } from '../detect/index.ts';
 import { StreamSource, type EvidenceClip, type SourceStatus, type Thumbnail } from '../ingest/index.ts';
 import type { IntervalEdge, Logger } from '../shared/index.ts';
 import type { StreamAssignment } from './protocol.ts';
+import { tsLimitsFor } from './ts-limits.ts';
 
 export interface StreamRunnerEvents {
   edge(edge: IntervalEdge): void;
@@ -51,6 +52,7 @@ export class StreamRunner {
         thumbnailInterval: stream.thumbnailInterval,
         variant: stream.variant,
         ...(stream.tsAnalysis !== undefined ? { tsAnalysis: stream.tsAnalysis } : {}),
+        tsLimits: tsLimitsFor(stream.detectors),
         ...(logger ? { logger } : {}),
       },
       {

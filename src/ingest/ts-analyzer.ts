@@ -23,9 +23,11 @@
  * - 2.3 `pcr_repetition`: two consecutive PCRs of a PID more than `pcrInterval` (40 ms) apart;
  *   `pcr_discontinuity`: a PCR step below 0 or over `pcrDiscontinuity` (100 ms) without the
  *   discontinuity_indicator;
+ * - 2.5 `pts`: on an elementary PID whose PES packets carry PTS, PES packets without one for
+ *   more than `ptsInterval` (700 ms) of stream time (a hole with no PES at all is left to the
+ *   transport detector's PTS-gap count on the demuxed packets, and a PID gone to `pid`);
  * - 2.6 `cat`: scrambled packets with no CAT seen, or a section other than table_id 0x01 on PID 1.
- * Not here: 2.4 PCR_accuracy (needs the arrival time of each packet at the network interface),
- * 2.5 PTS_error (the transport detector measures it on the demuxed packets).
+ * Not here: 2.4 PCR_accuracy (needs the arrival time of each packet at the network interface).
  *
  * Time for the interval checks is the stream's own clock: the PCR of the first PID that carries
  * one, and between PCRs the bytes read at the bitrate the PCRs give. It runs at media speed
@@ -59,6 +61,8 @@ export interface TsAnalyzerOptions {
   readonly pcrDiscontinuity?: number;
   /** An elementary PID silent this long is a PID error (s); 0 turns the check off. */
   readonly pidTimeout?: number;
+  /** Longest time between two PTS of an elementary PID whose PES packets keep coming without one (s). TR 101 290: 0.7. */
+  readonly ptsInterval?: number;
 }
 
 const PACKET = 188;
@@ -105,7 +109,15 @@ interface PidState {
   lastPcr: number;
   /** PCRs seen on this PID. */
   pcrs: number;
+  /** Stream clock of the last PES header with a PTS (-1: none yet, or not an elementary PID). */
+  lastPtsAt: number;
+  /** PES headers without PTS since then, and whether that stretch has been reported. */
+  pesWithoutPts: number;
+  ptsReported: boolean;
 }
+
+/** stream_ids whose PES header has no flags (ISO/IEC 13818-1 2.4.3.7): no PTS expected. */
+const NO_PES_HEADER = new Set([0xbc, 0xbe, 0xbf, 0xf0, 0xf1, 0xf2, 0xf8, 0xff]);
 
 export class TsAnalyzer {
   private readonly patInterval: number;
@@ -113,6 +125,9 @@ export class TsAnalyzer {
   private readonly pcrInterval: number;
   private readonly pcrDiscontinuity: number;
   private readonly pidTimeout: number;
+  private readonly ptsInterval: number;
+  /** Elementary PIDs in a PES stretch without PTS (checked against the clock on every push). */
+  private readonly ptsWaiting = new Set<number>();
 
   private carry: Buffer = Buffer.alloc(0);
   private inSync = false;
@@ -160,6 +175,7 @@ export class TsAnalyzer {
     this.pcrInterval = opts.pcrInterval ?? 0.04;
     this.pcrDiscontinuity = opts.pcrDiscontinuity ?? 0.1;
     this.pidTimeout = opts.pidTimeout ?? 5;
+    this.ptsInterval = opts.ptsInterval ?? 0.7;
   }
 
   private found(f: Omit<TsFinding, 'offset'>): void {
@@ -198,6 +214,7 @@ export class TsAnalyzer {
     this.pmtPids.clear();
     this.esPids.clear();
     this.pmtSeen.clear();
+    this.ptsWaiting.clear();
     this.lastPat = 0;
     this.patSeen = false;
     this.patReported = false;
@@ -335,7 +352,7 @@ export class TsAnalyzer {
     let st = this.pids[pid];
     const now = this.nowOrZero();
     if (!st) {
-      st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1, pcrs: 0 };
+      st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1, pcrs: 0, lastPtsAt: -1, pesWithoutPts: 0, ptsReported: false };
       this.pids[pid] = st;
     } else {
       if (!discontinuity) this.checkCc(pid, st, cc, hasPayload);
@@ -356,7 +373,25 @@ export class TsAnalyzer {
       }
       return;
     }
-    if (hasPayload && this.isPsiPid(pid)) this.psiPayload(pid, st, buf, payload, o + PACKET, (b1 & 0x40) !== 0);
+    if (!hasPayload) return;
+    const unitStart = (b1 & 0x40) !== 0;
+    if (this.isPsiPid(pid)) this.psiPayload(pid, st, buf, payload, o + PACKET, unitStart);
+    else if (unitStart && payload + 8 < o + PACKET && buf[payload] === 0 && buf[payload + 1] === 0 && buf[payload + 2] === 1 && this.esPids.has(pid))
+      this.pesHeader(pid, st, buf[payload + 3]!, buf[payload + 7]!);
+  }
+
+  /** A PES packet starts on an elementary PID: does it carry a PTS (PTS_DTS_flags '10' or '11')? */
+  private pesHeader(pid: number, st: PidState, streamId: number, flags: number): void {
+    if (NO_PES_HEADER.has(streamId) || !this.clockStarted) return;
+    if (flags & 0x80) {
+      st.lastPtsAt = this.clock;
+      st.pesWithoutPts = 0;
+      st.ptsReported = false;
+      this.ptsWaiting.delete(pid);
+    } else if (st.lastPtsAt >= 0) {
+      st.pesWithoutPts++;
+      this.ptsWaiting.add(pid);
+    }
   }
 
   private checkCc(pid: number, st: PidState, cc: number, hasPayload: boolean): void {
@@ -577,6 +612,20 @@ export class TsAnalyzer {
           check: 'pmt',
           pid,
           detail: this.pmtSeen.has(pid) ? `no PMT on PID ${pid} for ${age.toFixed(2)} s` : `no PMT received on PID ${pid}`,
+        });
+      }
+    }
+    for (const pid of this.ptsWaiting) {
+      const st = this.pids[pid];
+      if (!st || st.ptsReported) continue;
+      const age = now - st.lastPtsAt;
+      if (age > this.ptsInterval) {
+        st.ptsReported = true;
+        this.found({
+          check: 'pts',
+          pid,
+          value: age,
+          detail: `no PTS on PID ${pid} for ${(age * 1000).toFixed(0)} ms (${st.pesWithoutPts} PES without)`,
         });
       }
     }

@@ -87,6 +87,7 @@ export type TsCheck =
   | 'crc'
   | 'pcr_repetition'
   | 'pcr_discontinuity'
+  | 'pts'
   | 'cat';
 
 export const TS_CHECKS: readonly TsCheck[] = [
@@ -100,6 +101,7 @@ export const TS_CHECKS: readonly TsCheck[] = [
   'crc',
   'pcr_repetition',
   'pcr_discontinuity',
+  'pts',
   'cat',
 ];
 

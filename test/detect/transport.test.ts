@@ -305,6 +305,41 @@ describe('transport detector on damaged MPEG-TS', () => {
     expect(dvb[0]!.measurements?.pcrRepetitionErrors).toBeGreaterThanOrEqual(1);
   });
 
+  it('a pcrInterval stricter than 40 ms applies to the raw bytes too (the analyzer judges by it)', async () => {
+    // This render carries a PCR with every video frame (40 ms at 25 fps). Before the analyzer took
+    // its limit from the detector's options it judged by 40 ms whatever pcrInterval said.
+    const strict = await transportIncidents(clean, { pcrInterval: 0.02 });
+    expect(strict.length, show(strict)).toBe(1);
+    expect(strict[0]!.measurements?.pcrRepetitionErrors).toBeGreaterThanOrEqual(1);
+    expect(strict[0]!.measurements?.lastTsError).toMatch(/PCRs on PID \d+ 40 ms apart/);
+  });
+
+  it('PES packets without PTS on the audio PID from 4 s to 5.5 s (TR 101 290 2.5 PTS_error): one incident; ptsInterval 2 s accepts it', async () => {
+    const ts = await TsFile.read(clean);
+    const apid = ts.pidOf('audio');
+    const units = ts.pesUnits();
+    let stripped = 0;
+    for (const u of units) {
+      if (u.pid !== apid) continue;
+      const t = ts.secondsOf(u, units);
+      if (t < 4 || t >= 5.5) continue;
+      ts.removeTimestamps(u);
+      stripped++;
+    }
+    expect(stripped).toBeGreaterThan(20);
+    const f = join(dir, 'nopts.ts');
+    await ts.write(f);
+    const found = await transportIncidents(f);
+    expect(found.length, show(found)).toBe(1);
+    expect(Math.abs(found[0]!.start - 4.7), show(found)).toBeLessThanOrEqual(0.3);
+    expect(found[0]!.measurements).toMatchObject({ ptsErrors: 1, ptsGaps: 0, ccErrors: 0 });
+    expect(found[0]!.measurements?.lastTsError).toMatch(/no PTS on PID \d+ for 7\d\d ms/);
+    expect(show(await transportIncidents(f, { ptsInterval: 2 }))).toBe('');
+    // FFmpeg's parser carries the audio on by interpolating its timestamps: nothing else is reported.
+    const all = (await analyze({ input: f })).incidents.filter((i) => i.type !== 'transport');
+    expect(show(all)).toBe('');
+  });
+
   it('a file named .ts that is not MPEG-TS (an MP4) is still read, without the byte-level checks', async () => {
     const mp4 = join(dir, 'really.mp4');
     await renderToFile(STREAM, mp4, { duration: 4 });

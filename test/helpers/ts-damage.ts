@@ -153,6 +153,19 @@ export class TsFile {
     for (const i of indices) this.buf[i * TS_PACKET + 1]! |= 0x80;
   }
 
+  /**
+   * Take the PTS (and DTS) out of a unit's PES header, as a muxer that stamps only some PES
+   * packets does: PTS_DTS_flags cleared, the timestamp bytes left in the header as stuffing (0xFF).
+   */
+  removeTimestamps(unit: PesUnit): void {
+    if (unit.ptsAt < 0) return;
+    const flagsAt = unit.ptsAt - 2;
+    this.buf[flagsAt] = this.buf[flagsAt]! & 0x3f;
+    this.buf.fill(0xff, unit.ptsAt, unit.ptsAt + (unit.dtsAt >= 0 ? 10 : 5));
+    unit.pts = Number.NaN;
+    unit.dts = Number.NaN;
+  }
+
   /** Rewrite a unit's PTS and DTS (90 kHz ticks; wrapped to 33 bits). */
   setTimestamps(unit: PesUnit, pts: number, dts: number): void {
     if (unit.ptsAt >= 0) writeTs(this.buf, unit.ptsAt, pts);

@@ -155,6 +155,54 @@ describe('TsAnalyzer (TR 101 290 priority 1 and 2)', { timeout: 60_000 }, () => 
     expect(analyse(jump).findings).toEqual([]);
   });
 
+  it('reports PES packets without PTS for more than 0.7 s on a PID, once per stretch (PTS_error)', () => {
+    // The audio PID's PES headers from 3 s to 4.5 s lose their PTS (PTS_DTS_flags cleared, the
+    // five bytes left as stuffing): the PES keep coming, their PTS do not.
+    const b = Buffer.from(clean);
+    // The PID whose PES carry an audio stream_id (0xC0-0xDF).
+    const audioPid = pidOf(
+      b,
+      [...Array(count(b)).keys()].find((i) => {
+        const o = i * P;
+        const p = o + 4 + ((b[o + 3]! >> 4) & 2 ? 1 + b[o + 4]! : 0);
+        return (b[o + 1]! & 0x40) !== 0 && b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 1 && b[p + 3]! >= 0xc0 && b[p + 3]! <= 0xdf;
+      })!,
+    );
+    const from = at(b, 3);
+    const to = at(b, 4.5);
+    let stripped = 0;
+    for (let i = from; i < to; i++) {
+      const o = i * P;
+      if (pidOf(b, i) !== audioPid || !(b[o + 1]! & 0x40)) continue;
+      const afc = (b[o + 3]! >> 4) & 3;
+      const p = o + 4 + (afc & 2 ? 1 + b[o + 4]! : 0);
+      if (b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 1 || !(b[p + 7]! & 0x80)) continue;
+      const n = b[p + 7]! & 0x40 ? 10 : 5;
+      b[p + 7] = b[p + 7]! & 0x3f;
+      b.fill(0xff, p + 9, p + 9 + n);
+      stripped++;
+    }
+    expect(stripped).toBeGreaterThan(20);
+    const { findings } = analyse(b);
+    expect(checks(findings)).toEqual(['pts']);
+    const f = findings[0]!;
+    expect(f.pid).toBe(audioPid);
+    expect(f.value).toBeGreaterThan(0.7);
+    expect(f.value).toBeLessThan(0.9);
+    expect(f.detail).toMatch(new RegExp(`no PTS on PID ${audioPid} for 7\\d\\d ms`));
+    // A shorter stretch (0.5 s) is within TR 101 290's 700 ms.
+    const short = Buffer.from(clean);
+    const end = at(short, 3.5);
+    for (let i = from; i < end; i++) {
+      const o = i * P;
+      if (pidOf(short, i) !== audioPid || !(short[o + 1]! & 0x40)) continue;
+      const afc = (short[o + 3]! >> 4) & 3;
+      const p = o + 4 + (afc & 2 ? 1 + short[o + 4]! : 0);
+      if (short[p] === 0 && short[p + 1] === 0 && short[p + 2] === 1 && short[p + 7]! & 0x80) short[p + 7] = short[p + 7]! & 0x3f;
+    }
+    expect(analyse(short).findings).toEqual([]);
+  });
+
   it('computes CRC-32/MPEG-2', () => {
     expect(crc32Mpeg(Buffer.from('123456789'))).toBe(0x0376e6e7);
   });

@@ -23,6 +23,7 @@ const TS_NAMES: Record<Exclude<TsCheck, 'cc'>, string> = {
   crc: 'crcErrors',
   pcr_repetition: 'pcrRepetitionErrors',
   pcr_discontinuity: 'pcrDiscontinuities',
+  pts: 'ptsErrors',
   cat: 'catErrors',
 };
 const VIDEO = 0;
@@ -48,7 +49,10 @@ const SETTLE_MS = 1000;
  * PAT and PMT missing, wrong or scrambled (1.3, 1.5), continuity errors on every PID (1.4, then
  * counted from there instead of the demuxer's flag), elementary PIDs gone (1.6; not the monitored
  * tracks, which the tracks detector reports), transport_error_indicator (2.1), section CRC errors
- * (2.2), PCR repetition and discontinuity (2.3) and CAT errors (2.6).
+ * (2.2), PCR repetition and discontinuity (2.3), PES packets without PTS for over `ptsInterval`
+ * (2.5, `ptsErrors`; the holes above stay the demuxer-level count) and CAT errors (2.6). The
+ * analyzer judges intervals by this detector's `pcrInterval` (at most TR 101 290's 40 ms) and
+ * `ptsInterval` (engine/ts-limits.ts).
  * The demuxer completes a PES only when the next one of its PID starts, so the last packet
  * before a hole arrives late, at the end of it: such late packets set no baseline.
  * Only MPEG-TS-based inputs are checked (StreamInfo.format mpegts or hls); other containers
@@ -64,7 +68,7 @@ export const transportDetector = defineDetector({
   name: 'transport',
   types: ['transport'],
   description:
-    'MPEG-TS transport errors at more than a threshold rate: TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities and PTS gaps over 700 ms on every MPEG-TS input; on inputs read byte by byte (MPEG-TS files, udp://, srt:// as caller) also sync loss, PAT/PMT/CAT errors, section CRC errors, PIDs gone and PCR repetition/discontinuity. Coverage: docs/transport.md.',
+    'MPEG-TS transport errors at more than a threshold rate: TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities and PTS gaps over 700 ms on every MPEG-TS input; on inputs read byte by byte (MPEG-TS files, udp://, srt:// as caller) also sync loss, PAT/PMT/CAT errors, section CRC errors, PIDs gone, PCR repetition/discontinuity and PES without PTS. Coverage: docs/transport.md.',
   inputs: [{ kind: 'packet' }, { kind: 'info' }, { kind: 'ts' }],
   options: {
     window: {
@@ -88,7 +92,7 @@ export const transportDetector = defineDetector({
     },
     ptsInterval: {
       type: 'number',
-      description: 'Longest normal time between two timestamped packets of a track (TR 101 290 PTS_error: 0.7 s)',
+      description: 'Longest normal time between two timestamped packets of a track, and on inputs read byte by byte between two PTS of a PID whose PES keep coming (TR 101 290 PTS_error: 0.7 s)',
       default: 0.7,
       min: 0.1,
       max: 60,

@@ -1,0 +1,17 @@
+import { resolveOptions, type DetectorOverrides } from '../detect/index.ts';
+import { transportDetector } from '../detect/transport/transport-detector.ts';
+import type { TsAnalyzerOptions } from '../ingest/ts-analyzer.ts';
+
+/**
+ * The limits ingest's TR 101 290 analyzer judges intervals by, from the transport detector's
+ * options for the stream (defaults, then each layer of overrides): a stricter `pcrInterval`
+ * than TR 101 290's 40 ms, or a `ptsInterval` other than 700 ms, then applies to the raw bytes
+ * as well as to the demuxed packets.
+ */
+export function tsLimitsFor(overrides: readonly (DetectorOverrides | undefined)[]): TsAnalyzerOptions {
+  const { options } = resolveOptions(transportDetector, ...overrides);
+  return {
+    pcrInterval: Math.min(0.04, options.pcrInterval as number),
+    ptsInterval: options.ptsInterval as number,
+  };
+}
