@@ -1,6 +1,5 @@
-import { resolveOptions, type DetectorOverrides } from '../detect/index.ts';
-import { transportDetector } from '../detect/transport/transport-detector.ts';
-import type { TsAnalyzerOptions } from '../ingest/ts-analyzer.ts';
+import { findDetector, resolveOptions, type DetectorOverrides } from '../detect/index.ts';
+import type { TsAnalyzerOptions } from '../ingest/index.ts';
 
 /**
  * The limits ingest's TR 101 290 analyzer judges intervals by, from the transport detector's
@@ -9,7 +8,9 @@ import type { TsAnalyzerOptions } from '../ingest/ts-analyzer.ts';
  * as well as to the demuxed packets.
  */
 export function tsLimitsFor(overrides: readonly (DetectorOverrides | undefined)[]): TsAnalyzerOptions {
-  const { options } = resolveOptions(transportDetector, ...overrides);
+  const transport = findDetector('transport');
+  if (!transport) return {};
+  const { options } = resolveOptions(transport, ...overrides);
   return {
     pcrInterval: Math.min(0.04, options.pcrInterval as number),
     ptsInterval: options.ptsInterval as number,

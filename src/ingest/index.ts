@@ -13,3 +13,4 @@ export type { VariantChoice } from './select-tracks.ts';
 export { computePreview, channelNames } from './frame-views.ts';
 export { isLocalFile, protocolOptions } from './protocol-options.ts';
 export { setMediaLogLevel } from './media-log.ts';
+export type { TsAnalyzerOptions } from './ts-analyzer.ts';
