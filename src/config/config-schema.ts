@@ -77,6 +77,15 @@ export const streamSchema = z.strictObject({
   tags: z.array(z.string()).default([]).describe('Free-form tags for filtering and alert routing.'),
   detectors: detectorsSchema().optional().describe('Per-stream detector overrides, same shape as the top-level detectors.'),
   ingest: ingestOverridesSchema.optional().describe('Per-stream ingest overrides; fields left out come from the top-level ingest block.'),
+  inputOptions: z
+    .record(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, { error: 'expected an FFmpeg option name (letters, digits, _)' }),
+      z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }),
+    )
+    .optional()
+    .describe(
+      "FFmpeg options for opening this input, as ffmpeg's -option value before -i (protocol and demuxer options): listen: 1 to receive an RTMP push (url rtmp://0.0.0.0:1935/live/key), rtsp_transport: udp, user_agent, headers, ... They override Vigil's defaults for the input's scheme (read timeouts). An option FFmpeg does not know is ignored.",
+    ),
 });
 
 const serverSchema = z.strictObject({

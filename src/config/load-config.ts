@@ -21,6 +21,11 @@ export function issueLines(error: z.ZodError): string[] {
       for (const key of issue.keys) lines.push(`${formatPath([...issue.path, key])}: unknown key`);
       continue;
     }
+    if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+      // A record key that its key schema refused: that schema's own message, not "Invalid key in record".
+      lines.push(`${formatPath(issue.path)}: ${issue.issues[0]!.message}`);
+      continue;
+    }
     if (issue.code === 'invalid_union' && 'errors' in issue) {
       lines.push(`${formatPath(issue.path)}: ${issue.message}`);
       continue;

@@ -17,6 +17,8 @@ export interface StreamAssignment {
   readonly variant: VariantChoice;
   /** Read MPEG-TS files and udp:// through the TR 101 290 analyzer (default true). */
   readonly tsAnalysis?: boolean;
+  /** FFmpeg options for opening the input, over Vigil's defaults (SourceOptions.inputOptions). */
+  readonly inputOptions?: Readonly<Record<string, string>>;
 }
 
 /** Supervisor → worker. */

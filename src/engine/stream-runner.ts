@@ -53,6 +53,7 @@ export class StreamRunner {
         variant: stream.variant,
         ...(stream.tsAnalysis !== undefined ? { tsAnalysis: stream.tsAnalysis } : {}),
         tsLimits: tsLimitsFor(stream.detectors),
+        ...(stream.inputOptions ? { inputOptions: stream.inputOptions } : {}),
         ...(logger ? { logger } : {}),
       },
       {

@@ -27,7 +27,7 @@ import {
 } from '../shared/index.ts';
 import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
 import { MediaTimeline } from './media-timeline.ts';
-import { isLocalFile, protocolOptions } from './protocol-options.ts';
+import { LISTEN_WAIT, isLocalFile, openOptions } from './protocol-options.ts';
 import { ThumbnailEncoder } from './thumbnail-encoder.ts';
 import { EvidenceClipRecorder, type EvidenceClip } from './evidence-clip.ts';
 import { LUMA_FIRST_FORMATS, VideoDecoder } from './video-decoder.ts';
@@ -92,6 +92,12 @@ export interface SourceOptions {
   readonly tsAnalysis?: boolean;
   /** The analyzer's limits (PAT/PMT/PCR intervals, PID timeout). */
   readonly tsLimits?: TsAnalyzerOptions;
+  /**
+   * FFmpeg options for opening the input (protocol and demuxer options, as ffmpeg's `-option value`
+   * before `-i`), over Vigil's defaults for its scheme (protocolOptions): `listen: '1'` to receive an
+   * RTMP push, `rtsp_transport: 'udp'`, `user_agent`, `headers`...
+   */
+  readonly inputOptions?: Readonly<Record<string, string>>;
   readonly logger?: Logger;
 }
 
@@ -235,6 +241,8 @@ export class StreamSource {
   private lastPts = new Map<number, number>();
   private lastVideoPts = Number.NaN;
   private reconnects = 0;
+  /** The current connection's input was opened (a listening input: an encoder connected). */
+  private opened = false;
   private decodeErrors = 0;
   private audioDecoderRebuilds = 0;
   private lastAudioError: string | undefined;
@@ -317,13 +325,21 @@ export class StreamSource {
     const delays = this.opts.reconnectDelay ?? { initial: 0.5, max: 10 };
     let delay = delays.initial;
     let first = true;
+    const { listening } = openOptions(this.opts.url, this.opts.inputOptions);
     while (!signal.aborted) {
       const openedAt = Date.now();
+      this.opened = false;
       try {
         await this.readOnce();
         if (!this.live) break;
       } catch (err) {
         if (signal.aborted) break;
+        // A listening input whose wait for the encoder ran out (not a fast failure: a port in use
+        // fails at once): listen again at once, quietly. Nothing was connected, nothing was lost.
+        if (this.live && listening && !this.opened && Date.now() - openedAt >= LISTEN_WAIT * 500) {
+          this.lastError = `waiting for a push: ${errorMessage(err)}`;
+          continue;
+        }
         if (!this.live) {
           if (err instanceof VigilError) throw err;
           throw new VigilError(ErrorCodes.INPUT_UNREADABLE, `cannot read ${this.opts.url}: ${errorMessage(err)}`, [], {
@@ -390,7 +406,8 @@ export class StreamSource {
         });
       }
     };
-    const tapped = this.opts.tsAnalysis !== false && tsSink ? tapUrl(this.opts.url, protocolOptions(this.opts.url)) : undefined;
+    const { options: inputOptions } = openOptions(this.opts.url, this.opts.inputOptions);
+    const tapped = this.opts.tsAnalysis !== false && tsSink ? tapUrl(this.opts.url, inputOptions) : undefined;
     let tap: Awaited<ReturnType<typeof openTapped>> | undefined;
     if (tapped) {
       try {
@@ -411,10 +428,11 @@ export class StreamSource {
     const demuxer =
       tap?.demuxer ??
       (await Demuxer.open(this.opts.url, {
-        options: protocolOptions(this.opts.url),
+        options: inputOptions,
         signal,
         copyTs: true,
       }));
+    this.opened = true;
     try {
       const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest');
       const vs = tracks.video;

@@ -4,8 +4,8 @@
  * output is one continuous live stream. Replay only muxes (no decoding, no encoding).
  *
  * Outputs: MPEG-TS over UDP (FFmpeg's udp protocol through the muxer), MPEG-TS over SRT (the
- * muxer's datagrams relayed through FFmpeg's srt protocol, listening for the monitor to call), or
- * live HLS (MPEG-TS segments cut at keyframes, a sliding-window playlist served over node:http).
+ * muxer's datagrams relayed through FFmpeg's srt protocol, listening for the monitor to call), FLV
+ * published over RTMP (to a monitor or server that accepts it), or live HLS (MPEG-TS segments cut at keyframes, a sliding-window playlist served over node:http).
  *
  * Timing: one shared interval ticks every TICK_MS and sends every packet whose DTS
  * (relative to the first packet) is due against the wall clock since start.
@@ -46,7 +46,7 @@ import type { GroundTruthEntry, Scenario, ScenarioStream } from './scenario.ts';
 const TICK_MS = 20;
 
 export interface SimulationHandle {
-  streams: { id: string; url: string; output: 'udp' | 'srt' | 'hls' }[];
+  streams: { id: string; url: string; output: 'udp' | 'srt' | 'rtmp' | 'rtsp' | 'hls' }[];
   /** Ground truth so far: entries are added as playback reaches them. */
   truth(): GroundTruthEntry[];
   stop(): Promise<void>;
@@ -207,6 +207,69 @@ class SrtSender {
     const io = this.io;
     this.io = undefined;
     await io?.closep();
+  }
+}
+
+/**
+ * A stream published to a URL as an encoder pushes it: FLV over RTMP (FFmpeg's rtmp protocol as a
+ * client) or RTP over RTSP (FFmpeg's rtsp muxer: ANNOUNCE and RECORD, interleaved over TCP), to a
+ * monitor listening there or a server. The connection is made on a video keyframe (a player needs
+ * one first); while nothing accepts it (the monitor not up yet, or gone) it is tried again every
+ * second, and the packets in between are not sent. The connect is synchronous: meant for loopback
+ * or a near server.
+ */
+class PublishSink implements Sink {
+  private mux: PacketMuxer | undefined;
+  private nextTry = 0;
+  private warned = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly format: 'flv' | 'rtsp',
+    private readonly enc: EncodedCycle,
+    private readonly log: Logger,
+  ) {}
+
+  write(ep: EncodedPacket, shift: bigint): void {
+    const now = performance.now();
+    if (!this.mux) {
+      if (now < this.nextTry || ep.kind !== 'video' || !ep.key) return;
+      const tracks = this.enc.audio ? [this.enc.video, this.enc.audio] : [this.enc.video];
+      try {
+        const options: Record<string, string> = this.format === 'rtsp' ? { rtsp_transport: 'tcp' } : {};
+        this.mux = new PacketMuxer(this.url, this.format, tracks, options).open();
+        this.warned = false;
+        this.log.info({ url: this.url }, 'publishing');
+      } catch (e) {
+        this.nextTry = now + 1000;
+        if (!this.warned) this.log.warn({ err: e, url: this.url }, 'publish connect failed; retrying every second');
+        this.warned = true;
+        return;
+      }
+    }
+    try {
+      this.mux.write(ep, shift);
+    } catch (e) {
+      this.log.warn({ err: e, url: this.url }, 'publish write failed; reconnecting');
+      this.drop();
+      this.nextTry = now + 1000;
+    }
+  }
+
+  lossStarted(): void {}
+
+  private drop(): void {
+    const mux = this.mux;
+    this.mux = undefined;
+    try {
+      mux?.close();
+    } catch {
+      /* the connection is gone already */
+    }
+  }
+
+  close(): void {
+    this.drop();
   }
 }
 
@@ -454,7 +517,9 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
   const t0Render = performance.now();
   const renders: ProgressiveRender[] = [];
   try {
-    for (const s of scenario.streams) renders.push(await startRender(s, { seed: scenario.seed, threads: 1, damage }));
+    // FLV wants the codecs' headers out of band (global header), as MP4 does.
+    for (const s of scenario.streams)
+      renders.push(await startRender(s, { seed: scenario.seed, threads: 1, damage, globalHeader: s.output.type === 'rtmp' || s.output.type === 'rtsp' }));
   } catch (e) {
     for (const r of renders) r.abort();
     await Promise.allSettled(renders.map((r) => r.done));
@@ -533,6 +598,10 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
         const relay = await startRelay((_, out) => sender.send(out), tsDamagerFor(s, streamSeed(s, scenario.seed)), log);
         const sink = new UdpSink(`udp://127.0.0.1:${relay.port}?pkt_size=1316`, enc, log, relay.sock);
         lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, `srt://127.0.0.1:${port}`));
+      } else if (s.output.type === 'rtmp') {
+        lives.push(new LiveStream(enc as ProgressiveRender['enc'], new PublishSink(s.output.url, 'flv', enc, log), s.output.url));
+      } else if (s.output.type === 'rtsp') {
+        lives.push(new LiveStream(enc as ProgressiveRender['enc'], new PublishSink(s.output.url, 'rtsp', enc, log), s.output.url));
       } else if (s.output.type === 'hls') {
         const damager = tsDamagerFor(s, streamSeed(s, scenario.seed));
         const sink = new HlsSink(join(tmpRoot!, s.id), enc, s.output.segmentSeconds, s.output.windowSize, log, damager);
@@ -593,7 +662,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
 
   let stopped: Promise<void> | undefined;
   return {
-    streams: lives.map((l) => ({ id: l.id, url: l.url, output: l.enc.stream.output.type as 'udp' | 'srt' | 'hls' })),
+    streams: lives.map((l) => ({ id: l.id, url: l.url, output: l.enc.stream.output.type as 'udp' | 'srt' | 'rtmp' | 'rtsp' | 'hls' })),
     truth: () => allTruth().map((e) => ({ ...e })),
     stop() {
       stopped ??= (async () => {

@@ -225,6 +225,24 @@ const srtOutput = z.strictObject({
   /** SRT latency (ms): how long the receiver may wait for a retransmission. */
   latency: z.number().int().min(20).max(8000).default(120),
 });
+/**
+ * FLV over RTMP, as an encoder pushes to an ingest point: the simulator publishes to `url` (a
+ * monitor listening there with the input option listen: 1, or an RTMP server), joining on a
+ * keyframe and retrying every second while nobody accepts. H.264 and AAC only (classic FLV).
+ */
+const rtmpOutput = z.strictObject({
+  type: z.literal('rtmp'),
+  url: z.string().regex(/^rtmps?:\/\/[^/]+\/.+/, { error: 'expected rtmp://host[:port]/app/stream' }),
+});
+/**
+ * RTP over RTSP, as a camera or encoder publishes to a server (ANNOUNCE, RECORD; interleaved over
+ * TCP): to a monitor listening there (input option rtsp_flags: listen) or an RTSP server. Retried
+ * every second while nobody accepts.
+ */
+const rtspOutput = z.strictObject({
+  type: z.literal('rtsp'),
+  url: z.string().regex(/^rtsps?:\/\/[^/]+\/.+/, { error: 'expected rtsp://host[:port]/path' }),
+});
 const hlsOutput = z.strictObject({
   type: z.literal('hls'),
   /** Target segment length in seconds (cut at the next 1 s keyframe). */
@@ -241,8 +259,8 @@ const fileOutput = z.strictObject({
   /** Container `vigil render` writes; default ts, or webm for vp9 (mkv when its audio is not opus). */
   container: z.enum(CONTAINERS).optional(),
 });
-const outputSchema = z.discriminatedUnion('type', [udpOutput, srtOutput, hlsOutput, fileOutput], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|srt|hls|file' : undefined),
+const outputSchema = z.discriminatedUnion('type', [udpOutput, srtOutput, rtmpOutput, rtspOutput, hlsOutput, fileOutput], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|srt|rtmp|rtsp|hls|file' : undefined),
 });
 
 const lavfiContent = z.strictObject({
@@ -356,6 +374,15 @@ export const streamSchema = z
         ['video', 'codec'],
         `vp9 cannot be carried in MPEG-TS (output ${s.output.type} sends MPEG-TS): use h264|hevc|mpeg2, or vp9 with output { type: file } rendered to .mkv/.webm`,
       );
+    }
+    if (s.output.type === 'rtmp') {
+      if (s.video.codec !== 'h264') issue(['video', 'codec'], `rtmp output carries h264 video (FLV), not ${s.video.codec}`);
+      if (s.audio !== false && s.audio.codec !== 'aac') issue(['audio', 'codec'], `rtmp output carries aac audio (FLV), not ${s.audio.codec}`);
+    }
+    if (s.output.type === 'rtmp' || s.output.type === 'rtsp') {
+      s.schedule.forEach((item, i) => {
+        if (item.type === 'transport') issue(['schedule', i, 'type'], 'transport damage needs MPEG-TS (udp, srt or hls output)');
+      });
     }
     if (s.output.type === 'file') {
       const problem = containerProblem(s, containerFor(s));

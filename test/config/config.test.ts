@@ -72,6 +72,22 @@ notify:
     expect(lines).toHaveLength(9);
   });
 
+  it("a stream's inputOptions reach FFmpeg as strings; a bad option name or value names the field", () => {
+    const c = parseConfigText(`
+streams:
+  - { id: push, url: "rtmp://0.0.0.0:1935/live/cam", inputOptions: { listen: 1 } }
+  - { id: cam, url: "rtsp://10.0.0.5/stream", inputOptions: { rtsp_transport: udp, stimeout: 3000000, prefer_tcp: false } }
+`);
+    expect(c.streams[0]!.inputOptions).toEqual({ listen: 1 });
+    expect(c.streams[1]!.inputOptions).toEqual({ rtsp_transport: 'udp', stimeout: 3000000, prefer_tcp: false });
+    expect(problems('streams: [{ id: a, url: a.ts, inputOptions: { "-listen": 1 } }]')).toEqual([
+      'streams[0].inputOptions.-listen: expected an FFmpeg option name (letters, digits, _)',
+    ]);
+    expect(problems('streams: [{ id: a, url: a.ts, inputOptions: { headers: [a, b] } }]')).toEqual([
+      'streams[0].inputOptions.headers: expected a string, number or boolean',
+    ]);
+  });
+
   it('rejects duplicate stream ids naming both places', () => {
     expect(problems('streams: [{ id: a, url: x.ts }, { id: a, url: y.ts }]')).toEqual([
       'streams[1].id: duplicate id "a" (also streams[0].id)',

@@ -52,8 +52,8 @@ describe('parseScenario', () => {
   });
 
   it('rejects unknown output types, top-level keys and a missing streams list', () => {
-    expect(detailsOf({ streams: [{ id: 'a', output: { type: 'rtmp' } }], extra: true })).toEqual([
-      'streams[0].output.type: expected one of udp|srt|hls|file',
+    expect(detailsOf({ streams: [{ id: 'a', output: { type: 'ndi' } }], extra: true })).toEqual([
+      'streams[0].output.type: expected one of udp|srt|rtmp|rtsp|hls|file',
       'extra: unknown key',
     ]);
     expect(detailsOf({})[0]).toMatch(/^streams: expected array/);
