@@ -415,6 +415,7 @@ export function buildApp(config: VigilConfig, opts: BuildAppOptions = {}): Vigil
       thumbnailInterval: ingest.thumbnailInterval,
       variant: ingest.variant,
       tsAnalysis: ingest.tsAnalysis,
+      ...(s.program !== undefined ? { program: s.program } : {}),
       ...(s.inputOptions ? { inputOptions: Object.fromEntries(Object.entries(s.inputOptions).map(([k, v]) => [k, String(v)])) } : {}),
     };
   }

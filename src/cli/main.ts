@@ -18,7 +18,7 @@ const HELP = `vigil: live audio/video quality monitor
 Usage:
   vigil demo                                  simulated live streams + monitor (npm start)
   vigil monitor --config vigil.yaml           watch the streams in a config file
-  vigil analyze <file-or-url> [--format jsonl|text] [--config vigil.yaml] [--variant highest|lowest|<bit/s>]
+  vigil analyze <file-or-url> [--format jsonl|text] [--config vigil.yaml] [--variant highest|lowest|<bit/s>] [--program <n>]
                                               run the pipeline over one input as fast as it decodes
   vigil simulate --scenario <file> [--truth truth.json] [--duration <s>]
                                               serve live test streams with scripted defects
@@ -143,6 +143,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
       format: { type: 'string', short: 'f', default: 'text' },
       config: { type: 'string', short: 'c' },
       variant: { type: 'string' },
+      program: { type: 'string' },
     },
   });
   const input = positionals[0];
@@ -164,6 +165,14 @@ async function analyzeCommand(args: string[]): Promise<number> {
       return 2;
     }
   }
+  let program: number | undefined;
+  if (values.program !== undefined) {
+    program = Number(values.program);
+    if (!Number.isInteger(program) || program < 1 || program > 65535) {
+      process.stderr.write(`vigil analyze: --program must be a programme number from 1 to 65535, got "${values.program}"\n`);
+      return 2;
+    }
+  }
   const config = values.config ? await loadConfigFile(values.config) : undefined;
   const detectors = config ? (config.detectors as DetectorOverrides) : undefined;
   variant ??= config?.ingest.variant;
@@ -177,6 +186,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     ...(detectors ? { detectors } : {}),
     ...(variant !== undefined ? { variant } : {}),
     ...(config ? { tsAnalysis: config.ingest.tsAnalysis } : {}),
+    ...(program !== undefined ? { program } : {}),
     onIncident: (i) => {
       if (progress) process.stderr.write('\r\x1b[K');
       process.stdout.write(`${jsonl ? incidentJsonLine(i) : incidentTextLine(i, color)}\n`);

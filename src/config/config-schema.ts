@@ -77,6 +77,15 @@ export const streamSchema = z.strictObject({
   tags: z.array(z.string()).default([]).describe('Free-form tags for filtering and alert routing.'),
   detectors: detectorsSchema().optional().describe('Per-stream detector overrides, same shape as the top-level detectors.'),
   ingest: ingestOverridesSchema.optional().describe('Per-stream ingest overrides; fields left out come from the top-level ingest block.'),
+  program: z
+    .number({ error: 'expected a programme number (program_number / service id)' })
+    .int({ error: 'expected a whole programme number' })
+    .min(1, { error: 'expected a programme number from 1 to 65535' })
+    .max(65535, { error: 'expected a programme number from 1 to 65535' })
+    .optional()
+    .describe(
+      'In a multi-programme MPEG-TS (MPTS) input, the programme to monitor (program_number, the service id): its first video and audio. Needs an input read byte by byte (MPEG-TS file, udp://, srt:// as caller; ingest.tsAnalysis on). Default: the first programme the PAT lists (on other inputs, the first video and audio FFmpeg finds). The TR 101 290 checks cover the whole multiplex.',
+    ),
   inputOptions: z
     .record(
       z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, { error: 'expected an FFmpeg option name (letters, digits, _)' }),

@@ -17,6 +17,8 @@ export interface AnalyzeOptions {
   readonly variant?: VariantChoice;
   /** Read MPEG-TS files byte by byte through the TR 101 290 analyzer (default true; SourceOptions.tsAnalysis). */
   readonly tsAnalysis?: boolean;
+  /** The programme of a multi-programme transport stream to analyse (SourceOptions.program). */
+  readonly program?: number;
 }
 
 export interface AnalyzeResult {
@@ -65,6 +67,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
       ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
       ...(opts.tsAnalysis !== undefined ? { tsAnalysis: opts.tsAnalysis } : {}),
       tsLimits: tsLimitsFor([opts.detectors]),
+      ...(opts.program !== undefined ? { program: opts.program } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
     },
     {

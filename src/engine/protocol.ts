@@ -17,6 +17,8 @@ export interface StreamAssignment {
   readonly variant: VariantChoice;
   /** Read MPEG-TS files and udp:// through the TR 101 290 analyzer (default true). */
   readonly tsAnalysis?: boolean;
+  /** The programme of a multi-programme transport stream to monitor (SourceOptions.program). */
+  readonly program?: number;
   /** FFmpeg options for opening the input, over Vigil's defaults (SourceOptions.inputOptions). */
   readonly inputOptions?: Readonly<Record<string, string>>;
 }

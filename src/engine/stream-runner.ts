@@ -54,6 +54,7 @@ export class StreamRunner {
         ...(stream.tsAnalysis !== undefined ? { tsAnalysis: stream.tsAnalysis } : {}),
         tsLimits: tsLimitsFor(stream.detectors),
         ...(stream.inputOptions ? { inputOptions: stream.inputOptions } : {}),
+        ...(stream.program !== undefined ? { program: stream.program } : {}),
         ...(logger ? { logger } : {}),
       },
       {

@@ -98,6 +98,13 @@ export interface SourceOptions {
    * RTMP push, `rtsp_transport: 'udp'`, `user_agent`, `headers`...
    */
   readonly inputOptions?: Readonly<Record<string, string>>;
+  /**
+   * In a multi-programme transport stream, the programme (program_number) to monitor: its first
+   * video and audio. Needs an input read byte by byte (tsAnalysis: MPEG-TS files, udp://, srt://),
+   * whose PAT and PMTs say which streams belong to it. Default: the first programme the PAT lists
+   * (on inputs not read byte by byte, the first video and audio FFmpeg lists).
+   */
+  readonly program?: number;
   readonly logger?: Logger;
 }
 
@@ -434,7 +441,31 @@ export class StreamSource {
       }));
     this.opened = true;
     try {
-      const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest');
+      const program = this.opts.program;
+      let programPids: ReadonlySet<number> | undefined;
+      if (program !== undefined) {
+        if (!tap) {
+          throw new VigilError(
+            ErrorCodes.PROGRAM_NOT_FOUND,
+            `${this.opts.url}: programme ${program} asked for, but only MPEG-TS read byte by byte (files, udp://, srt:// as caller, with ingest.tsAnalysis on) is told apart by programme`,
+          );
+        }
+        const pids = tap.analyzer.programs.get(program);
+        if (!pids || pids.length === 0) {
+          const offered = [...tap.analyzer.programs.keys()];
+          throw new VigilError(
+            ErrorCodes.PROGRAM_NOT_FOUND,
+            `${this.opts.url}: no programme ${program} in this multiplex (its PAT lists ${offered.length > 0 ? offered.join(', ') : 'none'})`,
+          );
+        }
+        programPids = new Set(pids);
+      } else if (tap && tap.analyzer.programs.size > 1) {
+        // A multiplex of several programmes: the first one its PAT lists (FFmpeg's own stream order
+        // follows whichever PMT it parsed first).
+        const first = [...tap.analyzer.programs.values()][0]!;
+        if (first.length > 0) programPids = new Set(first);
+      }
+      const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest', programPids ? (s) => programPids.has(s.id) : undefined);
       const vs = tracks.video;
       const as = tracks.audio;
       // Streams not monitored are not read: other renditions of an HLS master playlist are not
@@ -470,7 +501,16 @@ export class StreamSource {
         wallTime: Date.now(),
         format: demuxer.formatName,
         ...(tracks.variant ? { variant: tracks.variant } : {}),
-        ...(tap ? { tsAnalysis: { ...(vs ? { videoPid: vs.id } : {}), ...(as ? { audioPid: as.id } : {}) } } : {}),
+        ...(tap
+          ? {
+              tsAnalysis: {
+                ...(vs ? { videoPid: vs.id } : {}),
+                ...(as ? { audioPid: as.id } : {}),
+                programs: [...tap.analyzer.programs.keys()],
+                ...(program !== undefined ? { program } : {}),
+              },
+            }
+          : {}),
         ...(vs
           ? {
               video: {

@@ -140,6 +140,8 @@ export class TsAnalyzer {
   private readonly pmtSeen = new Set<number>();
   /** Elementary PIDs the PMTs list -> stream clock when first listed. */
   private readonly esPids = new Map<number, number>();
+  /** program_number -> its program_map_PID (PAT) and the elementary PIDs its PMT lists. */
+  private readonly programMap = new Map<number, { pmtPid: number; pids: number[] }>();
   /** Stream clock of the last PAT section (or of the clock's start). */
   private lastPat = 0;
   private patSeen = false;
@@ -204,6 +206,13 @@ export class TsAnalyzer {
     return [...this.esPids.keys()];
   }
 
+  /** The programmes of the multiplex (program_number -> elementary PIDs), as the PAT and PMTs seen list them. */
+  get programs(): ReadonlyMap<number, readonly number[]> {
+    const out = new Map<number, readonly number[]>();
+    for (const [program, p] of this.programMap) out.set(program, p.pids);
+    return out;
+  }
+
   /** Forget everything: a new connection, or a seek. */
   reset(): void {
     this.carry = Buffer.alloc(0);
@@ -213,6 +222,7 @@ export class TsAnalyzer {
     this.pids.fill(undefined);
     this.pmtPids.clear();
     this.esPids.clear();
+    this.programMap.clear();
     this.pmtSeen.clear();
     this.ptsWaiting.clear();
     this.lastPat = 0;
@@ -566,8 +576,12 @@ export class TsAnalyzer {
       for (let i = 8; i + 4 <= sec.length - 4; i += 4) {
         const program = (sec[i]! << 8) | sec[i + 1]!;
         const mapPid = ((sec[i + 2]! & 0x1f) << 8) | sec[i + 3]!;
-        if (program !== 0) programs.add(mapPid);
+        if (program === 0) continue;
+        programs.add(mapPid);
+        const known = this.programMap.get(program);
+        if (!known || known.pmtPid !== mapPid) this.programMap.set(program, { pmtPid: mapPid, pids: [] });
       }
+      for (const program of [...this.programMap.keys()]) if (!programs.has(this.programMap.get(program)!.pmtPid)) this.programMap.delete(program);
       for (const mapPid of programs) if (!this.pmtPids.has(mapPid)) this.pmtPids.set(mapPid, this.nowOrZero());
       for (const mapPid of [...this.pmtPids.keys()]) {
         if (programs.has(mapPid)) continue;
@@ -586,12 +600,17 @@ export class TsAnalyzer {
       this.pmtSeen.add(pid);
       this.pmtReported.delete(pid);
       const infoLen = ((sec[10]! & 0x0f) << 8) | sec[11]!;
+      const pids: number[] = [];
       for (let i = 12 + infoLen; i + 5 <= sec.length - 4; ) {
         const esPid = ((sec[i + 1]! & 0x1f) << 8) | sec[i + 2]!;
         const esInfo = ((sec[i + 3]! & 0x0f) << 8) | sec[i + 4]!;
         if (!this.esPids.has(esPid)) this.esPids.set(esPid, this.nowOrZero());
+        pids.push(esPid);
         i += 5 + esInfo;
       }
+      const program = (sec[3]! << 8) | sec[4]!;
+      const entry = this.programMap.get(program);
+      if (entry && entry.pmtPid === pid) entry.pids = pids;
     }
   }
 

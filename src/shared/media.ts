@@ -135,7 +135,13 @@ export interface StreamInfo {
    * Present when ingest reads the raw MPEG-TS bytes (TsEvent): the PIDs of the monitored tracks
    * (their continuity errors come from here then, not from the demuxer's corrupt flag).
    */
-  readonly tsAnalysis?: { readonly videoPid?: number; readonly audioPid?: number };
+  readonly tsAnalysis?: {
+    readonly videoPid?: number;
+    readonly audioPid?: number;
+    /** The programme numbers the multiplex's PAT lists, and the one monitored (when one was asked for). */
+    readonly programs?: readonly number[];
+    readonly program?: number;
+  };
 }
 
 export type MediaInput = VideoFrameView | AudioChunk | PacketInfo | StreamInfo | TsEvent;
