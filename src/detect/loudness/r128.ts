@@ -185,9 +185,10 @@ export class R128Meter {
   private blocks = 0;
   private readonly i400 = new GateHistogram();
   private readonly i3000 = new GateHistogram();
-  /** Per channel: history of 2 * TP_TAPS samples (double-written ring) for the interpolator. */
+  /** Per channel: the last TP_TAPS - 1 samples of the previous chunk, oldest first, for the interpolator. */
   private readonly tpHist: Float64Array;
-  private tpPos = 0;
+  /** The chunk being judged, after those samples (grown as chunks need). */
+  private tpBuf = new Float64Array(0);
   /** Linear true peak, over all channels: since the last takeChunkPeak() and since start. */
   private chunkPeak = 0;
   private maxPeakLinear = 0;
@@ -218,7 +219,7 @@ export class R128Meter {
     this.highPass = k.highPass;
     this.state = new Float64Array(c * 4);
     this.blockSum = new Float64Array(c);
-    this.tpHist = new Float64Array(c * 2 * TP_TAPS);
+    this.tpHist = new Float64Array(c * (TP_TAPS - 1));
     this.channelPeaks = new Float64Array(c);
   }
 
@@ -378,12 +379,12 @@ export class R128Meter {
     for (let c = 0; c < channels.length; c++) {
       const sq = st.sumSq[c]!;
       if (n > 0 && sq / n > loudestMs) loudestMs = sq / n;
-      const peak = channelTruePeak(channels[c]!, n, this.tpHist, c * 2 * TP_TAPS, this.tpPos, st.peak[c]!);
+      if (this.tpBuf.length < n + TP_TAPS - 1) this.tpBuf = new Float64Array(n + TP_TAPS - 1 + 1024);
+      const peak = channelTruePeak(channels[c]!, n, this.tpHist, c * (TP_TAPS - 1), this.tpBuf, st.peak[c]!);
       if (peak > this.channelPeaks[c]!) this.channelPeaks[c] = peak;
       if (peak > this.maxPeakLinear) this.maxPeakLinear = peak;
       if (peak > chunkMax) chunkMax = peak;
     }
-    this.tpPos = (this.tpPos + n) % TP_TAPS;
     this.chunkPeak = chunkMax;
     this.lastRmsDb = loudestMs > 0 ? 10 * Math.log10(loudestMs) : NEG_INF;
   }
@@ -399,7 +400,6 @@ export class R128Meter {
     this.i400.reset();
     this.i3000.reset();
     this.tpHist.fill(0);
-    this.tpPos = 0;
     this.chunkPeak = 0;
     this.maxPeakLinear = 0;
     this.channelPeaks.fill(0);
@@ -435,18 +435,28 @@ function sampleStats(channels: readonly Float32Array[], n: number): SampleStats 
 
 /**
  * True peak of one channel's chunk: `samplePeak` raised by any interpolated value above it.
- * `hist[base .. base + 2 * TP_TAPS)` is the channel's double-written window ring, `pos0` its write
- * position (the same for every channel); both carry over between chunks. A small function of its
- * own so the JIT compiles the hot loop once, apart from the per-chunk bookkeeping.
+ * `hist[base .. base + TP_TAPS - 1)` holds the channel's last TP_TAPS - 1 samples before this chunk
+ * (oldest first) and is updated for the next one; `buf` is scratch of at least n + TP_TAPS - 1.
+ * The samples are laid out once, contiguously (no ring written per sample), and only the windows
+ * within TP_TAPS of a sample at or above samplePeak / TP_GAIN are computed, in sample order: the
+ * same windows' values as a per-sample ring gives, so the same peak. A small function of its own so
+ * the JIT compiles the hot loops once, apart from the per-chunk bookkeeping.
  */
 function channelTruePeak(
   x: Float32Array,
   n: number,
   hist: Float64Array,
   base: number,
-  pos0: number,
+  buf: Float64Array,
   samplePeak: number,
 ): number {
+  const K = TP_TAPS - 1;
+  for (let j = 0; j < K; j++) buf[j] = hist[base + j]!;
+  buf.set(n === x.length ? x : x.subarray(0, n), K);
+  for (let j = 0; j < K; j++) hist[base + j] = buf[n + j]!;
+  let peak = samplePeak;
+  const threshold = samplePeak / TP_GAIN;
+  if (!(threshold > 0)) return peak;
   const u0 = TP_SYM[0]!;
   const u1 = TP_SYM[1]!;
   const u2 = TP_SYM[2]!;
@@ -465,49 +475,44 @@ function channelTruePeak(
   const h3 = TP_HALF[3]!;
   const h4 = TP_HALF[4]!;
   const h5 = TP_HALF[5]!;
-  let peak = samplePeak;
-  const threshold = samplePeak / TP_GAIN;
-  // Samples still in the window from the previous chunk.
-  let lastBig = -TP_TAPS;
-  for (let j = 0; j < TP_TAPS; j++) {
-    const v = hist[base + j]!;
-    if ((v < 0 ? -v : v) >= threshold && threshold > 0) lastBig = -1;
-  }
-  let pos = pos0;
-  for (let i = 0; i < n; i++) {
-    const v = x[i]!;
-    hist[base + pos] = v;
-    hist[base + pos + TP_TAPS] = v;
-    pos = pos + 1 === TP_TAPS ? 0 : pos + 1;
-    if ((v < 0 ? -v : v) >= threshold) lastBig = i;
-    if (i - lastBig >= TP_TAPS || threshold === 0) continue;
-    // hist[base + pos .. base + pos + TP_TAPS - 1] holds the last TP_TAPS samples, oldest first.
-    const w = base + pos;
-    const x0 = hist[w]!;
-    const x1 = hist[w + 1]!;
-    const x2 = hist[w + 2]!;
-    const x3 = hist[w + 3]!;
-    const x4 = hist[w + 4]!;
-    const x5 = hist[w + 5]!;
-    const x6 = hist[w + 6]!;
-    const x7 = hist[w + 7]!;
-    const x8 = hist[w + 8]!;
-    const x9 = hist[w + 9]!;
-    const x10 = hist[w + 10]!;
-    const x11 = hist[w + 11]!;
-    const s0 = x0 + x11;
-    const s1 = x1 + x10;
-    const s2 = x2 + x9;
-    const s3 = x3 + x8;
-    const s4 = x4 + x7;
-    const s5 = x5 + x6;
-    const p = u0 * s0 + u1 * s1 + u2 * s2 + u3 * s3 + u4 * s4 + u5 * s5;
-    const q = v0 * (x0 - x11) + v1 * (x1 - x10) + v2 * (x2 - x9) + v3 * (x3 - x8) + v4 * (x4 - x7) + v5 * (x5 - x6);
-    let y = (p < 0 ? -p : p) + (q < 0 ? -q : q);
-    if (y > peak) peak = y;
-    y = h0 * s0 + h1 * s1 + h2 * s2 + h3 * s3 + h4 * s4 + h5 * s5;
-    if (y < 0) y = -y;
-    if (y > peak) peak = y;
+  const end = n + K;
+  // Window w covers buf[w .. w + K] (the chunk's sample w is its newest); it can exceed the peak
+  // only if one of its samples is at or above the threshold. Scan for such samples and compute
+  // the windows that contain them, each once.
+  let next = 0;
+  for (let b = 0; b < end; b++) {
+    const v = buf[b]!;
+    if ((v < 0 ? -v : v) < threshold) continue;
+    // Windows w with w <= b <= w + K, not yet computed, within the chunk.
+    const last = b < n ? b : n - 1;
+    for (let w = next > b - K ? next : b - K; w <= last; w++) {
+      const x0 = buf[w]!;
+      const x1 = buf[w + 1]!;
+      const x2 = buf[w + 2]!;
+      const x3 = buf[w + 3]!;
+      const x4 = buf[w + 4]!;
+      const x5 = buf[w + 5]!;
+      const x6 = buf[w + 6]!;
+      const x7 = buf[w + 7]!;
+      const x8 = buf[w + 8]!;
+      const x9 = buf[w + 9]!;
+      const x10 = buf[w + 10]!;
+      const x11 = buf[w + 11]!;
+      const s0 = x0 + x11;
+      const s1 = x1 + x10;
+      const s2 = x2 + x9;
+      const s3 = x3 + x8;
+      const s4 = x4 + x7;
+      const s5 = x5 + x6;
+      const p = u0 * s0 + u1 * s1 + u2 * s2 + u3 * s3 + u4 * s4 + u5 * s5;
+      const q = v0 * (x0 - x11) + v1 * (x1 - x10) + v2 * (x2 - x9) + v3 * (x3 - x8) + v4 * (x4 - x7) + v5 * (x5 - x6);
+      let y = (p < 0 ? -p : p) + (q < 0 ? -q : q);
+      if (y > peak) peak = y;
+      y = h0 * s0 + h1 * s1 + h2 * s2 + h3 * s3 + h4 * s4 + h5 * s5;
+      if (y < 0) y = -y;
+      if (y > peak) peak = y;
+    }
+    if (last + 1 > next) next = last + 1;
   }
   return peak;
 }
