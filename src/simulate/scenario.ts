@@ -617,10 +617,9 @@ export function demoScenario(): Scenario {
         schedule: [
           { at: 8, type: 'black', duration: 4 },
           { at: 14, type: 'clean', duration: 5, variant: 'dark' },
-          // Grain 14: at 800 kbit/s 640x360, grain of amplitude 10 on a frozen testsrc2 is under the
-          // freeze detector's grain limit and reads as a live sensor (README, limitations); the
-          // demo shows a grain freeze it catches (measured on renders: 14 gives 22.2-27.2 s).
-          { at: 22, type: 'freeze', duration: 5, grain: 14 },
+          // No grain: under a burnt-in clock at 800 kbit/s 640x360, a grain freeze is missed at every
+          // amplitude tried (10-30; README, limitations), and the demo shows what Vigil catches.
+          { at: 22, type: 'freeze', duration: 5 },
           { at: 30, type: 'silence', duration: 4 },
           { at: 36, type: 'silence', duration: 4, channel: 1 },
           { at: 44, type: 'signal_loss', duration: 5 },
