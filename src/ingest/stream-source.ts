@@ -442,27 +442,29 @@ export class StreamSource {
     this.opened = true;
     try {
       const program = this.opts.program;
+      // The multiplex's programmes as the analyzer read them while the demuxer probed (built once here).
+      const programs = tap?.analyzer.programs;
       let programPids: ReadonlySet<number> | undefined;
       if (program !== undefined) {
-        if (!tap) {
+        if (!programs) {
           throw new VigilError(
             ErrorCodes.PROGRAM_NOT_FOUND,
             `${this.opts.url}: programme ${program} asked for, but only MPEG-TS read byte by byte (files, udp://, srt:// as caller, with ingest.tsAnalysis on) is told apart by programme`,
           );
         }
-        const pids = tap.analyzer.programs.get(program);
+        const pids = programs.get(program);
         if (!pids || pids.length === 0) {
-          const offered = [...tap.analyzer.programs.keys()];
+          const offered = [...programs.keys()];
           throw new VigilError(
             ErrorCodes.PROGRAM_NOT_FOUND,
             `${this.opts.url}: no programme ${program} in this multiplex (its PAT lists ${offered.length > 0 ? offered.join(', ') : 'none'})`,
           );
         }
         programPids = new Set(pids);
-      } else if (tap && tap.analyzer.programs.size > 1) {
+      } else if (programs && programs.size > 1) {
         // A multiplex of several programmes: the first one its PAT lists (FFmpeg's own stream order
         // follows whichever PMT it parsed first).
-        const first = [...tap.analyzer.programs.values()][0]!;
+        const first = [...programs.values()][0]!;
         if (first.length > 0) programPids = new Set(first);
       }
       const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest', programPids ? (s) => programPids.has(s.id) : undefined);
@@ -506,7 +508,7 @@ export class StreamSource {
               tsAnalysis: {
                 ...(vs ? { videoPid: vs.id } : {}),
                 ...(as ? { audioPid: as.id } : {}),
-                programs: [...tap.analyzer.programs.keys()],
+                programs: [...(programs?.keys() ?? [])],
                 ...(program !== undefined ? { program } : {}),
               },
             }
