@@ -27,7 +27,9 @@
  *   more than `ptsInterval` (700 ms) of stream time (a hole with no PES at all is left to the
  *   transport detector's PTS-gap count on the demuxed packets, and a PID gone to `pid`);
  * - 2.6 `cat`: scrambled packets with no CAT seen, or a section other than table_id 0x01 on PID 1.
- * Not here: 2.4 PCR_accuracy (needs the arrival time of each packet at the network interface).
+ * - 2.4 `pcr_accuracy`: on a constant-bitrate multiplex, a PCR more than `pcrAccuracy` (500 ns)
+ *   away from the value its byte position gives at the multiplex rate (PcrFit below). A VBR
+ *   stream's byte positions are no clock, and its PCRs are not judged.
  *
  * Time for the interval checks is the stream's own clock: the PCR of the first PID that carries
  * one, and between PCRs the bytes read at the bitrate the PCRs give. It runs at media speed
@@ -46,7 +48,7 @@ export interface TsFinding {
   readonly detail: string;
   /** Byte offset in the input (from the first byte pushed) of the packet where it was seen. */
   readonly offset: number;
-  /** For PCR findings, the step between the two PCRs (s). */
+  /** For PCR interval findings, the step between the two PCRs (s); for pcr_accuracy, the PCR's distance from its byte position (s, signed). */
   readonly value?: number;
 }
 
@@ -63,6 +65,8 @@ export interface TsAnalyzerOptions {
   readonly pidTimeout?: number;
   /** Longest time between two PTS of an elementary PID whose PES packets keep coming without one (s). TR 101 290: 0.7. */
   readonly ptsInterval?: number;
+  /** Largest distance of a PCR from its byte position on a constant-bitrate multiplex (s); 0 turns the check off. TR 101 290: 500e-9. */
+  readonly pcrAccuracy?: number;
 }
 
 const PACKET = 188;
@@ -75,6 +79,133 @@ const NULL_PID = 0x1fff;
 /** PCR wraps at 2^33 * 300 ticks of 27 MHz. */
 const PCR_WRAP = 2 ** 33 * 300;
 const PCR_HZ = 27e6;
+/** PCRs of a PID kept for the 2.4 fit (about 1.3 s at one PCR per 40 ms). */
+const FIT_WINDOW = 32;
+/** PCRs a fit needs before it judges, and the stream time they must span (27 MHz ticks: 0.2 s). */
+const FIT_MIN = 12;
+const FIT_MIN_SPAN = 0.2 * 27e6;
+/**
+ * Median distance of the window's PCRs from their line (27 MHz ticks: 2 us) up to which the
+ * multiplex counts as constant-bitrate. A CBR multiplexer stamps each PCR from its byte position
+ * (FFmpeg's to the tick); in a VBR stream PCRs follow the media and the bytes do not, and the
+ * distances are hundreds of microseconds to milliseconds.
+ */
+const CBR_SPREAD = 54;
+/** PCRs in a row off the line after which the fit starts again (the multiplex rate was changed). */
+const FIT_RELEARN = 8;
+
+/**
+ * TR 101 290 2.4 for one PCR PID: its PCRs against the byte offsets of the packets carrying them.
+ * On a constant-bitrate multiplex these lie on a line (the multiplex rate); a line fitted to the
+ * last FIT_WINDOW PCRs (least squares, refitted once without the points far off it) predicts each
+ * new one, and the difference is its inaccuracy. Byte offsets are only a clock while no packet is
+ * lost: the analyzer starts every fit again after a continuity error, a sync loss, or a PCR
+ * discontinuity.
+ */
+export class PcrFit {
+  private readonly x = new Float64Array(FIT_WINDOW);
+  private readonly y = new Float64Array(FIT_WINDOW);
+  private readonly dist = new Float64Array(FIT_WINDOW);
+  private n = 0;
+  private head = 0;
+  private lastRaw = -1;
+  private unwrapped = 0;
+  private misses = 0;
+  /** The analyzer's restart count this fit belongs to. */
+  epoch = 0;
+
+  clear(): void {
+    this.n = 0;
+    this.head = 0;
+    this.lastRaw = -1;
+    this.unwrapped = 0;
+    this.misses = 0;
+  }
+
+  /**
+   * The PCR `pcr` (27 MHz ticks, as sent) of the packet at byte `offset`: its distance from the
+   * line in ticks (signed), or NaN when it is not judged (too few PCRs yet, or not a CBR multiplex).
+   */
+  add(offset: number, pcr: number, limit: number): number {
+    if (this.lastRaw >= 0) {
+      let d = pcr - this.lastRaw;
+      if (d < -PCR_WRAP / 2) d += PCR_WRAP;
+      else if (d > PCR_WRAP / 2) d -= PCR_WRAP;
+      this.unwrapped += d;
+    }
+    this.lastRaw = pcr;
+    const y = this.unwrapped;
+    let off = Number.NaN;
+    if (this.n >= FIT_MIN) {
+      const oldest = (this.head - this.n + FIT_WINDOW) % FIT_WINDOW;
+      if (y - this.y[oldest]! >= FIT_MIN_SPAN) {
+        const line = this.fit();
+        if (line && line.spread <= CBR_SPREAD) {
+          const trimmed = this.fit(line, Math.max(3 * line.spread, limit)) ?? line;
+          off = y - (trimmed.ym + trimmed.slope * (offset - trimmed.xm));
+        }
+      }
+    }
+    if (!Number.isNaN(off) && Math.abs(off) > limit) {
+      // Kept out of the window, so that one bad PCR does not bend the line for the next ones;
+      // many in a row are a new rate (or a re-stamping multiplexer): learn again from here.
+      if (++this.misses < FIT_RELEARN) return off;
+      const keep = this.unwrapped;
+      const raw = this.lastRaw;
+      this.clear();
+      this.lastRaw = raw;
+      this.unwrapped = keep;
+    } else this.misses = 0;
+    this.x[this.head] = offset;
+    this.y[this.head] = y;
+    this.head = (this.head + 1) % FIT_WINDOW;
+    if (this.n < FIT_WINDOW) this.n++;
+    return off;
+  }
+
+  /**
+   * Least-squares line through the window's points (with `prev`, only those within `within` ticks
+   * of that line), and the median distance of all the points from it.
+   */
+  private fit(
+    prev?: { xm: number; ym: number; slope: number },
+    within = Number.POSITIVE_INFINITY,
+  ): { xm: number; ym: number; slope: number; spread: number } | undefined {
+    const { x, y, n } = this;
+    let xm = 0;
+    let ym = 0;
+    let k = 0;
+    const use = (i: number): boolean => !prev || Math.abs(y[i]! - (prev.ym + prev.slope * (x[i]! - prev.xm))) <= within;
+    // Sums relative to the first point: byte offsets and ticks grow without bound on a long run.
+    const x0 = x[(this.head - n + FIT_WINDOW) % FIT_WINDOW]!;
+    const y0 = y[(this.head - n + FIT_WINDOW) % FIT_WINDOW]!;
+    for (let j = 0; j < n; j++) {
+      if (!use(j)) continue;
+      xm += x[j]! - x0;
+      ym += y[j]! - y0;
+      k++;
+    }
+    if (k < 3) return undefined;
+    xm /= k;
+    ym /= k;
+    let sxy = 0;
+    let sxx = 0;
+    for (let j = 0; j < n; j++) {
+      if (!use(j)) continue;
+      const dx = x[j]! - x0 - xm;
+      sxy += dx * (y[j]! - y0 - ym);
+      sxx += dx * dx;
+    }
+    if (!(sxx > 0)) return undefined;
+    const slope = sxy / sxx;
+    const line = { xm: xm + x0, ym: ym + y0, slope };
+    const d = this.dist.subarray(0, n);
+    for (let j = 0; j < n; j++) d[j] = Math.abs(y[j]! - (line.ym + slope * (x[j]! - line.xm)));
+    d.sort();
+    return { ...line, spread: d[n >> 1]! };
+  }
+}
+
 /** A CAT finding at most once per this many seconds of stream time. */
 const CAT_REPEAT = 1;
 /** Longest PSI section (ISO/IEC 13818-1 private sections: 4096 bytes). */
@@ -109,6 +240,8 @@ interface PidState {
   lastPcr: number;
   /** PCRs seen on this PID. */
   pcrs: number;
+  /** 2.4: this PID's PCRs against their byte offsets (created with its first PCR). */
+  fit: PcrFit | undefined;
   /** Stream clock of the last PES header with a PTS (-1: none yet, or not an elementary PID). */
   lastPtsAt: number;
   /** PES headers without PTS since then, and whether that stretch has been reported. */
@@ -126,6 +259,10 @@ export class TsAnalyzer {
   private readonly pcrDiscontinuity: number;
   private readonly pidTimeout: number;
   private readonly ptsInterval: number;
+  /** 2.4 limit in 27 MHz ticks (0: off). */
+  private readonly pcrAccuracy: number;
+  /** Bumped where byte offsets stop being a clock (a continuity error, a sync loss): every PCR fit starts again. */
+  private fitEpoch = 0;
   /** Elementary PIDs in a PES stretch without PTS (checked against the clock on every push). */
   private readonly ptsWaiting = new Set<number>();
 
@@ -178,6 +315,7 @@ export class TsAnalyzer {
     this.pcrDiscontinuity = opts.pcrDiscontinuity ?? 0.1;
     this.pidTimeout = opts.pidTimeout ?? 5;
     this.ptsInterval = opts.ptsInterval ?? 0.7;
+    this.pcrAccuracy = (opts.pcrAccuracy ?? 500e-9) * PCR_HZ;
   }
 
   private found(f: Omit<TsFinding, 'offset'>): void {
@@ -294,6 +432,7 @@ export class TsAnalyzer {
       this.found({ check: 'sync_byte', pid: -1, detail: `sync byte 0x${buf[p]!.toString(16).padStart(2, '0')}` });
       if (this.badSyncs >= SYNC_LOSE) {
         this.inSync = false;
+        this.fitEpoch++;
         this.found({ check: 'sync_loss', pid: -1, detail: `${this.badSyncs} consecutive sync bytes wrong` });
         return false;
       }
@@ -362,7 +501,7 @@ export class TsAnalyzer {
     let st = this.pids[pid];
     const now = this.nowOrZero();
     if (!st) {
-      st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1, pcrs: 0, lastPtsAt: -1, pesWithoutPts: 0, ptsReported: false };
+      st = { cc, repeats: 1, seenAt: now, section: undefined, sectionFill: 0, lastPcr: -1, pcrs: 0, fit: undefined, lastPtsAt: -1, pesWithoutPts: 0, ptsReported: false };
       this.pids[pid] = st;
     } else {
       if (!discontinuity) this.checkCc(pid, st, cc, hasPayload);
@@ -428,6 +567,8 @@ export class TsAnalyzer {
     // A section being assembled across the break is not to be trusted.
     st.section = undefined;
     st.sectionFill = 0;
+    // Packets lost (or repeated): byte offsets no longer measure time (2.4).
+    this.fitEpoch++;
     this.found({ check: 'cc', pid, detail: `PID ${pid}: ${detail}` });
   }
 
@@ -437,6 +578,7 @@ export class TsAnalyzer {
     st.lastPcr = pcr;
     st.pcrs++;
     let step = Number.NaN;
+    let restart = discontinuity;
     if (prev >= 0) {
       let d = pcr - prev;
       if (d < -PCR_WRAP / 2) d += PCR_WRAP;
@@ -446,6 +588,7 @@ export class TsAnalyzer {
       // can fall between two PCRs).
       if (!discontinuity && st.pcrs > 2) {
         if (step < 0 || step > this.pcrDiscontinuity) {
+          restart = true;
           this.found({
             check: 'pcr_discontinuity',
             pid,
@@ -462,6 +605,7 @@ export class TsAnalyzer {
         }
       }
     }
+    if (this.pcrAccuracy > 0) this.checkAccuracy(pid, st, pcr, restart);
     if (pid !== this.clockPid) return;
     // The clock: PCR steps where they are plausible, else what the bytes read took at the last bitrate.
     const bytes = this.bytesSincePcr;
@@ -485,6 +629,24 @@ export class TsAnalyzer {
     }
     this.bytesSincePcr = 0;
     if (this.clockStarted) this.checkIntervals();
+  }
+
+  /** 2.4: this PCR against its byte offset, on a constant-bitrate multiplex. */
+  private checkAccuracy(pid: number, st: PidState, pcr: number, restart: boolean): void {
+    const fit = (st.fit ??= new PcrFit());
+    if (restart || fit.epoch !== this.fitEpoch) {
+      fit.clear();
+      fit.epoch = this.fitEpoch;
+    }
+    const off = fit.add(this.at, pcr, this.pcrAccuracy);
+    if (!(Math.abs(off) > this.pcrAccuracy)) return;
+    const us = off / 27;
+    this.found({
+      check: 'pcr_accuracy',
+      pid,
+      value: off / PCR_HZ,
+      detail: `PCR on PID ${pid} ${us > 0 ? '+' : ''}${us.toFixed(us > -10 && us < 10 ? 2 : 0)} us from its byte position at the multiplex rate (±${(this.pcrAccuracy / 27).toFixed(2)} us allowed)`,
+    });
   }
 
   /** The clock has just started: what was seen before it counts as seen now. */

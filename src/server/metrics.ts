@@ -79,7 +79,7 @@ export function createMetricsRegistry(deps: Pick<ServerDeps, 'streams'> & Partia
   // reset when a reconnect or a worker restart starts them over.
   new Counter({
     name: 'vigil_tr101290_errors_total',
-    help: 'ETSI TR 101 290 errors found by ingest on inputs read byte by byte (MPEG-TS files, udp://, srt://), by stream and check (sync_loss, sync_byte, pat, cc, pmt, pid, tei, crc, pcr_repetition, pcr_discontinuity, pts, cat).',
+    help: 'ETSI TR 101 290 errors found by ingest on inputs read byte by byte (MPEG-TS files, udp://, srt://), by stream and check (sync_loss, sync_byte, pat, cc, pmt, pid, tei, crc, pcr_repetition, pcr_discontinuity, pcr_accuracy, pts, cat).',
     labelNames: ['stream', 'check'],
     registers,
     collect() {

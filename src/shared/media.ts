@@ -74,7 +74,7 @@ export interface PacketInfo {
 /**
  * A TR 101 290 check that failed on the raw MPEG-TS bytes (ingest's TsAnalyzer: MPEG-TS files
  * and UDP inputs). Priority 1: sync_loss, sync_byte, pat, cc, pmt, pid; priority 2: tei, crc,
- * pcr_repetition, pcr_discontinuity, cat.
+ * pcr_repetition, pcr_discontinuity, pcr_accuracy, pts, cat.
  */
 export type TsCheck =
   | 'sync_loss'
@@ -88,7 +88,8 @@ export type TsCheck =
   | 'pcr_repetition'
   | 'pcr_discontinuity'
   | 'pts'
-  | 'cat';
+  | 'cat'
+  | 'pcr_accuracy';
 
 export const TS_CHECKS: readonly TsCheck[] = [
   'sync_loss',
@@ -103,6 +104,7 @@ export const TS_CHECKS: readonly TsCheck[] = [
   'pcr_discontinuity',
   'pts',
   'cat',
+  'pcr_accuracy',
 ];
 
 /** One failed TR 101 290 check, as ingest read the bytes. */

@@ -10,7 +10,7 @@ import * as damage from './damage.ts';
 import { PacketMuxer } from './mux.ts';
 import { renderCycle, round6, streamSeed, type DamageApi } from './render.ts';
 import { CONTAINERS, containerProblem, type Container, type GroundTruthEntry, type ScenarioStream } from './scenario.ts';
-import { tsDamagerFor } from './ts-damage.ts';
+import { tsDamagerFor, tsMuxOptions } from './ts-damage.ts';
 
 /** FFmpeg's muxer for each container (by the file's extension). */
 const FORMATS: Record<Container, string> = {
@@ -62,7 +62,7 @@ export async function renderToFile(
       ? { movflags: '+faststart' }
       : format === 'mpegts'
         ? // As a broadcast multiplexer: PAT and PMT well within TR 101 290's 0.5 s (see live.ts).
-          { mpegts_flags: '+pat_pmt_at_frames' }
+          tsMuxOptions('muxrateKbps' in stream.output ? stream.output.muxrateKbps : undefined)
         : {},
   );
   let truthReps: GroundTruthEntry[][] = [];

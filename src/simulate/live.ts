@@ -32,7 +32,7 @@ import { IOContext, Log } from 'node-av/lib';
 import { createLogger, ErrorCodes, VigilError, type Logger } from '../shared/index.ts';
 import * as damage from './damage.ts';
 import { PacketMuxer } from './mux.ts';
-import { TS_PACKET, tsDamagerFor, type TsDamager } from './ts-damage.ts';
+import { TS_PACKET, tsDamagerFor, tsMuxOptions, type TsDamager } from './ts-damage.ts';
 import {
   round6,
   startRender,
@@ -78,12 +78,13 @@ class UdpSink implements Sink {
     enc: EncodedCycle,
     private readonly log: Logger,
     private readonly relay?: Socket,
+    muxrateKbps?: number,
   ) {
     const tracks = enc.audio ? [enc.video, enc.audio] : [enc.video];
     // PAT and PMT with every video frame: libavformat's VBR muxer otherwise spaces them by the
     // timestamps of the PES it happens to write, and audio interleaved ahead of the video leaves
     // gaps of 0.5-0.7 s, over TR 101 290's 0.5 s (ingest's TsAnalyzer reports those).
-    this.mux = new PacketMuxer(url, 'mpegts', tracks, { pes_payload_size: '0', mpegts_flags: '+pat_pmt_at_frames' }).open();
+    this.mux = new PacketMuxer(url, 'mpegts', tracks, { pes_payload_size: '0', ...tsMuxOptions(muxrateKbps) }).open();
   }
   write(ep: EncodedPacket, shift: bigint): void {
     try {
@@ -589,7 +590,7 @@ export async function startSimulation(scenario: Scenario, opts: SimulationOption
         const damager = tsDamagerFor(s, streamSeed(s, scenario.seed));
         const relay = damager ? await startRelay((sock, out) => sock.send(out, port, host), damager, log) : undefined;
         const sendTo = relay ? `udp://127.0.0.1:${relay.port}` : url;
-        const sink = new UdpSink(`${sendTo}?pkt_size=1316`, enc, log, relay?.sock);
+        const sink = new UdpSink(`${sendTo}?pkt_size=1316`, enc, log, relay?.sock, s.output.muxrateKbps);
         lives.push(new LiveStream(enc as ProgressiveRender['enc'], sink, url));
       } else if (s.output.type === 'srt') {
         const port = s.output.port || (await freeUdpPort('127.0.0.1'));

@@ -547,9 +547,9 @@ function truthOf(stream: ScenarioStream, it: ScheduleItem): GroundTruthEntry | n
       if (it.variant === 'decoder') end = Math.min(cycle, nextKey(end)); // refined while encoding
       return mk({ type: 'corruption', variant: it.variant, mode: it.mode, rate: it.rate });
     case 'transport': {
-      // Damaged media: the decoder is clean at the next keyframe. Missing tables: the window itself
+      // Damaged media: the decoder is clean at the next keyframe. Missing tables, PCRs off: the window itself
       // (a receiver notices 0.5 s after the last table, TR 101 290 1.3).
-      if (it.rate > 0 && it.mode !== 'tables') end = Math.min(cycle, nextKey(end));
+      if (it.rate > 0 && it.mode !== 'tables' && it.mode !== 'pcr') end = Math.min(cycle, nextKey(end));
       const e =
         it.rate > 0 ? mk({ type: 'transport', mode: it.mode, rate: it.rate }) : mk({ type: 'transport', rate: 0 });
       if (it.discontinuityMs !== undefined) {

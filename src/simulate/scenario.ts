@@ -124,10 +124,12 @@ const transportSchema = z.strictObject({
   ...defectBase,
   /**
    * drop: TS packets removed (continuity errors); corrupt: payload garbled, transport_error_indicator
-   * set; tables: the multiplexer stops sending PAT and PMT (their counters stay continuous).
+   * set; tables: the multiplexer stops sending PAT and PMT (their counters stay continuous); pcr:
+   * PCRs moved 1-20 us off their byte position (TR 101 290 2.4, seen on a constant-bitrate
+   * multiplex only: set the output's muxrateKbps).
    */
-  mode: z.enum(['drop', 'corrupt', 'tables']).default('drop'),
-  /** Fraction of the audio/video TS packets hit inside the window (tables: of the PAT/PMT packets). */
+  mode: z.enum(['drop', 'corrupt', 'tables', 'pcr']).default('drop'),
+  /** Fraction of the audio/video TS packets hit inside the window (tables: of the PAT/PMT packets; pcr: of the PCRs). */
   rate: num('a rate 0..1').min(0).max(1).default(0.02),
   /** Optional forward jump of every PTS/DTS/PCR at `at` (ms); later timestamps stay shifted. */
   discontinuityMs: num('a jump in ms').positive().max(600000).optional(),
@@ -206,12 +208,20 @@ const AUDIO_TYPES = new Set([
   'timestamp_drift',
 ]);
 
+/**
+ * MPEG-TS only: a constant multiplex rate (kbit/s), padded with null packets and each PCR stamped
+ * from its byte position, as a broadcast multiplexer sends; above the stream's own bitrate (with
+ * room for its peaks). Without it the multiplex is VBR, as software encoders and OTT send.
+ */
+const muxrate = () => z.number().int().min(100).max(200000).optional();
+
 const udpOutput = z.strictObject({
   type: z.literal('udp'),
   /** Destination port on 127.0.0.1; 0 picks a free port. */
   port: z.number().int().min(0).max(65535).default(0),
   /** Destination host (loopback by default). */
   host: z.string().default('127.0.0.1'),
+  muxrateKbps: muxrate(),
 });
 /**
  * MPEG-TS over SRT (live mode): the simulator listens on 127.0.0.1:port and sends to the caller
@@ -258,6 +268,7 @@ const fileOutput = z.strictObject({
   type: z.literal('file'),
   /** Container `vigil render` writes; default ts, or webm for vp9 (mkv when its audio is not opus). */
   container: z.enum(CONTAINERS).optional(),
+  muxrateKbps: muxrate(),
 });
 const outputSchema = z.discriminatedUnion('type', [udpOutput, srtOutput, rtmpOutput, rtspOutput, hlsOutput, fileOutput], {
   error: (iss) => (iss.code === 'invalid_union' ? 'expected one of udp|srt|rtmp|rtsp|hls|file' : undefined),

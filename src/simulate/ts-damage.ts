@@ -12,6 +12,9 @@
  * tables: PAT and PMT packets (PID 0 and the PMT PIDs the PAT lists) are removed and the ones
  * sent renumbered, so the counters stay continuous: a multiplexer that stopped repeating its
  * tables (TR 101 290 1.3 / 1.5). Their time is the video's.
+ * pcr: PCR values moved 1-20 us off (either way), as a remultiplexer that moves packets without
+ * re-stamping them leaves them (TR 101 290 2.4; only a constant-bitrate multiplex shows it: the
+ * output's muxrateKbps). `rate` is the share of PCRs hit.
  */
 import { prng } from '../shared/index.ts';
 import type { ScheduleItem } from './scenario.ts';
@@ -22,7 +25,7 @@ export interface TsDamageWindow {
   /** PTS seconds (since the first PTS) where damage starts / stops. */
   start: number;
   end: number;
-  mode: 'drop' | 'corrupt' | 'tables';
+  mode: 'drop' | 'corrupt' | 'tables' | 'pcr';
   rate: number;
 }
 
@@ -40,6 +43,8 @@ export class TsDamager {
   /** Packets dropped / corrupted so far (for tests and logs). */
   dropped = 0;
   corrupted = 0;
+  /** PCRs moved (pcr mode). */
+  restamped = 0;
 
   constructor(
     private readonly windows: readonly TsDamageWindow[],
@@ -76,6 +81,13 @@ export class TsDamager {
           }
         }
       }
+      if (afc >= 2 && buf[off + 4]! >= 7 && buf[off + 5]! & 0x10 && this.hasPcrDamage) {
+        const w = this.windowAt(this.pidTime.get(pid) ?? this.lastPesTime);
+        if (w?.mode === 'pcr' && this.rand() < w.rate) {
+          this.movePcr(buf, off, Math.round((1 + this.rand() * 19) * 27) * (this.rand() < 0.5 ? -1 : 1));
+          this.restamped++;
+        }
+      }
       if ((pid === 0 || this.pmtPids.has(pid)) && hasPayload && this.hasTables) {
         if (pid === 0 && pusi) this.readPat(buf, p, off + TS_PACKET);
         const w = this.windowAt(this.lastPesTime);
@@ -95,7 +107,7 @@ export class TsDamager {
       if (t === undefined) continue;
       this.lastPesTime = t;
       const w = this.windowAt(t);
-      if (!w || w.mode === 'tables' || !(this.rand() < w.rate)) continue;
+      if (!w || w.mode === 'tables' || w.mode === 'pcr' || !(this.rand() < w.rate)) continue;
       if (w.mode === 'drop') {
         if (off > keepFrom) out.push(buf.subarray(keepFrom, off));
         keepFrom = off + TS_PACKET;
@@ -119,6 +131,26 @@ export class TsDamager {
     return this.windows.some((w) => w.mode === 'tables');
   }
 
+  private get hasPcrDamage(): boolean {
+    return this.windows.some((w) => w.mode === 'pcr');
+  }
+
+  /** Adds `ticks` (27 MHz) to the PCR in the adaptation field of the packet at `off`. */
+  private movePcr(buf: Buffer, off: number, ticks: number): void {
+    const o = off + 6;
+    const base = buf[o]! * 2 ** 25 + buf[o + 1]! * 2 ** 17 + buf[o + 2]! * 2 ** 9 + buf[o + 3]! * 2 + (buf[o + 4]! >> 7);
+    const wrap = 2 ** 33 * 300;
+    const pcr = (((base * 300 + (((buf[o + 4]! & 1) << 8) | buf[o + 5]!) + ticks) % wrap) + wrap) % wrap;
+    const b = Math.floor(pcr / 300);
+    const ext = pcr - b * 300;
+    buf[o] = Math.floor(b / 2 ** 25) & 0xff;
+    buf[o + 1] = Math.floor(b / 2 ** 17) & 0xff;
+    buf[o + 2] = Math.floor(b / 2 ** 9) & 0xff;
+    buf[o + 3] = Math.floor(b / 2) & 0xff;
+    buf[o + 4] = ((b % 2) << 7) | 0x7e | (ext >> 8);
+    buf[o + 5] = ext & 0xff;
+  }
+
   /** PMT PIDs listed in a PAT section starting in this packet's payload [p, end). */
   private readPat(buf: Buffer, p: number, end: number): void {
     const s = p + 1 + buf[p]!; // pointer field
@@ -134,6 +166,18 @@ export class TsDamager {
     const tc = this.period > 0 ? t - Math.floor(t / this.period + 1e-9) * this.period : t;
     return this.windows.find((w) => tc >= w.start - 1e-6 && tc < w.end - 1e-6);
   }
+}
+
+/**
+ * libavformat's MPEG-TS muxer options for the simulator's outputs: PAT and PMT with every video
+ * frame (well within TR 101 290's 0.5 s), and with `muxrateKbps` a constant-bitrate multiplex
+ * (null-packet padding, each PCR stamped from its byte position).
+ */
+export function tsMuxOptions(muxrateKbps: number | undefined): Record<string, string> {
+  return {
+    mpegts_flags: '+pat_pmt_at_frames',
+    ...(muxrateKbps !== undefined ? { muxrate: String(muxrateKbps * 1000) } : {}),
+  };
 }
 
 /** The transport damager for a stream, or undefined when its schedule has no TS damage. */

@@ -305,6 +305,28 @@ describe('transport detector on damaged MPEG-TS', () => {
     expect(dvb[0]!.measurements?.pcrRepetitionErrors).toBeGreaterThanOrEqual(1);
   });
 
+  it('PCRs re-stamped off their byte position on a constant-bitrate multiplex (TR 101 290 2.4): one incident over the window; pcrAccuracy and pcrChecks govern it', async () => {
+    const cbr = { ...STREAM, output: { type: 'file' as const, muxrateKbps: 800 } };
+    const ok = join(dir, 'cbr.ts');
+    await renderToFile(cbr, ok, { duration: DURATION });
+    expect(show(await transportIncidents(ok))).toBe('');
+    const off = join(dir, 'cbr-pcr.ts');
+    await renderToFile(
+      { ...cbr, schedule: [{ type: 'transport', at: 5, duration: 3, mode: 'pcr', rate: 0.2 }] },
+      off,
+      { duration: DURATION },
+    );
+    const found = await transportIncidents(off);
+    expect(found.length, show(found)).toBe(1);
+    expect(Math.abs(found[0]!.start - 5), show(found)).toBeLessThanOrEqual(0.6);
+    expect(found[0]!.end! - 8, show(found)).toBeLessThanOrEqual(5 + 0.6); // the 5 s window after the last
+    expect(found[0]!.measurements?.pcrAccuracyErrors).toBeGreaterThanOrEqual(1);
+    expect(found[0]!.measurements?.lastTsError).toMatch(/us from its byte position at the multiplex rate/);
+    // The simulator moves PCRs by 1-20 us: a 25 us limit lets them through, as does pcrChecks off.
+    expect(show(await transportIncidents(off, { pcrAccuracy: 25_000 }))).toBe('');
+    expect(show(await transportIncidents(off, { pcrChecks: false }))).toBe('');
+  });
+
   it('a pcrInterval stricter than 40 ms applies to the raw bytes too (the analyzer judges by it)', async () => {
     // This render carries a PCR with every video frame (40 ms at 25 fps). Before the analyzer took
     // its limit from the detector's options it judged by 40 ms whatever pcrInterval said.

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TsAnalyzer, crc32Mpeg, type TsCheck, type TsFinding } from '../../src/ingest/ts-analyzer.ts';
+import { TsAnalyzer, crc32Mpeg, type TsAnalyzerOptions, type TsCheck, type TsFinding } from '../../src/ingest/ts-analyzer.ts';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
 
 const P = 188;
@@ -18,22 +18,32 @@ const dir = mkdtempSync(join(tmpdir(), 'vigil-tsan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let clean: Buffer;
+/** The same stream through a constant-bitrate multiplex (1.5 Mbit/s, null-packet padding). */
+let cbr: Buffer;
+/** That CBR render with 30 % of its PCRs from 3 s to 5 s moved 1-20 us (transport mode pcr). */
+let restamped: Buffer;
 beforeAll(async () => {
-  const sc = parseScenario({
-    seed: 3,
-    streams: [
-      {
-        id: 's',
-        output: { type: 'udp' },
-        content: { source: 'testsrc2' },
-        video: { width: 320, height: 180, fps: 25, codec: 'h264' },
-        audio: { sampleRate: 48000, channels: 2 },
-      },
-    ],
-  });
-  const path = join(dir, 'clean.ts');
-  await renderToFile(sc.streams[0]!, path, { duration: 8 });
-  clean = readFileSync(path);
+  const stream = (output: object, schedule: object[] = []) =>
+    parseScenario({
+      seed: 3,
+      streams: [
+        {
+          id: 's',
+          output,
+          content: { source: 'testsrc2' },
+          video: { width: 320, height: 180, fps: 25, codec: 'h264' },
+          audio: { sampleRate: 48000, channels: 2 },
+          schedule,
+        },
+      ],
+    }).streams[0]!;
+  const render = async (name: string, output: object, schedule?: object[]): Promise<Buffer> => {
+    await renderToFile(stream(output, schedule), join(dir, name), { duration: 8 });
+    return readFileSync(join(dir, name));
+  };
+  clean = await render('clean.ts', { type: 'udp' });
+  cbr = await render('cbr.ts', { type: 'file', muxrateKbps: 1500 });
+  restamped = await render('restamped.ts', { type: 'file', muxrateKbps: 1500 }, [{ type: 'transport', at: 3, duration: 2, mode: 'pcr', rate: 0.3 }]);
 }, 60_000);
 
 const pidOf = (b: Buffer, i: number): number => ((b[i * P + 1]! & 0x1f) << 8) | b[i * P + 2]!;
@@ -50,13 +60,27 @@ const pcrValue = (b: Buffer, i: number): number => {
 };
 
 /** Feed in pieces of awkward sizes (as UDP datagrams and demuxer reads would cut it). */
-function analyse(buf: Buffer, piece = 1316 + 37): { findings: TsFinding[]; analyzer: TsAnalyzer } {
+function analyse(buf: Buffer, piece = 1316 + 37, opts?: TsAnalyzerOptions): { findings: TsFinding[]; analyzer: TsAnalyzer } {
   const findings: TsFinding[] = [];
-  const analyzer = new TsAnalyzer((f) => findings.push(f));
+  const analyzer = new TsAnalyzer((f) => findings.push(f), opts);
   for (let i = 0; i < buf.length; i += piece) analyzer.push(buf.subarray(i, Math.min(buf.length, i + piece)));
   return { findings, analyzer };
 }
 const checks = (fs: readonly TsFinding[]): TsCheck[] => fs.map((f) => f.check);
+/** Moves the PCR of packet i by `ticks` of 27 MHz. */
+const movePcr = (b: Buffer, i: number, ticks: number): void => {
+  const o = i * P;
+  const v = Math.round(pcrValue(b, i) * 27e6) + ticks;
+  const base = Math.floor(v / 300);
+  const ext = v - base * 300;
+  b[o + 6] = Math.floor(base / 2 ** 25) & 0xff;
+  b[o + 7] = Math.floor(base / 2 ** 17) & 0xff;
+  b[o + 8] = Math.floor(base / 2 ** 9) & 0xff;
+  b[o + 9] = Math.floor(base / 2) & 0xff;
+  b[o + 10] = ((base % 2) << 7) | 0x7e | (ext >> 8);
+  b[o + 11] = ext & 0xff;
+};
+
 /** Packet index at about `seconds` into the file (the render's bitrate is roughly constant). */
 const at = (b: Buffer, seconds: number): number => Math.floor((count(b) * seconds) / 8);
 function without(b: Buffer, drop: (i: number) => boolean): Buffer {
@@ -201,6 +225,54 @@ describe('TsAnalyzer (TR 101 290 priority 1 and 2)', { timeout: 60_000 }, () => 
       if (short[p] === 0 && short[p + 1] === 0 && short[p + 2] === 1 && short[p + 7]! & 0x80) short[p + 7] = short[p + 7]! & 0x3f;
     }
     expect(analyse(short).findings).toEqual([]);
+  });
+
+  it('PCR accuracy (2.4): a constant-bitrate multiplex stamps each PCR from its byte position; one PCR 1 us off is reported, 0.4 us off is within 500 ns', () => {
+    expect(analyse(cbr).findings).toEqual([]);
+    const pcrs = [...Array(count(cbr)).keys()].filter((k) => hasPcr(cbr, k));
+    expect(pcrs.length).toBeGreaterThan(300); // FFmpeg's CBR muxer: a PCR every 20 ms
+    const off = Buffer.from(cbr);
+    const late = pcrs.find((k) => k > at(off, 4))!;
+    const early = pcrs.find((k) => k > at(off, 6))!;
+    movePcr(off, late, 27); // +1 us
+    movePcr(off, early, -11); // -0.41 us
+    const f = analyse(off).findings;
+    expect(checks(f)).toEqual(['pcr_accuracy']);
+    expect(f[0]!.offset).toBe(late * P);
+    expect(f[0]!.value! * 1e6).toBeCloseTo(1, 1);
+    expect(f[0]!.detail).toMatch(/\+1\.0\d us from its byte position/);
+    // The limit is an option (0: off).
+    expect(analyse(off, undefined, { pcrAccuracy: 2e-6 }).findings).toEqual([]);
+    expect(analyse(off, undefined, { pcrAccuracy: 0 }).findings).toEqual([]);
+  });
+
+  it('PCR accuracy: every PCR the simulator re-stamped is reported, none other; a VBR stream is not judged', () => {
+    let moved = 0;
+    for (let k = 0; k < count(cbr); k++) if (cbr.compare(restamped, k * P, (k + 1) * P, k * P, (k + 1) * P) !== 0) moved++;
+    expect(moved).toBeGreaterThan(15);
+    const f = analyse(restamped).findings;
+    expect(checks(f).every((c) => c === 'pcr_accuracy'), checks(f).join()).toBe(true);
+    expect(f.length).toBe(moved);
+    expect(f.every((x) => Math.abs(x.value!) >= 0.99e-6 && Math.abs(x.value!) <= 20.01e-6)).toBe(true);
+    // In a VBR multiplex the PCRs follow the media, not the bytes: 5 us off is not judged.
+    const vbr = Buffer.from(clean);
+    const pcrs = [...Array(count(vbr)).keys()].filter((k) => hasPcr(vbr, k));
+    for (const k of pcrs.filter((x) => x > at(vbr, 3) && x < at(vbr, 5))) movePcr(vbr, k, 135);
+    expect(checks(analyse(vbr).findings).filter((c) => c === 'pcr_accuracy')).toEqual([]);
+  });
+
+  it('PCR accuracy: packets lost in transit move byte positions, and are a continuity error, not PCR inaccuracy', () => {
+    const video = pidOf(cbr, [...Array(count(cbr)).keys()].find((k) => hasPcr(cbr, k))!);
+    const lost = [...Array(count(cbr)).keys()].filter((k) => k > at(cbr, 4) && pidOf(cbr, k) === video && !hasPcr(cbr, k)).slice(0, 1);
+    const nulls = [...Array(count(cbr)).keys()].filter((k) => k > at(cbr, 6) && pidOf(cbr, k) === 0x1fff).slice(0, 3);
+    expect(nulls.length).toBe(3);
+    const f = analyse(without(cbr, (i) => lost.includes(i))).findings;
+    expect(checks(f)).toEqual(['cc']);
+    // Null packets carry no counter: losing three shifts what follows by 1.5 us at 1.5 Mbit/s, which
+    // is what the check can see (a real defect of the delivered multiplex, reported as such).
+    const g = analyse(without(cbr, (i) => nulls.includes(i))).findings;
+    expect(checks(g).length).toBeGreaterThan(0);
+    expect(checks(g).every((c) => c === 'pcr_accuracy')).toBe(true);
   });
 
   it('computes CRC-32/MPEG-2', () => {

@@ -25,6 +25,7 @@ const TS_NAMES: Record<Exclude<TsCheck, 'cc'>, string> = {
   pcr_discontinuity: 'pcrDiscontinuities',
   pts: 'ptsErrors',
   cat: 'catErrors',
+  pcr_accuracy: 'pcrAccuracyErrors',
 };
 const VIDEO = 0;
 const AUDIO = 1;
@@ -49,10 +50,12 @@ const SETTLE_MS = 1000;
  * PAT and PMT missing, wrong or scrambled (1.3, 1.5), continuity errors on every PID (1.4, then
  * counted from there instead of the demuxer's flag), elementary PIDs gone (1.6; not the monitored
  * tracks, which the tracks detector reports), transport_error_indicator (2.1), section CRC errors
- * (2.2), PCR repetition and discontinuity (2.3), PES packets without PTS for over `ptsInterval`
+ * (2.2), PCR repetition and discontinuity (2.3), PCR accuracy on constant-bitrate multiplexes
+ * (2.4: a PCR more than `pcrAccuracy` from the value its byte position gives at the multiplex
+ * rate; VBR streams, whose byte positions are no clock, are not judged), PES packets without PTS for over `ptsInterval`
  * (2.5, `ptsErrors`; the holes above stay the demuxer-level count) and CAT errors (2.6). The
  * analyzer judges intervals by this detector's `pcrInterval` (at most TR 101 290's 40 ms) and
- * `ptsInterval` (engine/ts-limits.ts).
+ * `ptsInterval`, and its `pcrAccuracy` (engine/ts-limits.ts).
  * The demuxer completes a PES only when the next one of its PID starts, so the last packet
  * before a hole arrives late, at the end of it: such late packets set no baseline.
  * Only MPEG-TS-based inputs are checked (StreamInfo.format mpegts or hls); other containers
@@ -68,7 +71,7 @@ export const transportDetector = defineDetector({
   name: 'transport',
   types: ['transport'],
   description:
-    'MPEG-TS transport errors at more than a threshold rate: TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities and PTS gaps over 700 ms on every MPEG-TS input; on inputs read byte by byte (MPEG-TS files, udp://, srt:// as caller) also sync loss, PAT/PMT/CAT errors, section CRC errors, PIDs gone, PCR repetition/discontinuity and PES without PTS. Coverage: docs/transport.md.',
+    'MPEG-TS transport errors at more than a threshold rate: TR 101 290 continuity-count and transport_error_indicator errors, PTS discontinuities and PTS gaps over 700 ms on every MPEG-TS input; on inputs read byte by byte (MPEG-TS files, udp://, srt:// as caller) also sync loss, PAT/PMT/CAT errors, section CRC errors, PIDs gone, PCR repetition/discontinuity, PCR accuracy (constant-bitrate multiplexes) and PES without PTS. Coverage: docs/transport.md.',
   inputs: [{ kind: 'packet' }, { kind: 'info' }, { kind: 'ts' }],
   options: {
     window: {
@@ -136,9 +139,20 @@ export const transportDetector = defineDetector({
       guidance:
         'ISO/IEC 13818-1 requires a PCR at least every 100 ms; TR 101 290 (DVB) checks 40 ms. Many OTT packagers and software muxers send one per video frame (64-100 ms at 10-15 fps: the HLS segments and the FFmpeg-made files among the shared test clips), so 0.1 is the default; set 0.04 to hold a DVB contribution or distribution feed to TR 101 290.',
     },
+    pcrAccuracy: {
+      type: 'number',
+      description:
+        'On inputs read byte by byte: largest distance of a PCR from the value its byte position gives at the multiplex rate, on constant-bitrate multiplexes (TR 101 290 PCR_accuracy_error: 500 ns)',
+      default: 500,
+      min: 10,
+      max: 1000000,
+      unit: 'ns',
+      guidance:
+        'A CBR multiplexer stamps each PCR from its byte position, within a few ns; PCRs left unstamped by a remultiplexer that moved packets, or a software mux that stamps from a timer, are off by microseconds to milliseconds, and decoders recovering their 27 MHz clock from them drift and jitter. VBR streams (most OTT and software encoders) are recognised and not judged. Packets lost in transit make byte positions no clock: the check starts again after a continuity error.',
+    },
     pcrChecks: {
       type: 'boolean',
-      description: 'On inputs read byte by byte: count PCR repetition (over 40 ms) and PCR discontinuity (a step over 100 ms or backwards without discontinuity_indicator) errors (TR 101 290 2.3)',
+      description: 'On inputs read byte by byte: count PCR repetition (over 40 ms), PCR discontinuity (a step over 100 ms or backwards without discontinuity_indicator) and PCR accuracy errors (TR 101 290 2.3, 2.4)',
       default: true,
       guidance:
         'A file or stream with a timestamp gap (an encoder restart, a splice without the discontinuity indicator) shows a PCR discontinuity; that is the error this check is for. Turn off only for sources whose PCR spacing is known to exceed 40 ms and is accepted downstream.',
@@ -280,7 +294,7 @@ export const transportDetector = defineDetector({
       // A monitored track that stops is a missing track (tracks detector), not a PID error here.
       if (e.check === 'pid' && (e.pid === tsAnalysis.videoPid || e.pid === tsAnalysis.audioPid)) return;
       if (!o.tableChecks && TABLE_CHECKS.has(e.check)) return;
-      if (!o.pcrChecks && (e.check === 'pcr_repetition' || e.check === 'pcr_discontinuity')) return;
+      if (!o.pcrChecks && (e.check === 'pcr_repetition' || e.check === 'pcr_discontinuity' || e.check === 'pcr_accuracy')) return;
       if (e.check === 'pcr_repetition' && e.value !== undefined && e.value <= o.pcrInterval) return;
       // The PCR of a monitored track that was itself gone steps over the hole: that is the hole
       // (a PTS gap here, or a missing track), not a PCR fault. The hole's packet comes first.
