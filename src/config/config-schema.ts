@@ -84,7 +84,7 @@ export const streamSchema = z.strictObject({
     .max(65535, { error: 'expected a programme number from 1 to 65535' })
     .optional()
     .describe(
-      'In a multi-programme MPEG-TS (MPTS) input, the programme to monitor (program_number, the service id): its first video and audio. Needs an input read byte by byte (MPEG-TS file, udp://, srt:// as caller; ingest.tsAnalysis on). Default: the first programme the PAT lists (on other inputs, the first video and audio FFmpeg finds). The TR 101 290 checks cover the whole multiplex.',
+      'In a multi-programme MPEG-TS (MPTS) input, the programme to monitor (program_number, the service id): its first video and audio. Needs an input read byte by byte (MPEG-TS file, udp://, srt:// as caller; ingest.tsAnalysis on). Default: the first programme the PAT lists (on other inputs, the first video and audio FFmpeg finds). TR 101 290 findings on PIDs only other programmes list are theirs, not counted here; multiplex-wide ones (sync, PAT, CAT, SI) count for every programme.',
     ),
   inputOptions: z
     .record(

@@ -392,6 +392,8 @@ export class StreamSource {
     // ahead of what has been decoded (up to a buffer's worth, seconds at low bitrates), and media
     // time is where decoding is. Those made while it probes come after the connection's info.
     const heldTs: TsFinding[] = [];
+    /** On a multi-programme multiplex: findings on PIDs of the other services only, which are theirs (set once the programme is chosen). */
+    let foreign: ((pid: number) => boolean) | undefined;
     // A finding on a monitored track's PID waits for that track's packet (the demuxer may complete
     // the other track's PES first), so the detector has seen that packet's timestamps.
     const releaseTs = (upTo: number, pid: number, tracked: (pid: number) => boolean): void => {
@@ -402,6 +404,7 @@ export class StreamSource {
           continue;
         }
         heldTs.splice(i, 1);
+        if (foreign?.(f.pid)) continue;
         tsSink!({
           kind: 'ts',
           check: f.check,
@@ -466,6 +469,14 @@ export class StreamSource {
         // follows whichever PMT it parsed first).
         const first = [...programs.values()][0]!;
         if (first.length > 0) programPids = new Set(first);
+      }
+      // This stream's service of a multiplex of several: a continuity error, a PMT missing or a PID
+      // gone on another service's PIDs is that service's incident, not this one's (PAT, sync, CAT
+      // and PIDs of no programme concern every service).
+      const own = program ?? (programs && programs.size > 1 ? [...programs.keys()][0] : undefined);
+      if (tap && own !== undefined) {
+        const analyzer = tap.analyzer;
+        foreign = (pid) => pid >= 0 && analyzer.ownedElsewhere(pid, own);
       }
       const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest', programPids ? (s) => programPids.has(s.id) : undefined);
       const vs = tracks.video;

@@ -278,7 +278,7 @@ export class TsAnalyzer {
   /** Elementary PIDs the PMTs list -> stream clock when first listed. */
   private readonly esPids = new Map<number, number>();
   /** program_number -> its program_map_PID (PAT) and the elementary PIDs its PMT lists. */
-  private readonly programMap = new Map<number, { pmtPid: number; pids: number[] }>();
+  private readonly programMap = new Map<number, { pmtPid: number; pids: number[]; pcrPid: number }>();
   /** Stream clock of the last PAT section (or of the clock's start). */
   private lastPat = 0;
   private patSeen = false;
@@ -349,6 +349,21 @@ export class TsAnalyzer {
     const out = new Map<number, readonly number[]>();
     for (const [program, p] of this.programMap) out.set(program, p.pids);
     return out;
+  }
+
+  /**
+   * Whether `pid` is a PID of programmes other than `program` only (their PMT, PCR or elementary
+   * PIDs): a finding there concerns those services, not this one. PIDs of no programme (PAT, CAT,
+   * SI, unreferenced) and PIDs `program` shares are not.
+   */
+  ownedElsewhere(pid: number, program: number): boolean {
+    let other = false;
+    for (const [n, p] of this.programMap) {
+      if (p.pmtPid !== pid && p.pcrPid !== pid && !p.pids.includes(pid)) continue;
+      if (n === program) return false;
+      other = true;
+    }
+    return other;
   }
 
   /** Forget everything: a new connection, or a seek. */
@@ -741,7 +756,7 @@ export class TsAnalyzer {
         if (program === 0) continue;
         programs.add(mapPid);
         const known = this.programMap.get(program);
-        if (!known || known.pmtPid !== mapPid) this.programMap.set(program, { pmtPid: mapPid, pids: [] });
+        if (!known || known.pmtPid !== mapPid) this.programMap.set(program, { pmtPid: mapPid, pids: [], pcrPid: -1 });
       }
       for (const program of [...this.programMap.keys()]) if (!programs.has(this.programMap.get(program)!.pmtPid)) this.programMap.delete(program);
       for (const mapPid of programs) if (!this.pmtPids.has(mapPid)) this.pmtPids.set(mapPid, this.nowOrZero());
@@ -772,7 +787,10 @@ export class TsAnalyzer {
       }
       const program = (sec[3]! << 8) | sec[4]!;
       const entry = this.programMap.get(program);
-      if (entry && entry.pmtPid === pid) entry.pids = pids;
+      if (entry && entry.pmtPid === pid) {
+        entry.pids = pids;
+        entry.pcrPid = ((sec[8]! & 0x1f) << 8) | sec[9]!;
+      }
     }
   }
 

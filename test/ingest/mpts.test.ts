@@ -4,7 +4,8 @@
  * programme; `program: 2` monitors the second (its video and audio, found through the PAT and
  * PMTs the TR 101 290 analyzer reads); a programme the PAT does not list, or a programme asked of
  * an input not read byte by byte, is refused with the programmes there are. The multiplex itself
- * is clean: no transport finding.
+ * is clean: no transport finding; a packet lost on one programme's PID is that programme's
+ * transport incident only.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../src/engine/analyze.ts';
 import { setMediaLogLevel } from '../../src/ingest/index.ts';
+import { TsAnalyzer } from '../../src/ingest/ts-analyzer.ts';
 import { ErrorCodes, type Incident } from '../../src/shared/index.ts';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
 import { multiplex } from '../helpers/mpts.ts';
@@ -60,6 +62,38 @@ describe('a multi-programme transport stream', { timeout: 60_000 }, () => {
     const two = await analyze({ input: mpts, program: 2 });
     expect(show(two.incidents)).toEqual(['silence 3.0-6.0']);
     expect(two.videoFrames).toBeGreaterThan(240);
+  });
+
+  it("a continuity error on programme 2's video is programme 2's transport incident, not programme 1's", async () => {
+    const buf = await readFile(mpts);
+    const programs = (() => {
+      const a = new TsAnalyzer(() => {});
+      a.push(buf);
+      return a.programs;
+    })();
+    const video2 = programs.get(2)![0]!;
+    // One packet of that PID at about 5 s (the file is 10 s), without a PCR, taken out.
+    const P = 188;
+    const n = buf.length / P;
+    let drop = -1;
+    for (let i = Math.floor(n / 2); i < n; i++) {
+      const pid = ((buf[i * P + 1]! & 0x1f) << 8) | buf[i * P + 2]!;
+      const pcr = (buf[i * P + 3]! & 0x20) !== 0 && buf[i * P + 4]! > 0 && (buf[i * P + 5]! & 0x10) !== 0;
+      if (pid === video2 && !pcr) {
+        drop = i;
+        break;
+      }
+    }
+    expect(drop).toBeGreaterThan(0);
+    const lossy = join(dir, 'lossy.ts');
+    await writeFile(lossy, Buffer.concat([buf.subarray(0, drop * P), buf.subarray((drop + 1) * P)]));
+    const transport = (r: { incidents: Incident[] }) => r.incidents.filter((i) => i.type === 'transport');
+    const two = transport(await analyze({ input: lossy, program: 2 }));
+    expect(two.length, show(two).join()).toBe(1);
+    expect(two[0]!.measurements?.ccErrors).toBe(1);
+    expect(two[0]!.measurements?.lastTsError).toMatch(new RegExp(`PID ${video2}: CC`));
+    expect(show(transport(await analyze({ input: lossy, program: 1 })))).toEqual([]);
+    expect(show(transport(await analyze({ input: lossy })))).toEqual([]);
   });
 
   it('refuses a programme the PAT does not list, naming those it does, and a programme without the byte-level reading', async () => {
