@@ -81,9 +81,23 @@ export async function openTapped(
   /** Our position in the input, and how far the analyzer has been fed. */
   let pos = 0n;
   let fed = 0n;
+  /**
+   * The protocol read in flight. A read waiting on a silent sender cannot be interrupted (it ends
+   * at the protocol's timeout, 5 s for UDP): on abort the demuxer gets EOF at once, and the
+   * protocol is closed when that read ends (close() below), so stopping a source is prompt.
+   */
+  let inflight: Promise<Buffer | number> | undefined;
+  const aborted = new Promise<number>((resolve) => {
+    if (opts.signal.aborted) resolve(AVERROR_EOF);
+    else opts.signal.addEventListener('abort', () => resolve(AVERROR_EOF), { once: true });
+  });
   const read = async (size: number): Promise<Buffer | number> => {
     if (opts.signal.aborted) return AVERROR_EOF;
-    const r = await io.read(opts.live ? Math.min(size, liveReadSize(analyzer.transportBitrate)) : size);
+    const pending = io.read(opts.live ? Math.min(size, liveReadSize(analyzer.transportBitrate)) : size);
+    inflight = pending;
+    const r = await Promise.race([pending, aborted]);
+    if (opts.signal.aborted) return AVERROR_EOF;
+    inflight = undefined;
     if (typeof r === 'number') return r;
     if (r.length === 0) return AVERROR_EOF;
     const end = pos + BigInt(r.length);
@@ -117,7 +131,13 @@ export async function openTapped(
     analyzer,
     async close() {
       await demuxer.close();
-      await io.closep();
+      const pending = inflight;
+      if (!pending) return void (await io.closep());
+      // A read left behind on abort: the protocol (its socket) is closed once it ends.
+      void pending
+        .catch(() => 0)
+        .then(() => io.closep())
+        .catch(() => {});
     },
   };
 }
