@@ -8,22 +8,13 @@
  * away the source listens again and takes the next push, and a source still waiting for its
  * first push stops promptly.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DetectorChain, DETECTORS } from '../../src/detect/index.ts';
 import { StreamSource, setMediaLogLevel } from '../../src/ingest/index.ts';
 import { LISTEN_WAIT, openOptions } from '../../src/ingest/protocol-options.ts';
 import type { IntervalEdge, StreamInfo } from '../../src/shared/index.ts';
 import { parseScenario, startSimulation, type SimulationHandle } from '../../src/simulate/index.ts';
-import { sleep, waitFor } from './source-harness.ts';
-
-async function freeTcpPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+import { freeTcpPort, sleep, waitFor } from './source-harness.ts';
 
 function publisher(kind: 'rtmp' | 'rtsp', url: string): Promise<SimulationHandle> {
   return startSimulation(

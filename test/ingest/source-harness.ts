@@ -1,4 +1,5 @@
 /** A StreamSource watched in process: records edges and when media (fresh frames) arrived. */
+import { createServer } from 'node:net';
 import { StreamSource, setMediaLogLevel, type SourceOptions } from '../../src/ingest/index.ts';
 import type { IntervalEdge, StreamInfo, TsEvent } from '../../src/shared/index.ts';
 
@@ -49,4 +50,13 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs: numb
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/** A TCP port on loopback that was free a moment ago. */
+export async function freeTcpPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
 }
