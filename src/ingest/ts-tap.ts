@@ -87,15 +87,27 @@ export async function openTapped(
    * protocol is closed when that read ends (close() below), so stopping a source is prompt.
    */
   let inflight: Promise<Buffer | number> | undefined;
-  const aborted = new Promise<number>((resolve) => {
-    if (opts.signal.aborted) resolve(AVERROR_EOF);
-    else opts.signal.addEventListener('abort', () => resolve(AVERROR_EOF), { once: true });
-  });
+  /** `pending`, or EOF as soon as the source is stopped; the abort listener lives as long as the read. */
+  const untilAbort = (pending: Promise<Buffer | number>): Promise<Buffer | number> =>
+    new Promise((resolve, reject) => {
+      const onAbort = (): void => resolve(AVERROR_EOF);
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      pending.then(
+        (v) => {
+          opts.signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          opts.signal.removeEventListener('abort', onAbort);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
   const read = async (size: number): Promise<Buffer | number> => {
     if (opts.signal.aborted) return AVERROR_EOF;
     const pending = io.read(opts.live ? Math.min(size, liveReadSize(analyzer.transportBitrate)) : size);
     inflight = pending;
-    const r = await Promise.race([pending, aborted]);
+    const r = await untilAbort(pending);
     if (opts.signal.aborted) return AVERROR_EOF;
     inflight = undefined;
     if (typeof r === 'number') return r;
