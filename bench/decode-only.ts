@@ -7,6 +7,7 @@
  * used that class for video too; it clones every frame, which ingest no longer pays.)
  */
 import { measure } from './common.ts';
+import { readPackets } from '../src/ingest/packet-reader.ts';
 import { Decoder, Demuxer } from 'node-av/api';
 import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
 import { protocolOptions } from '../src/ingest/protocol-options.ts';
@@ -25,8 +26,7 @@ await measure('decode-only', async (input) => {
       ? await Decoder.create(as, { exitOnError: false, threadCount: 1, resample: { sampleFormat: AV_SAMPLE_FMT_FLTP } })
       : undefined;
     try {
-      for await (const pkt of demuxer.packets()) {
-        if (!pkt) break;
+      for await (const pkt of readPackets(demuxer, input)) {
         if (vs && vdec && pkt.streamIndex === vs.index) {
           vdec.decode(pkt, onVideo);
         } else if (as && adec && pkt.streamIndex === as.index) {

@@ -7,6 +7,7 @@
  * events.
  */
 import { measure } from './common.ts';
+import { readPackets } from '../src/ingest/packet-reader.ts';
 import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
 import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
 import type { Frame } from 'node-av/lib';
@@ -54,8 +55,7 @@ await measure('ffmpeg-chain', async (input) => {
           f.free();
         }
       };
-      for await (const pkt of demuxer.packets()) {
-        if (!pkt) break;
+      for await (const pkt of readPackets(demuxer, input)) {
         if (vs && vdec && pkt.streamIndex === vs.index) onVideo(vdec.decodeAllSync(pkt));
         else if (as && adec && pkt.streamIndex === as.index) onAudio(adec.decodeAllSync(pkt));
         pkt.free();

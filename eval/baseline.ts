@@ -15,6 +15,7 @@ import '../src/shared/polyfill.ts';
 import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
 import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
 import type { Frame } from 'node-av/lib';
+import { readPackets } from '../src/ingest/packet-reader.ts';
 import type { IncidentType } from '../src/shared/index.ts';
 import type { Baseline } from './defects.ts';
 import type { Interval } from './score.ts';
@@ -157,8 +158,7 @@ export async function runBaselines(input: string, which: readonly Baseline[], p:
       return frames;
     };
     try {
-      for await (const pkt of demuxer.packets()) {
-        if (!pkt) break;
+      for await (const pkt of readPackets(demuxer, input)) {
         if (vs && vdec && pkt.streamIndex === vs.index) feed('video', decode(vdec, pkt), vtb);
         else if (as && adec && pkt.streamIndex === as.index) feed('audio', decode(adec, pkt), atb);
         pkt.free();

@@ -40,6 +40,11 @@ export class DetectorChain {
     }
   }
 
+  /** Whether any detector running takes this kind of input (ingest need not produce the others). */
+  wants(kind: MediaInput['kind']): boolean {
+    return this.lists[kind].length > 0;
+  }
+
   get detectorNames(): string[] {
     return [...this.names];
   }

@@ -1,7 +1,7 @@
 import { DetectorChain, type DetectorOverrides } from '../detect/index.ts';
 import { IncidentTracker } from '../incidents/index.ts';
 import { StreamSource, type VariantChoice } from '../ingest/index.ts';
-import type { Incident, Logger } from '../shared/index.ts';
+import type { Incident, Logger, PacketInfo, TsEvent } from '../shared/index.ts';
 import { tsLimitsFor } from './ts-limits.ts';
 
 export interface AnalyzeOptions {
@@ -85,8 +85,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<AnalyzeResult> {
         end = Math.max(end, a.mediaTime + a.nbSamples / a.sampleRate);
         chain.process(a);
       },
-      packet: (p) => chain.process(p),
-      ts: (e) => chain.process(e),
+      // Per-packet facts and the byte-level TR 101 290 analysis only where a detector takes them.
+      ...(chain.wants('packet') ? { packet: (p: PacketInfo) => chain.process(p) } : {}),
+      ...(chain.wants('ts') ? { ts: (e: TsEvent) => chain.process(e) } : {}),
       info: (i) => chain.process(i),
       edge: (e) => tracker.handle(e),
       discontinuity: (t, w) => chain.flush(t, w),

@@ -1,6 +1,6 @@
 import { DetectorChain } from '../detect/index.ts';
 import { StreamSource, type EvidenceClip, type SourceStatus, type Thumbnail } from '../ingest/index.ts';
-import type { IntervalEdge, Logger } from '../shared/index.ts';
+import type { IntervalEdge, Logger, PacketInfo, TsEvent } from '../shared/index.ts';
 import type { StreamAssignment } from './protocol.ts';
 import { tsLimitsFor } from './ts-limits.ts';
 
@@ -60,8 +60,9 @@ export class StreamRunner {
       {
         video: (v) => this.chain.process(v),
         audio: (a) => this.chain.process(a),
-        packet: (p) => this.chain.process(p),
-        ts: (e) => this.chain.process(e),
+        // Per-packet facts and the byte-level TR 101 290 analysis only where a detector takes them.
+        ...(this.chain.wants('packet') ? { packet: (p: PacketInfo) => this.chain.process(p) } : {}),
+        ...(this.chain.wants('ts') ? { ts: (e: TsEvent) => this.chain.process(e) } : {}),
         info: (i) => this.chain.process(i),
         edge: (e) => {
           events.edge(e);

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+
 /**
  * FFmpeg protocol options per URL scheme, chosen so that a dead live source makes a read
  * fail within seconds (and so reconnect) instead of blocking forever.
@@ -58,4 +60,15 @@ export function openOptions(url: string, inputOptions: Readonly<Record<string, s
 /** Local files (and file: URLs) are not live: they end. */
 export function isLocalFile(url: string): boolean {
   return url.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+}
+
+/** A local path (or file: URL) naming a regular file: not a network input, not a device or FIFO. */
+export function isRegularFile(url: string): boolean {
+  if (!isLocalFile(url)) return false;
+  const path = url.startsWith('file:') ? url.replace(/^file:(\/\/)?/, '') : url;
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -27,11 +27,12 @@ import {
 } from '../shared/index.ts';
 import { AudioViewBuilder, VideoViewBuilder } from './frame-views.ts';
 import { MediaTimeline } from './media-timeline.ts';
-import { LISTEN_WAIT, isLocalFile, openOptions } from './protocol-options.ts';
+import { LISTEN_WAIT, isLocalFile, isRegularFile, openOptions } from './protocol-options.ts';
 import { ThumbnailEncoder } from './thumbnail-encoder.ts';
 import { EvidenceClipRecorder, type EvidenceClip } from './evidence-clip.ts';
 import { LUMA_FIRST_FORMATS, VideoDecoder } from './video-decoder.ts';
 import { selectTracks, type VariantChoice } from './select-tracks.ts';
+import { PacketReader } from './packet-reader.ts';
 import { openTapped, tapUrl } from './ts-tap.ts';
 import type { TsAnalyzerOptions, TsFinding } from './ts-analyzer.ts';
 
@@ -417,15 +418,24 @@ export class StreamSource {
       }
     };
     const { options: inputOptions } = openOptions(this.opts.url, this.opts.inputOptions);
-    const tapped = this.opts.tsAnalysis !== false && tsSink ? tapUrl(this.opts.url, inputOptions) : undefined;
+    // The tap also reads the multiplex's programme map (PAT/PMT) for the programme choice: without a
+    // consumer of its findings it stops analysing once the demuxer is open.
+    const tapped = this.opts.tsAnalysis !== false ? tapUrl(this.opts.url, inputOptions) : undefined;
+    // A regular local file is read on this thread (PacketReader `sync`): its reads do not wait on a
+    // network or a device, and av_read_frame per packet through the thread pool cost more than the
+    // demuxing itself. Network inputs and devices are read asynchronously.
+    const syncReads = isRegularFile(this.opts.url);
     let tap: Awaited<ReturnType<typeof openTapped>> | undefined;
     if (tapped) {
       try {
         tap = await openTapped(tapped, {
           live: this.live,
+          sync: syncReads,
           signal,
           ...(this.opts.tsLimits ? { analyzer: this.opts.tsLimits } : {}),
-          onFinding: (f) => void heldTs.push(f),
+          onFinding: (f) => {
+            if (tsSink) heldTs.push(f);
+          },
         });
       } catch (err) {
         // Not MPEG-TS after all (a misnamed file), or the protocol refused: open it as FFmpeg
@@ -443,6 +453,7 @@ export class StreamSource {
         copyTs: true,
       }));
     this.opened = true;
+    if (!tsSink) tap?.stopAnalysis();
     try {
       const program = this.opts.program;
       // The multiplex's programmes as the analyzer read them while the demuxer probed (built once here).
@@ -554,16 +565,13 @@ export class StreamSource {
         this.clips.setStreams(vs, as);
       }
       const isTracked = (pid: number): boolean => pid === vs?.id || pid === as?.id;
-      const packets = demuxer.packets()[Symbol.asyncIterator]();
+      const reader = new PacketReader(demuxer, { sync: syncReads, signal });
       const trackOf = (pkt: Packet): Stream | undefined =>
         vs && pkt.streamIndex === vs.index ? vs : as && pkt.streamIndex === as.index ? as : undefined;
       // The pacer may read one packet ahead (to confirm a timestamp jump); it is handled next.
       let ahead: { pkt: Packet | undefined } | undefined;
       const peek = async (): Promise<Packet | undefined> => {
-        if (!ahead) {
-          const r = await packets.next();
-          ahead = { pkt: r.done ? undefined : (r.value ?? undefined) };
-        }
+        ahead ??= { pkt: await reader.next() };
         return ahead.pkt;
       };
       try {
@@ -572,10 +580,7 @@ export class StreamSource {
           if (ahead) {
             pkt = ahead.pkt;
             ahead = undefined;
-          } else {
-            const r = await packets.next();
-            pkt = r.done ? undefined : (r.value ?? undefined);
-          }
+          } else pkt = await reader.next();
           if (signal.aborted || !pkt) break;
           const track = trackOf(pkt);
           // A file read as a live channel is released at the pace of its timestamps, before the packet
@@ -608,7 +613,7 @@ export class StreamSource {
         }
       } finally {
         ahead?.pkt?.free();
-        await packets.return?.(undefined);
+        reader.close();
         vdec?.close();
         adec?.close();
         this.clips?.endConnection();

@@ -41,6 +41,11 @@ export function tapUrl(url: string, protocolOptions: Readonly<Record<string, str
 export interface TappedInput {
   readonly demuxer: Demuxer;
   readonly analyzer: TsAnalyzer;
+  /**
+   * Stop feeding the analyzer (its programme map stays as read while the demuxer probed): for a
+   * stream where no detector takes TR 101 290 findings, the tap is kept for the programme choice only.
+   */
+  stopAnalysis(): void;
   /** Close the demuxer, then the protocol. */
   close(): Promise<void>;
 }
@@ -69,6 +74,12 @@ export async function openTapped(
   url: string,
   opts: {
     readonly live: boolean;
+    /**
+     * Answer the demuxer's reads and seeks synchronously (local files): needed when packets are
+     * read with av_read_frame on the main thread (PacketReader `sync`), whose read callback cannot
+     * wait for a promise.
+     */
+    readonly sync?: boolean;
     readonly signal: AbortSignal;
     readonly onFinding: (f: TsFinding) => void;
     readonly analyzer?: TsAnalyzerOptions;
@@ -81,6 +92,7 @@ export async function openTapped(
   /** Our position in the input, and how far the analyzer has been fed. */
   let pos = 0n;
   let fed = 0n;
+  let analysing = true;
   /**
    * The protocol read in flight. A read waiting on a silent sender cannot be interrupted (it ends
    * at the protocol's timeout, 5 s for UDP): on abort the demuxer gets EOF at once, and the
@@ -103,30 +115,40 @@ export async function openTapped(
         },
       );
     });
-  const read = async (size: number): Promise<Buffer | number> => {
-    if (opts.signal.aborted) return AVERROR_EOF;
-    const pending = io.read(opts.live ? Math.min(size, liveReadSize(analyzer.transportBitrate)) : size);
-    inflight = pending;
-    const r = await untilAbort(pending);
-    if (opts.signal.aborted) return AVERROR_EOF;
-    inflight = undefined;
+  /** Hands a read's bytes to the analyzer (those that continue what it has seen) and moves our position. */
+  const took = (r: Buffer | number): Buffer | number => {
     if (typeof r === 'number') return r;
     if (r.length === 0) return AVERROR_EOF;
     const end = pos + BigInt(r.length);
-    if (pos <= fed && end > fed) {
+    if (analysing && pos <= fed && end > fed) {
       analyzer.push(r.subarray(Number(fed - pos)));
       fed = end;
     }
     pos = end;
     return r;
   };
-  const seek = async (offset: bigint, whence: AVSeekWhence): Promise<bigint> => {
-    const how = (whence & ~(AVSEEK_FORCE as number)) as AVSeekWhence;
-    if (how === AVSEEK_SIZE) return io.size();
-    const to = await io.seek(offset, how);
+  const readSize = (size: number): number => (opts.live ? Math.min(size, liveReadSize(analyzer.transportBitrate)) : size);
+  const readAsync = async (size: number): Promise<Buffer | number> => {
+    if (opts.signal.aborted) return AVERROR_EOF;
+    const pending = io.read(readSize(size));
+    inflight = pending;
+    const r = await untilAbort(pending);
+    if (opts.signal.aborted) return AVERROR_EOF;
+    inflight = undefined;
+    return took(r);
+  };
+  const readSync = (size: number): Buffer | number => (opts.signal.aborted ? AVERROR_EOF : took(io.readSync(readSize(size))));
+  const seekTo = (to: bigint): bigint => {
     if (to >= 0n) pos = to;
     return to;
   };
+  const how = (whence: AVSeekWhence): AVSeekWhence => (whence & ~(AVSEEK_FORCE as number)) as AVSeekWhence;
+  const seekAsync = async (offset: bigint, whence: AVSeekWhence): Promise<bigint> =>
+    how(whence) === AVSEEK_SIZE ? io.size() : seekTo(await io.seek(offset, how(whence)));
+  const seekSync = (offset: bigint, whence: AVSeekWhence): bigint =>
+    how(whence) === AVSEEK_SIZE ? io.sizeSync() : seekTo(io.seekSync(offset, how(whence)));
+  const read = opts.sync ? readSync : readAsync;
+  const seek = opts.sync ? seekSync : seekAsync;
   let demuxer: Demuxer;
   try {
     demuxer = await Demuxer.open(opts.live ? { read } : { read, seek }, {
@@ -141,6 +163,9 @@ export async function openTapped(
   return {
     demuxer,
     analyzer,
+    stopAnalysis() {
+      analysing = false;
+    },
     async close() {
       await demuxer.close();
       const pending = inflight;

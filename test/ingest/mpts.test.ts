@@ -64,6 +64,12 @@ describe('a multi-programme transport stream', { timeout: 60_000 }, () => {
     expect(two.videoFrames).toBeGreaterThan(240);
   });
 
+  it('chooses the programme the same way with the transport detector off (the tap then reads the PAT and PMTs only)', async () => {
+    const detectors = { transport: { enabled: false } };
+    expect(show((await analyze({ input: mpts, detectors })).incidents)).toEqual(['black 3.0-6.0']);
+    expect(show((await analyze({ input: mpts, detectors, program: 2 })).incidents)).toEqual(['silence 3.0-6.0']);
+  });
+
   it("a continuity error on programme 2's video is programme 2's transport incident, not programme 1's", async () => {
     const buf = await readFile(mpts);
     const programs = (() => {
