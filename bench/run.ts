@@ -199,7 +199,7 @@ const notes = [
   'CPU: user + system seconds of the child process (all its threads) over the work, after modules are loaded, divided by media seconds. Peak RSS: the child\'s maxRSS (Node + tsx + node-av startup included).',
   `Inputs: ${seconds} s H.264 (libx264 veryfast, GOP 2 s, 720p ~4 Mbit/s, 1080p ~8 Mbit/s) + AAC stereo 48 kHz in MPEG-TS from lavfi testsrc2 + temporal noise; ` +
     `black ${seg.black[0]}-${seg.black[1]} s, freeze ${seg.freeze[0]}-${seg.freeze[1]} s, silence ${seg.silence[0]}-${seg.silence[1]} s.`,
-  'Decoding: video as src/ingest/video-decoder.ts (avcodec send/receive, one reused frame, threadCount 1) in decode-only and Vigil, node-av\'s Decoder (threadCount 1) in the FFmpeg chain; audio through node-av\'s Decoder resampled to planar float everywhere. Filter graphs threads 1.',
+  'Demuxing: packets read as ingest reads them everywhere (src/ingest/packet-reader.ts: av_read_frame on the main thread for a local file, docs/adr/0007-packet-reading.md). Decoding: video as src/ingest/video-decoder.ts (avcodec send/receive, one reused frame, threadCount 1) in decode-only and Vigil, node-av\'s Decoder (threadCount 1) in the FFmpeg chain; audio through node-av\'s Decoder resampled to planar float everywhere. Filter graphs threads 1.',
   `Machine: ${env.cpu}, Node ${env.node}, node-av ${env.nodeAv}; load average at end ${env.loadavgAtEnd.join(' ')}.`,
 ];
 const md = [
