@@ -24,6 +24,9 @@ import { isRegularFile } from './protocol-options.ts';
  * - EAGAIN (no data yet, e.g. device capture) is retried after 10 ms, as FFmpeg's CLI does.
  * - Abort interrupts a read in flight (av_read_frame returns at once) and ends the reading.
  */
+/** Seconds a timestamp may be off the previous one plus or minus the counter's range and still count as the wrap. */
+const WRAP_NEAR = 60;
+
 export class PacketReader {
   private readonly fc: FormatContext;
   private readonly streams: readonly Stream[];
@@ -38,7 +41,11 @@ export class PacketReader {
     this.fc = demuxer.getFormatContext();
     this.streams = demuxer.streams;
     const discont = ((this.fc.iformat?.flags ?? 0) & (AVFMT_TS_DISCONT as number)) !== 0;
-    this.wraps = this.streams.map((s) => (discont && s.ptsWrapBits > 0 && s.ptsWrapBits < 60 ? new TimestampUnwrapper(s.ptsWrapBits) : undefined));
+    this.wraps = this.streams.map((s) =>
+      discont && s.ptsWrapBits > 0 && s.ptsWrapBits < 60 && s.timeBase.num > 0
+        ? new TimestampUnwrapper(s.ptsWrapBits, BigInt(Math.round((WRAP_NEAR * s.timeBase.den) / s.timeBase.num)))
+        : undefined,
+    );
     opts.signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -88,15 +95,23 @@ export class PacketReader {
 export class TimestampUnwrapper {
   private readonly range: bigint;
   private readonly half: bigint;
+  private readonly near: bigint;
   private offset = 0n;
   private last = AV_NOPTS_VALUE;
   /** The last packet's timestamps, unwrapped (AV_NOPTS_VALUE where absent). */
   dts = AV_NOPTS_VALUE;
   pts = AV_NOPTS_VALUE;
 
-  constructor(bits: number) {
+  /**
+   * `near`: how far (in ticks) a timestamp may lie from the previous one plus or minus the whole
+   * range and still be taken for the counter wrapping. A garbled timestamp (a damaged PES header
+   * that still decodes) lands anywhere in the range: only a step back by the range within `near`
+   * is a wrap, so one garbled value cannot add a range to everything after it.
+   */
+  constructor(bits: number, near: bigint) {
     this.range = 1n << BigInt(bits);
     this.half = this.range >> 1n;
+    this.near = near;
   }
 
   unwrap(dts: bigint, pts: bigint): void {
@@ -105,13 +120,20 @@ export class TimestampUnwrapper {
     this.pts = pts;
     if (raw === AV_NOPTS_VALUE) return;
     let offset = this.offset;
-    if (this.last === AV_NOPTS_VALUE || (raw >= this.last - this.half && raw <= this.last + this.half)) this.last = raw;
-    else if (raw < this.last - this.half) {
-      this.offset += this.range;
-      offset = this.offset;
-      this.last = raw;
-    } else if (offset > 0n) offset -= this.range;
-    else this.last = raw;
+    const last = this.last;
+    this.last = raw;
+    if (last !== AV_NOPTS_VALUE) {
+      const wrapped = raw + this.range - last;
+      if (wrapped >= -this.near && wrapped <= this.near) offset = this.offset += this.range;
+      else if (offset > 0n) {
+        // A packet that belongs before the last wrap (interleaving): one range less; `last` stays.
+        const early = raw - this.range - last;
+        if (early >= -this.near && early <= this.near) {
+          offset -= this.range;
+          this.last = last;
+        }
+      }
+    }
     if (dts !== AV_NOPTS_VALUE) {
       const d = dts + offset;
       this.dts = d;

@@ -77,7 +77,7 @@ const R = 2n ** 33n;
 
 /** Feed (dts, pts) pairs through one unwrapper; the unwrapped pairs. */
 function unwrapped(pairs: readonly (readonly [bigint, bigint])[]): [bigint, bigint][] {
-  const u = new TimestampUnwrapper(33);
+  const u = new TimestampUnwrapper(33, 60n * 90000n);
   return pairs.map(([d, p]) => {
     u.unwrap(d, p);
     return [u.dts, u.pts];
@@ -105,6 +105,21 @@ describe('TimestampUnwrapper (every wrap after the first, which libavformat undo
       [R + 3600n, R + 7200n],
     ]);
     expect(out.slice(4).map(([d]) => d)).toEqual([R + R / 4n, R + R / 2n, R + (3n * R) / 4n, 2n * R - 3600n, 2n * R]);
+  });
+
+  it('a garbled timestamp (anywhere in the range) is not a wrap: the packets after it keep their timestamps', () => {
+    // Before 2026-11-28's fix any step back by more than half the range counted: a damaged MPEG-2
+    // file of the evaluation read 28 580 s long from one garbled PES timestamp on.
+    const out = unwrapped([
+      [90000n, 90000n],
+      [93600n, 93600n],
+      [6_000_000_000n, 6_000_000_000n],
+      [97200n, 97200n],
+      [100800n, 100800n],
+      [3_000_000_000n, 3_000_000_000n],
+      [104400n, 104400n],
+    ]);
+    expect(out.map(([d]) => d)).toEqual([90000n, 93600n, 6_000_000_000n, 97200n, 100800n, 3_000_000_000n, 104400n]);
   });
 
   it('a presentation timestamp past the wrap while its decode timestamp is not, and a late packet from before it', () => {
