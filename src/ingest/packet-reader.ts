@@ -1,6 +1,6 @@
 import type { Demuxer } from 'node-av/api';
 import { AVERROR_EAGAIN, AVFMT_TS_DISCONT, AV_NOPTS_VALUE } from 'node-av/constants';
-import { Packet, type FormatContext, type Stream } from 'node-av/lib';
+import { Packet, type FormatContext, type Rational } from 'node-av/lib';
 import { isRegularFile } from './protocol-options.ts';
 
 /**
@@ -29,7 +29,8 @@ const WRAP_NEAR = 60;
 
 export class PacketReader {
   private readonly fc: FormatContext;
-  private readonly streams: readonly Stream[];
+  /** Each stream's time base, taken once (node-av's getter builds a new object per call). */
+  private readonly timeBases: (Rational | undefined)[];
   /** Per stream index (undefined: timestamps taken as they are). */
   private readonly wraps: (TimestampUnwrapper | undefined)[];
   private readonly onAbort = (): void => this.fc.interrupt();
@@ -39,9 +40,10 @@ export class PacketReader {
     private readonly opts: { readonly sync: boolean; readonly signal: AbortSignal },
   ) {
     this.fc = demuxer.getFormatContext();
-    this.streams = demuxer.streams;
+    const streams = demuxer.streams;
+    this.timeBases = streams.map((s) => s.timeBase);
     const discont = ((this.fc.iformat?.flags ?? 0) & (AVFMT_TS_DISCONT as number)) !== 0;
-    this.wraps = this.streams.map((s) =>
+    this.wraps = streams.map((s) =>
       discont && s.ptsWrapBits > 0 && s.ptsWrapBits < 60 && s.timeBase.num > 0
         ? new TimestampUnwrapper(s.ptsWrapBits, BigInt(Math.round((WRAP_NEAR * s.timeBase.den) / s.timeBase.num)))
         : undefined,
@@ -58,9 +60,9 @@ export class PacketReader {
       pkt.alloc();
       const ret = sync ? this.fc.readFrameSync(pkt) : await this.fc.readFrame(pkt);
       if (ret >= 0 && !signal.aborted) {
-        const stream = this.streams[pkt.streamIndex];
-        if (stream) {
-          pkt.timeBase = stream.timeBase;
+        const tb = this.timeBases[pkt.streamIndex];
+        if (tb) {
+          pkt.timeBase = tb;
           const w = this.wraps[pkt.streamIndex];
           if (w) {
             const dts = pkt.dts;

@@ -62,12 +62,16 @@ export function isLocalFile(url: string): boolean {
   return url.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url);
 }
 
+/** The path a local input names (a file: URL's path, or the input as given). */
+export function localPath(url: string): string {
+  return url.startsWith('file:') ? url.replace(/^file:(\/\/)?/, '') : url;
+}
+
 /** A local path (or file: URL) naming a regular file: not a network input, not a device or FIFO. */
 export function isRegularFile(url: string): boolean {
   if (!isLocalFile(url)) return false;
-  const path = url.startsWith('file:') ? url.replace(/^file:(\/\/)?/, '') : url;
   try {
-    return statSync(path).isFile();
+    return statSync(localPath(url)).isFile();
   } catch {
     return false;
   }

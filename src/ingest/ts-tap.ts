@@ -1,6 +1,7 @@
 import { Demuxer } from 'node-av/api';
 import { AVERROR_EOF, AVIO_FLAG_READ, AVSEEK_FORCE, AVSEEK_SIZE, type AVSeekWhence } from 'node-av/constants';
 import { FFmpegError, IOContext } from 'node-av/lib';
+import { localPath } from './protocol-options.ts';
 import { TsAnalyzer, type TsAnalyzerOptions, type TsFinding } from './ts-analyzer.ts';
 
 /**
@@ -33,7 +34,7 @@ export function tapUrl(url: string, protocolOptions: Readonly<Record<string, str
     if (extra.length === 0) return url;
     return url + (q >= 0 ? '&' : '?') + extra.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
   }
-  const path = url.startsWith('file:') ? url.replace(/^file:(\/\/)?/, '') : url;
+  const path = localPath(url);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return undefined;
   return TS_FILE.test(path) ? path : undefined;
 }
