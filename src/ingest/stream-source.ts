@@ -373,6 +373,7 @@ export class StreamSource {
     }
     if (this.watchdog) clearInterval(this.watchdog);
     this.videoViews.close();
+    this.audioViews.close();
     this.thumbnails.close();
     this.clips?.close();
     if (!this.live) {

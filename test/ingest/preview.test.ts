@@ -1,12 +1,13 @@
 /**
  * The 160-px preview that black, freeze, stutter and A/V sync read: libswscale scales the decoder's
- * frame to YUV410P (the cheapest YUV output; only its luma plane is read). Its luma plane must be
- * what a YUV420P output gives, bit for bit (limited range kept, as GRAY8 output would not), for the
- * 8-bit luma-first formats ingest hands the view builder.
+ * frame to GRAY8 with both ranges declared full (8-bit limited-range YUV) or to YUV410P (other
+ * formats); only the luma plane is read. It must be what a YUV420P output gives, bit for bit
+ * (limited range kept, as a default GRAY8 output would not), for the formats ingest hands the
+ * view builder.
  */
 import '../../src/shared/polyfill.ts';
 import { Decoder, Demuxer } from 'node-av/api';
-import { AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-av/constants';
+import { AVCOL_RANGE_JPEG, AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, type AVPixelFormat } from 'node-av/constants';
 import { Frame, SoftwareScaleContext } from 'node-av/lib';
 import { describe, expect, it } from 'vitest';
 import { VideoViewBuilder } from '../../src/ingest/frame-views.ts';
@@ -37,8 +38,16 @@ describe('preview plane', () => {
     ['yuv422p', 640, 360],
     ['yuv444p', 320, 240],
     ['nv12', 640, 480],
-  ])('%s %dx%d: the same luma as a YUV420P scale, limited range kept', async (pixFmt, w, h) => {
+    ['nv21', 640, 360],
+    // Not scaled to GRAY8 (full-range "J" input is brought to limited range; high bit depth): YUV410P.
+    ['yuvj420p', 640, 360],
+    ['yuv420p10le', 640, 360],
+    // A limited-range format whose frames say full range (as a decoder marks full-range H.264).
+    ['yuv420p+full', 640, 360],
+  ])('%s %dx%d: the same luma as a YUV420P scale, limited range kept', async (pixFmtSpec, w, h) => {
+    const [pixFmt, flag] = pixFmtSpec.split('+') as [string, string | undefined];
     const list = await frames(pixFmt, w, h, 6);
+    if (flag === 'full') for (const f of list) f.colorRange = AVCOL_RANGE_JPEG;
     expect(list.length).toBeGreaterThan(0);
     const builder = new VideoViewBuilder(() => false);
     const ref = new SoftwareScaleContext();
