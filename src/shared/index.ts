@@ -9,3 +9,4 @@ export type { Logger } from './logger.ts';
 export { EventBus } from './event-bus.ts';
 export type { Listener } from './event-bus.ts';
 export { prng } from './prng.ts';
+export { maxOf, selectInPlace } from './select.ts';

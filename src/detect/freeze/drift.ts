@@ -14,6 +14,8 @@
  * kbit/s under heavy grain: up to 23 levels), no shift matches better than none.
  */
 
+import { selectInPlace } from '../../shared/index.ts';
+
 /** Preview pixels the anchor is shifted by, each way, in both directions. */
 const SHIFT = 4;
 /** Region size (preview pixels) whose mean absolute difference is one sample of the median. */
@@ -91,14 +93,17 @@ export class Drift {
     return { still, shifted };
   }
 
-  private readonly values: number[] = [];
+  private values = new Float64Array(0);
 
+  /** The upper median (the element a sort would put at count >> 1) of the regions' differences. */
   private median(cur: Uint8Array, dx: number, dy: number): number {
     const w = this.width;
     const h = this.height;
     const a = this.anchor;
+    const regions = Math.max(0, Math.floor((w - 2 * SHIFT) / REGION)) * Math.max(0, Math.floor((h - 2 * SHIFT) / REGION));
+    if (this.values.length < regions) this.values = new Float64Array(regions);
     const v = this.values;
-    v.length = 0;
+    let count = 0;
     for (let ry = SHIFT; ry + REGION <= h - SHIFT; ry += REGION) {
       for (let rx = SHIFT; rx + REGION <= w - SHIFT; rx += REGION) {
         let s = 0;
@@ -110,11 +115,10 @@ export class Drift {
             s += d < 0 ? -d : d;
           }
         }
-        v.push(s / (REGION * REGION));
+        v[count++] = s / (REGION * REGION);
       }
     }
-    if (v.length === 0) return 0;
-    v.sort((p, q) => p - q);
-    return v[v.length >> 1]!;
+    if (count === 0) return 0;
+    return selectInPlace(v, count >> 1, 0, count - 1);
   }
 }
