@@ -6,7 +6,9 @@
  * detector runs its TypeScript reference loops instead.
  *
  * Each instance has its own linear memory (one per stream and use): buffers are laid out once per
- * picture size with `layout` and reused for every frame, nothing is allocated per frame.
+ * picture size with `layout` and reused for every frame, nothing is allocated per frame. A module
+ * whose code reads static data of its own (the corruption kernels' logarithm tables) exports
+ * `heapBase()`, the first byte after that data, and the layout starts there.
  */
 import { readFileSync } from 'node:fs';
 
@@ -62,7 +64,9 @@ export class WasmKernels<E extends { readonly memory: WebAssembly.Memory }> {
    * afterwards: take views from `buffer` again.
    */
   layout<const T extends readonly number[]>(sizes: T): { -readonly [K in keyof T]: number } {
-    this.top = 0;
+    // A module with static data (lookup tables) says where it ends; the layout starts after it.
+    const base = (this.exports as { heapBase?: () => number }).heapBase?.() ?? 0;
+    this.top = (base + 15) & ~15;
     const offsets = sizes.map((bytes) => {
       const at = this.top;
       this.top = (this.top + bytes + 15) & ~15;

@@ -15,6 +15,7 @@
  */
 
 import { Kernels } from './kernels.ts';
+import { log, log1p } from './log.ts';
 
 export const MB = 16;
 export const FEATURE_NAMES = [
@@ -296,7 +297,7 @@ export class BlockFeatures {
         offGrid[b] = og2 / 2 / (2 * 2 * (MB / 4));
         leftExcess[b] = bx > 0 ? lx2 / 2 / (MB / 2) : 0;
         topExcess[b] = by > 0 ? tx2 / 2 / (MB / 2) : 0;
-        hf[b] = Math.log((h2 / (4 * (MB - 2)) + 1) / (h / (4 * (MB - 1)) + 1));
+        hf[b] = log((h2 / (4 * (MB - 2)) + 1) / (h / (4 * (MB - 1)) + 1));
         const cnt = 4 * MB;
         const m = s / cnt;
         mean[b] = m;
@@ -376,21 +377,21 @@ export class BlockFeatures {
         const exT = by > 0 ? this.topExcess[b]! : 0;
         const exR = bx + 1 < cols ? this.leftExcess[b + 1]! : 0;
         const exB = by + 1 < rows ? this.topExcess[b + cols]! : 0;
-        this.gridEx[b] = Math.log1p((exL + exT + exR + exB) / k);
-        this.phase[b] = this.gridEx[b] - Math.log1p(this.offGrid[b]!);
-        out[b * NUM_FEATURES + 19] = Math.log1p(Math.max(exL, exT, exR, exB));
+        this.gridEx[b] = log1p((exL + exT + exR + exB) / k);
+        this.phase[b] = this.gridEx[b] - log1p(this.offGrid[b]!);
+        out[b * NUM_FEATURES + 19] = log1p(Math.max(exL, exT, exR, exB));
         const sideMax = Math.max(bx > 0 ? leftEdge[b]! : 0, by > 0 ? topEdge[b]! : 0, bx + 1 < cols ? leftEdge[b + 1]! : 0, by + 1 < rows ? topEdge[b + cols]! : 0);
-        this.sideRatio[b] = Math.log((sideMax + 1) / (interior[b]! + 1));
-        this.topRatio[b] = by > 0 ? Math.log((topEdge[b]! + 1) / (vInt[b]! + 1)) : 0;
-        edgeRatio[b] = Math.log((e + 1) / (interior[b]! + 1));
-        dcStep[b] = Math.log1p(dc);
-        temporal[b] = this.havePrev ? Math.log1p(Math.abs(mean[b]! - this.prevMean[b]!)) : 0;
-        texChange[b] = this.havePrev ? Math.log((interior[b]! + 1) / (this.prevInterior[b]! + 1)) : 0;
+        this.sideRatio[b] = log((sideMax + 1) / (interior[b]! + 1));
+        this.topRatio[b] = by > 0 ? log((topEdge[b]! + 1) / (vInt[b]! + 1)) : 0;
+        edgeRatio[b] = log((e + 1) / (interior[b]! + 1));
+        dcStep[b] = log1p(dc);
+        temporal[b] = this.havePrev ? log1p(Math.abs(mean[b]! - this.prevMean[b]!)) : 0;
+        texChange[b] = this.havePrev ? log((interior[b]! + 1) / (this.prevInterior[b]! + 1)) : 0;
         const o = b * NUM_FEATURES;
-        out[o + 1] = Math.log1p(interior[b]!);
-        out[o + 2] = Math.log1p(e);
-        out[o + 4] = Math.log((hInt[b]! + 1) / (vInt[b]! + 1));
-        out[o + 10] = Math.log1p(spread[b]!);
+        out[o + 1] = log1p(interior[b]!);
+        out[o + 2] = log1p(e);
+        out[o + 4] = log((hInt[b]! + 1) / (vInt[b]! + 1));
+        out[o + 10] = log1p(spread[b]!);
       }
     }
     const medEdge = this.median(edgeRatio);
@@ -441,7 +442,7 @@ export class BlockFeatures {
           const nbi = y * cols + x;
           const r = edgeRatio[nbi]! - medEdge;
           if (r > nb) nb = r;
-          flatNb += Math.log1p(interior[nbi]!);
+          flatNb += log1p(interior[nbi]!);
           tempNb += temporal[nbi]!;
           k++;
         }

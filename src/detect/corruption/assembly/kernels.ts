@@ -5,8 +5,9 @@
  * source compiles to). Each function is a line-for-line port of the TypeScript reference in
  * ../features.ts (BlockFeatures.computeJs) and ../model.ts (Mlp, CorruptionModel.scoreJs), with
  * the same integer sums and the same float64 operations in the same order, so the results are
- * bit-identical (the test checks that on real decoded frames). Logarithms and the sigmoid stay in
- * TypeScript: V8's Math.log/exp and AssemblyScript's differ in the last bit.
+ * bit-identical (the test checks that on real decoded frames). The logarithm is AssemblyScript's,
+ * which ../log.ts ports for the reference; the sigmoid stays in TypeScript (V8's Math.exp and
+ * AssemblyScript's differ in the last bit).
  *
  * No allocation: the caller lays out every buffer in this module's memory (../kernels.ts).
  */
@@ -177,137 +178,18 @@ export function blockStats(luma: usize, stride: i32, cols: i32, rows: i32, out: 
   }
 }
 
-// ---- logarithms: FreeBSD msun's e_log.c and s_log1p.c (fdlibm), which V8's Math.log and
-// Math.log1p are (src/base/ieee754.cc), so the features match the TypeScript reference bit for bit
-// (test/detect/corruption-kernels.test.ts checks these two against V8 on random inputs too).
-const ln2_hi: f64 = 6.93147180369123816490e-01;
-const ln2_lo: f64 = 1.90821492927058770002e-10;
-const two54: f64 = 1.80143985094819840000e+16;
-const Lg1: f64 = 6.666666666666735130e-01;
-const Lg2: f64 = 3.999999999940941908e-01;
-const Lg3: f64 = 2.857142874366239149e-01;
-const Lg4: f64 = 2.222219843214978396e-01;
-const Lg5: f64 = 1.818357216161805012e-01;
-const Lg6: f64 = 1.531383769920937332e-01;
-const Lg7: f64 = 1.479819860511658591e-01;
+// ---- logarithms: AssemblyScript's Math.log (musl's table-driven log, no fused multiply-add),
+// which ../log.ts ports line for line, so the features match the TypeScript reference bit for bit
+// (test/detect/corruption-kernels.test.ts checks the two on random inputs). log1p(x) is taken as
+// log(1 + x) on both sides. Until 2026-11-28 these were ports of fdlibm's log and log1p (V8's
+// Math.log/log1p), whose division and branches made them about a quarter of the kernels' time.
 
-@inline function hiWord(x: f64): i32 { return <i32>(reinterpret<u64>(x) >> 32); }
-@inline function loWord(x: f64): u32 { return <u32>reinterpret<u64>(x); }
-@inline function withHi(x: f64, hi: i32): f64 { return reinterpret<f64>((reinterpret<u64>(x) & 0xffffffff) | (<u64><u32>hi << 32)); }
-
-function flog(x: f64): f64 {
-  let hx = hiWord(x);
-  const lx = loWord(x);
-  let k: i32 = 0;
-  if (hx < 0x00100000) {
-    if (((hx & 0x7fffffff) | <i32>lx) == 0) return -Infinity;
-    if (hx < 0) return NaN;
-    k -= 54;
-    x *= two54;
-    hx = hiWord(x);
-  }
-  if (hx >= 0x7ff00000) return x + x;
-  k += (hx >> 20) - 1023;
-  hx &= 0x000fffff;
-  let i = (hx + 0x95f64) & 0x100000;
-  x = withHi(x, hx | (i ^ 0x3ff00000));
-  k += i >> 20;
-  const f = x - 1.0;
-  let dk: f64;
-  if ((0x000fffff & (2 + hx)) < 3) {
-    if (f == 0) {
-      if (k == 0) return 0;
-      dk = <f64>k;
-      return dk * ln2_hi + dk * ln2_lo;
-    }
-    const R = f * f * (0.5 - 0.33333333333333333 * f);
-    if (k == 0) return f - R;
-    dk = <f64>k;
-    return dk * ln2_hi - ((R - dk * ln2_lo) - f);
-  }
-  const s = f / (2.0 + f);
-  dk = <f64>k;
-  const z = s * s;
-  i = hx - 0x6147a;
-  const w = z * z;
-  const j = 0x6b851 - hx;
-  const t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
-  const t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
-  i |= j;
-  const R = t2 + t1;
-  if (i > 0) {
-    const hfsq = 0.5 * f * f;
-    if (k == 0) return f - (hfsq - s * (hfsq + R));
-    return dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
-  }
-  if (k == 0) return f - s * (f - R);
-  return dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
+@inline function flog(x: f64): f64 {
+  return Math.log(x);
 }
 
-function flog1p(x: f64): f64 {
-  const hx = hiWord(x);
-  const ax = hx & 0x7fffffff;
-  let k: i32 = 1;
-  let f: f64 = 0;
-  let c: f64 = 0;
-  let hu: i32 = 0;
-  if (hx < 0x3FDA827A) {
-    if (ax >= 0x3ff00000) {
-      if (x == -1.0) return -Infinity;
-      return NaN;
-    }
-    if (ax < 0x3e200000) {
-      if (two54 + x > 0 && ax < 0x3c900000) return x;
-      return x - x * x * 0.5;
-    }
-    if (hx > 0 || hx <= <i32>0xbfd2bec4) {
-      k = 0;
-      f = x;
-      hu = 1;
-    }
-  }
-  if (hx >= 0x7ff00000) return x + x;
-  if (k != 0) {
-    let u: f64;
-    if (hx < 0x43400000) {
-      u = 1.0 + x;
-      hu = hiWord(u);
-      k = (hu >> 20) - 1023;
-      c = k > 0 ? 1.0 - (u - x) : x - (u - 1.0);
-      c /= u;
-    } else {
-      u = x;
-      hu = hiWord(u);
-      k = (hu >> 20) - 1023;
-      c = 0;
-    }
-    hu &= 0x000fffff;
-    if (hu < 0x6a09e) {
-      u = withHi(u, hu | 0x3ff00000);
-    } else {
-      k += 1;
-      u = withHi(u, hu | 0x3fe00000);
-      hu = (0x00100000 - hu) >> 2;
-    }
-    f = u - 1.0;
-  }
-  const hfsq = 0.5 * f * f;
-  const dk = <f64>k;
-  if (hu == 0) {
-    if (f == 0) {
-      if (k == 0) return 0;
-      c += dk * ln2_lo;
-      return dk * ln2_hi + c;
-    }
-    const R = hfsq * (1.0 - 0.66666666666666666 * f);
-    if (k == 0) return f - R;
-    return dk * ln2_hi - ((R - (dk * ln2_lo + c)) - f);
-  }
-  const s = f / (2.0 + f);
-  const z = s * s;
-  const R = z * (Lg1 + z * (Lg2 + z * (Lg3 + z * (Lg4 + z * (Lg5 + z * (Lg6 + z * Lg7))))));
-  if (k == 0) return f - (hfsq - s * (hfsq + R));
-  return dk * ln2_hi - ((hfsq - (s * (hfsq + R) + (dk * ln2_lo + c))) - f);
+@inline function flog1p(x: f64): f64 {
+  return Math.log(1 + x);
 }
 
 // ---- per-frame features (features.ts, BlockFeatures.derive) ----
@@ -731,4 +613,12 @@ export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, ws:
     store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(forwardPair(w, ws, d, hidden, x, b2), 0));
   }
   return scored;
+}
+
+/**
+ * The first byte after this module's static data (the logarithm's lookup tables): buffers the
+ * caller lays out in this memory must start here, not at 0 (../../wasm-kernels.ts).
+ */
+export function heapBase(): usize {
+  return __heap_base;
 }
