@@ -63,6 +63,8 @@ export class VideoViewBuilder {
   /** The persistent copy target of the full-resolution planes, and its plane-0 wrapper (taken once). */
   private readonly lumaFrame = new Frame();
   private lumaPlane: Uint8Array | undefined;
+  /** Row stride of `lumaPlane` (node-av's `linesize` getter builds an array per call). */
+  private lumaStride = 0;
   private previewReady = false;
   private readonly view: MutableVideoView;
 
@@ -103,7 +105,7 @@ export class VideoViewBuilder {
     const v = this.view;
     v.mediaTime = mediaTime;
     v.wallTime = wallTime;
-    v.lumaStride = this.lumaPlane ? (this.lumaFrame.linesize[0] ?? width) : (frame.linesize[0] ?? width);
+    v.lumaStride = this.lumaPlane ? this.lumaStride : (frame.linesize[0] ?? width);
     v.frameDuration = frameDuration;
     v.fullRange = this.fullRange(frame);
     v.decodeError = damaged ?? frameDamaged(frame);
@@ -182,7 +184,10 @@ export class VideoViewBuilder {
     this.lumaFrame.width = width;
     this.lumaFrame.height = height;
     this.lumaFrame.format = format;
-    if (this.lumaFrame.allocBuffer() >= 0) this.lumaPlane = this.lumaFrame.data?.[0] ?? undefined;
+    if (this.lumaFrame.allocBuffer() >= 0) {
+      this.lumaPlane = this.lumaFrame.data?.[0] ?? undefined;
+      this.lumaStride = this.lumaFrame.linesize[0] ?? width;
+    }
     this.preview.width = pw;
     this.preview.height = ph;
     this.view.width = width;
