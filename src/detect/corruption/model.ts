@@ -39,7 +39,16 @@ export interface ModelWeights {
   readonly trainedOn?: unknown;
 }
 
-/** One perceptron, evaluated on rows of a row-major feature matrix. */
+/** Float32 rounding: the perceptrons compute in float32, every step rounded, as the kernels' f32x4 lanes do. */
+const f32 = Math.fround;
+
+/**
+ * One perceptron, evaluated on rows of a row-major feature matrix, in float32 arithmetic (each
+ * operation rounded to float32, multiply then add): the same numbers as the WebAssembly kernels,
+ * which score four blocks at once in f32x4 lanes. (Rounding each step of a float64 computation
+ * to float32 gives the correctly rounded float32 result for +, - and *.) Training computes in
+ * float64 (scripts/train/mlp.ts); the two differ in the last float32 bits of the logit.
+ */
 export class Mlp {
   private readonly mean: Float32Array;
   private readonly inv: Float32Array;
@@ -75,7 +84,7 @@ export class Mlp {
     const inv = this.inv;
     for (let i = 0; i < d; i++) {
       // Clipped as in training: content far outside what the model saw must not extrapolate.
-      const v = (features[o + i]! - mean[i]!) * inv[i]!;
+      const v = f32(f32(features[o + i]! - mean[i]!) * inv[i]!);
       x[i] = v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
     }
     return this.forward();
@@ -89,7 +98,7 @@ export class Mlp {
     const mean = this.mean;
     const inv = this.inv;
     for (let i = 0; i < nf; i++) {
-      const v = (features[o + i]! - mean[i]!) * inv[i]!;
+      const v = f32(f32(features[o + i]! - mean[i]!) * inv[i]!);
       x[i] = v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
     }
     x[nf] = this.std2(c0, nf);
@@ -101,7 +110,7 @@ export class Mlp {
   }
 
   private std2(value: number, i: number): number {
-    const v = (value - this.mean[i]!) * this.inv[i]!;
+    const v = f32(f32(value - this.mean[i]!) * this.inv[i]!);
     return v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
   }
 
@@ -111,12 +120,12 @@ export class Mlp {
     const w1 = this.w1;
     const b1 = this.b1;
     const w2 = this.w2;
-    let z = this.b2;
+    let z = f32(this.b2);
     for (let h = 0; h < this.hidden; h++) {
       let a = b1[h]!;
       const r = h * d;
-      for (let i = 0; i < d; i++) a += w1[r + i]! * x[i]!;
-      if (a > 0) z += w2[h]! * a;
+      for (let i = 0; i < d; i++) a = f32(a + f32(w1[r + i]! * x[i]!));
+      if (a > 0) z = f32(z + f32(w2[h]! * a));
     }
     return 1 / (1 + Math.exp(-z));
   }
@@ -245,9 +254,9 @@ export class CorruptionModel {
   }
 
   /**
-   * score() in WebAssembly (assembly/kernels.ts): the same float64 sums in the same order as the
-   * TypeScript loops above, so the same map and ratio bit for bit; the sigmoids stay here (V8's
-   * Math.exp).
+   * score() in WebAssembly (assembly/kernels.ts): the same float32 sums in the same order as the
+   * TypeScript loops above, four blocks at once, so the same map and ratio bit for bit; the
+   * sigmoids stay here (V8's Math.exp).
    */
   private scoreWasm(k: Kernels, features: Float32Array, cols: number, rows: number, keyframeSince: boolean, threshold: number): number {
     const n = cols * rows;
@@ -255,7 +264,7 @@ export class CorruptionModel {
     if (this.wasmFor !== n) {
       const packed1 = packWeights(m.stage1);
       const packed2 = packWeights(m.stage2);
-      // Prepared (float64-pair) first layers for the kernels' six-hidden-unit path: (inputs + 2) x hidden pairs.
+      // Prepared layers for the kernels (f32x4 splats: w1, b1, w2): (inputs + 2) x hidden vectors.
       const prepared = (mlp: MlpWeights, d: number) => (d + 2) * mlp.b1.length * 16;
       [w.w1, w.w2, w.ws1, w.ws2, w.feat, w.x, w.z1, w.p1, w.prev, w.z2] = k.layout([
         packed1.byteLength,
@@ -263,7 +272,8 @@ export class CorruptionModel {
         prepared(m.stage1, NUM_FEATURES),
         prepared(m.stage2, NUM_STAGE2),
         n * NUM_FEATURES * 4,
-        NUM_STAGE2 * 16,
+        // Inputs of four rows (16 bytes each), then stage 2's five context rows.
+        (NUM_STAGE2 + 5) * 16,
         n * 8,
         n * 4,
         n * 4,

@@ -4,7 +4,8 @@
  * test/detect/corruption-kernels.test.ts fails when the committed binary is not what this
  * source compiles to). Each function is a line-for-line port of the TypeScript reference in
  * ../features.ts (BlockFeatures.computeJs) and ../model.ts (Mlp, CorruptionModel.scoreJs), with
- * the same integer sums and the same float64 operations in the same order, so the results are
+ * the same integer sums and the same float64 (features) and float32 (perceptrons) operations in
+ * the same order, so the results are
  * bit-identical (the test checks that on real decoded frames). The logarithm is AssemblyScript's,
  * which ../log.ts ports for the reference; the sigmoid stays in TypeScript (V8's Math.exp and
  * AssemblyScript's differ in the last bit).
@@ -414,205 +415,165 @@ export function log1p(x: f64): f64 {
 }
 
 // ---- perceptrons (model.ts) ----
-// Weight block layout (f32) at `w`: mean[d], inv[d], w1[hidden*d], b1[hidden], w2[hidden]; b2 is an f64 argument
-const CLIP: f64 = 4;
-
-@inline function forward(w: usize, d: i32, hidden: i32, x: usize, b2: f64): f64 {
-  const w1 = w + (<usize>(2 * d) << 2);
-  const b1 = w1 + (<usize>(hidden * d) << 2);
-  const w2 = b1 + (<usize>hidden << 2);
-  let z: f64 = b2;
-  for (let h = 0; h < hidden; h++) {
-    let a: f64 = <f64>load<f32>(b1 + (<usize>h << 2));
-    const r = w1 + (<usize>(h * d) << 2);
-    for (let i = 0; i < d; i++) a += <f64>load<f32>(r + (<usize>i << 2)) * <f64>load<f32>(x + (<usize>i << 2));
-    if (a > 0) z += <f64>load<f32>(w2 + (<usize>h << 2)) * a;
-  }
-  return z;
-}
-
-@inline function standardize(w: usize, i: i32, d: i32, v: f64, x: usize): void {
-  const mean = <f64>load<f32>(w + (<usize>i << 2));
-  const inv = <f64>load<f32>(w + (<usize>(d + i) << 2));
-  let s = (v - mean) * inv;
-  s = s > CLIP ? CLIP : s < -CLIP ? -CLIP : s;
-  store<f32>(x + (<usize>i << 2), <f32>s);
-}
+// Weight block layout (f32) at `w`: mean[d], inv[d], w1[hidden*d], b1[hidden], w2[hidden]; b2 is an argument.
+// Float32 arithmetic throughout, four blocks at once, one per f32x4 lane: each lane does exactly
+// the operations of Mlp in ../model.ts (which rounds every step to float32 with Math.fround), in
+// the same order, multiply then add (no fused multiply-add), so each lane's logit is Mlp's bit for
+// bit. Until 2026-11-28 both sides computed in float64, two blocks per f64x2 vector.
+const CLIP: f32 = 4;
 
 /**
- * Two blocks at once, one per float64x2 lane: each lane does exactly the scalar forward()'s
- * operations in the same order (multiply, then add: no fused multiply-add), so each lane's result
- * is the scalar result bit for bit. `xp` holds input pairs: input i of lanes 0 and 1 at xp + 16 i.
- */
-@inline function forward2(w: usize, d: i32, hidden: i32, xp: usize, b2: f64): v128 {
-  const w1 = w + (<usize>(2 * d) << 2);
-  const b1 = w1 + (<usize>(hidden * d) << 2);
-  const w2 = b1 + (<usize>hidden << 2);
-  const zero = f64x2.splat(0);
-  let z = f64x2.splat(b2);
-  for (let h = 0; h < hidden; h++) {
-    let a = f64x2.splat(<f64>load<f32>(b1 + (<usize>h << 2)));
-    const r = w1 + (<usize>(h * d) << 2);
-    for (let i = 0; i < d; i++) a = f64x2.add(a, f64x2.mul(f64x2.splat(<f64>load<f32>(r + (<usize>i << 2))), v128.load(xp + (<usize>i << 4))));
-    // Lanes with a <= 0 add w2 * (+0) = +-0, which leaves z as it is (were z exactly +-0, only its
-    // sign could change, and the sigmoid of +0 and -0 is the same 0.5).
-    const pos = v128.and(a, f64x2.gt(a, zero));
-    z = f64x2.add(z, f64x2.mul(f64x2.splat(<f64>load<f32>(w2 + (<usize>h << 2))), pos));
-  }
-  return z;
-}
-
-/**
- * The first layer's weights of a perceptron with HIDDEN6 hidden units, prepared for forward2h6 as
- * float64 pairs (both lanes the same value, converted exactly from float32): w1 ordered input by
- * input (the HIDDEN6 weights of input i at out + 16 (HIDDEN6 i + h)), then b1, then w2.
+ * The first layer's weights prepared as f32x4 splats (all lanes the same value): w1 ordered hidden
+ * unit by hidden unit, input by input (unit h's weight for input i at out + 16 (h d + i)), then
+ * b1, then w2.
  */
 export function prepareWeights(w: usize, d: i32, hidden: i32, out: usize): void {
   const w1 = w + (<usize>(2 * d) << 2);
   const b1 = w1 + (<usize>(hidden * d) << 2);
   const w2 = b1 + (<usize>hidden << 2);
-  for (let i = 0; i < d; i++)
-    for (let h = 0; h < hidden; h++)
-      v128.store(out + (<usize>(i * hidden + h) << 4), f64x2.splat(<f64>load<f32>(w1 + (<usize>(h * d + i) << 2))));
+  for (let h = 0; h < hidden; h++)
+    for (let i = 0; i < d; i++) v128.store(out + (<usize>(h * d + i) << 4), f32x4.splat(load<f32>(w1 + (<usize>(h * d + i) << 2))));
   for (let h = 0; h < hidden; h++) {
-    v128.store(out + (<usize>(d * hidden + h) << 4), f64x2.splat(<f64>load<f32>(b1 + (<usize>h << 2))));
-    v128.store(out + (<usize>((d + 1) * hidden + h) << 4), f64x2.splat(<f64>load<f32>(w2 + (<usize>h << 2))));
+    v128.store(out + (<usize>(hidden * d + h) << 4), f32x4.splat(load<f32>(b1 + (<usize>h << 2))));
+    v128.store(out + (<usize>(hidden * d + hidden + h) << 4), f32x4.splat(load<f32>(w2 + (<usize>h << 2))));
   }
 }
 
-/** Hidden units of the perceptrons that forward2h6 serves (the shipped model's). */
-const HIDDEN6: i32 = 6;
+/** Input `i` of four rows (its standardized, clipped value for each lane) into x + 16 i. */
+@inline function standardize4(w: usize, i: i32, d: i32, v: v128, x: usize): void {
+  const s = f32x4.mul(f32x4.sub(v, f32x4.splat(load<f32>(w + (<usize>i << 2)))), f32x4.splat(load<f32>(w + (<usize>(d + i) << 2))));
+  // v > CLIP ? CLIP : v < -CLIP ? -CLIP : v, lane by lane (NaN passes, as in the reference).
+  const hi = f32x4.splat(CLIP);
+  const lo = f32x4.splat(-CLIP);
+  v128.store(x + (<usize>i << 4), v128.bitselect(hi, v128.bitselect(lo, s, f32x4.lt(s, lo)), f32x4.gt(s, hi)));
+}
 
-/**
- * forward2() for HIDDEN6 hidden units from prepared weights (prepareWeights): the six hidden sums
- * kept in registers and every input pair loaded once. Each hidden sum still adds its terms in
- * input order, and z its terms in hidden order, with the same operations: the same bits as forward2.
- */
-@inline function forward2h6(ws: usize, d: i32, xp: usize, b2: f64): v128 {
-  const b1 = ws + (<usize>(d * HIDDEN6) << 4);
-  let a0 = v128.load(b1);
-  let a1 = v128.load(b1 + 16);
-  let a2 = v128.load(b1 + 32);
-  let a3 = v128.load(b1 + 48);
-  let a4 = v128.load(b1 + 64);
-  let a5 = v128.load(b1 + 80);
+/** The logits of the four rows whose inputs are in x (16 bytes per input): Mlp.forward's sums, lane by lane. */
+@inline function forward4(ws: usize, d: i32, hidden: i32, x: usize, b2: f32): v128 {
+  const b1 = ws + (<usize>(hidden * d) << 4);
+  const w2 = b1 + (<usize>hidden << 4);
+  const zero = f32x4.splat(0);
+  let z = f32x4.splat(b2);
   let p = ws;
-  for (let i = 0; i < d; i++) {
-    const x = v128.load(xp + (<usize>i << 4));
-    a0 = f64x2.add(a0, f64x2.mul(v128.load(p), x));
-    a1 = f64x2.add(a1, f64x2.mul(v128.load(p + 16), x));
-    a2 = f64x2.add(a2, f64x2.mul(v128.load(p + 32), x));
-    a3 = f64x2.add(a3, f64x2.mul(v128.load(p + 48), x));
-    a4 = f64x2.add(a4, f64x2.mul(v128.load(p + 64), x));
-    a5 = f64x2.add(a5, f64x2.mul(v128.load(p + 80), x));
-    p += 96;
+  for (let h = 0; h < hidden; h++) {
+    let a = v128.load(b1 + (<usize>h << 4));
+    for (let i = 0; i < d; i++) {
+      a = f32x4.add(a, f32x4.mul(v128.load(p), v128.load(x + (<usize>i << 4))));
+      p += 16;
+    }
+    // Lanes with a <= 0 (or NaN) add w2 * (+0) = +-0, which leaves z as it is (were z exactly +-0,
+    // only its sign could change, and the sigmoid of +0 and -0 is the same 0.5).
+    z = f32x4.add(z, f32x4.mul(v128.load(w2 + (<usize>h << 4)), v128.and(a, f32x4.gt(a, zero))));
   }
-  const w2 = b1 + 96;
-  const zero = f64x2.splat(0);
-  let z = f64x2.splat(b2);
-  z = f64x2.add(z, f64x2.mul(v128.load(w2), v128.and(a0, f64x2.gt(a0, zero))));
-  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 16), v128.and(a1, f64x2.gt(a1, zero))));
-  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 32), v128.and(a2, f64x2.gt(a2, zero))));
-  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 48), v128.and(a3, f64x2.gt(a3, zero))));
-  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 64), v128.and(a4, f64x2.gt(a4, zero))));
-  z = f64x2.add(z, f64x2.mul(v128.load(w2 + 80), v128.and(a5, f64x2.gt(a5, zero))));
   return z;
 }
 
-/** forward2h6 when the perceptron has HIDDEN6 hidden units and prepared weights (ws != 0), else forward2. */
-@inline function forwardPair(w: usize, ws: usize, d: i32, hidden: i32, xp: usize, b2: f64): v128 {
-  return hidden == HIDDEN6 && ws != 0 ? forward2h6(ws, d, xp, b2) : forward2(w, d, hidden, xp, b2);
+@inline function feature4(feat: usize, nf: i32, b0: i32, b1: i32, b2: i32, b3: i32, i: i32): v128 {
+  const off = <usize>i << 2;
+  let v = f32x4.splat(load<f32>(feat + (<usize>(b0 * nf) << 2) + off));
+  v = f32x4.replace_lane(v, 1, load<f32>(feat + (<usize>(b1 * nf) << 2) + off));
+  v = f32x4.replace_lane(v, 2, load<f32>(feat + (<usize>(b2 * nf) << 2) + off));
+  v = f32x4.replace_lane(v, 3, load<f32>(feat + (<usize>(b3 * nf) << 2) + off));
+  return v;
 }
 
-/** standardize() into one lane of an input pair (the value rounded to float32 first, as the scalar path stores it). */
-@inline function standardizeLane(w: usize, i: i32, d: i32, v: f64, xp: usize, lane: usize): void {
-  const mean = <f64>load<f32>(w + (<usize>i << 2));
-  const inv = <f64>load<f32>(w + (<usize>(d + i) << 2));
-  let s = (v - mean) * inv;
-  s = s > CLIP ? CLIP : s < -CLIP ? -CLIP : s;
-  store<f64>(xp + (<usize>i << 4) + (lane << 3), <f64><f32>s);
+/** Stage 1 logits of every block into z1 (f64, each an exact float32 value); blocks in fours, a short last group padded by repeating its last block. `x` holds 16 bytes per input. */
+export function stage1(feat: usize, nf: i32, n: i32, w: usize, ws: usize, hidden: i32, b2: f64, x: usize, z1: usize): void {
+  const b2f = <f32>b2;
+  for (let b = 0; b < n; b += 4) {
+    const last = n - 1;
+    const q1 = min(b + 1, last);
+    const q2 = min(b + 2, last);
+    const q3 = min(b + 3, last);
+    for (let i = 0; i < nf; i++) standardize4(w, i, nf, feature4(feat, nf, b, q1, q2, q3, i), x);
+    const z = forward4(ws, nf, hidden, x, b2f);
+    store<f64>(z1 + (<usize>b << 3), <f64>f32x4.extract_lane(z, 0));
+    if (b + 1 < n) store<f64>(z1 + (<usize>(b + 1) << 3), <f64>f32x4.extract_lane(z, 1));
+    if (b + 2 < n) store<f64>(z1 + (<usize>(b + 2) << 3), <f64>f32x4.extract_lane(z, 2));
+    if (b + 3 < n) store<f64>(z1 + (<usize>(b + 3) << 3), <f64>f32x4.extract_lane(z, 3));
+  }
 }
 
-@inline function nbMax(p: usize, b: i32, cols: i32, rows: i32): f64 {
+@inline function nbMax(p: usize, b: i32, cols: i32, rows: i32): f32 {
   const bx = b % cols;
   const by = (b - bx) / cols;
-  let m: f64 = 0;
-  if (bx > 0) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b - 1) << 2)));
-  if (bx + 1 < cols) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b + 1) << 2)));
-  if (by > 0) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b - cols) << 2)));
-  if (by + 1 < rows) m = max<f64>(m, <f64>load<f32>(p + (<usize>(b + cols) << 2)));
+  let m: f32 = 0;
+  if (bx > 0) m = max<f32>(m, load<f32>(p + (<usize>(b - 1) << 2)));
+  if (bx + 1 < cols) m = max<f32>(m, load<f32>(p + (<usize>(b + 1) << 2)));
+  if (by > 0) m = max<f32>(m, load<f32>(p + (<usize>(b - cols) << 2)));
+  if (by + 1 < rows) m = max<f32>(m, load<f32>(p + (<usize>(b + cols) << 2)));
   return m;
-}
-
-/** Stage 1 logits of every block into z1 (f64); blocks in pairs (forward2), an odd last one alone. `x` holds 16 bytes per input. */
-export function stage1(feat: usize, nf: i32, n: i32, w: usize, ws: usize, hidden: i32, b2: f64, x: usize, z1: usize): void {
-  let b = 0;
-  for (; b + 1 < n; b += 2) {
-    const o0 = feat + (<usize>(b * nf) << 2);
-    const o1 = o0 + (<usize>nf << 2);
-    for (let i = 0; i < nf; i++) {
-      standardizeLane(w, i, nf, <f64>load<f32>(o0 + (<usize>i << 2)), x, 0);
-      standardizeLane(w, i, nf, <f64>load<f32>(o1 + (<usize>i << 2)), x, 1);
-    }
-    const z = forwardPair(w, ws, nf, hidden, x, b2);
-    store<f64>(z1 + (<usize>b << 3), f64x2.extract_lane(z, 0));
-    store<f64>(z1 + (<usize>(b + 1) << 3), f64x2.extract_lane(z, 1));
-  }
-  if (b < n) {
-    const o = feat + (<usize>(b * nf) << 2);
-    for (let i = 0; i < nf; i++) standardize(w, i, nf, <f64>load<f32>(o + (<usize>i << 2)), x);
-    store<f64>(z1 + (<usize>b << 3), forward(w, nf, hidden, x, b2));
-  }
-}
-
-/** One stage-2 input row (a block's features, then its 5 context values) into lane `lane` of `xp`. */
-@inline function stage2Lane(w: usize, feat: usize, nf: i32, d: i32, b: i32, c0: f64, c1: f64, c2: f64, c3: f64, c4: f64, xp: usize, lane: usize): void {
-  const o = feat + (<usize>(b * nf) << 2);
-  for (let i = 0; i < nf; i++) standardizeLane(w, i, d, <f64>load<f32>(o + (<usize>i << 2)), xp, lane);
-  standardizeLane(w, nf, d, c0, xp, lane);
-  standardizeLane(w, nf + 1, d, c1, xp, lane);
-  standardizeLane(w, nf + 2, d, c2, xp, lane);
-  standardizeLane(w, nf + 3, d, c3, xp, lane);
-  standardizeLane(w, nf + 4, d, c4, xp, lane);
 }
 
 /**
  * Stage 2 on blocks passing the gate: p1/prev are f32 stage-1 probabilities; z2 gets the logit
- * (f64) or NaN where gated off. Scored blocks go through forward2 in pairs, in block order.
- * Returns the number scored.
+ * (f64, an exact float32 value) or NaN where gated off. Scored blocks go through forward4 in
+ * groups of four, in block order; their five context inputs are kept in `ctx` (five f32x4) while
+ * a group fills. Returns the number scored.
  */
 export function stage2(feat: usize, nf: i32, cols: i32, rows: i32, w: usize, ws: usize, hidden: i32, b2: f64, x: usize, p1: usize, prev: usize, key: f64, gate: f64, z2: usize): i32 {
   const n = cols * rows;
   const d = nf + 5;
+  const b2f = <f32>b2;
+  const g = <f32>gate;
+  const kf = <f32>key;
+  // Context rows of the pending group: after the inputs' 16-byte slots.
+  const ctx = x + (<usize>d << 4);
   let scored = 0;
-  let pending = -1;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
+  let pending = 0;
   for (let b = 0; b < n; b++) {
-    const self = <f64>load<f32>(p1 + (<usize>b << 2));
+    const self = load<f32>(p1 + (<usize>b << 2));
     const nb = nbMax(p1, b, cols, rows);
-    const pb = <f64>load<f32>(prev + (<usize>b << 2));
+    const pb = load<f32>(prev + (<usize>b << 2));
     const pnb = nbMax(prev, b, cols, rows);
-    if (self < gate && nb < gate && pb < gate && pnb < gate) {
+    if (self < g && nb < g && pb < g && pnb < g) {
       store<f64>(z2 + (<usize>b << 3), NaN);
       continue;
     }
     scored++;
-    if (pending < 0) {
-      stage2Lane(w, feat, nf, d, b, self, nb, pb, pnb, key, x, 0);
-      pending = b;
-      continue;
+    const c = ctx + (<usize>pending << 2);
+    store<f32>(c, self);
+    store<f32>(c + 16, nb);
+    store<f32>(c + 32, pb);
+    store<f32>(c + 48, pnb);
+    if (pending == 0) q0 = b;
+    else if (pending == 1) q1 = b;
+    else if (pending == 2) q2 = b;
+    pending++;
+    if (pending == 4) {
+      stage2Group(feat, nf, d, w, ws, hidden, b2f, x, ctx, kf, q0, q1, q2, b, z2, 4);
+      pending = 0;
     }
-    stage2Lane(w, feat, nf, d, b, self, nb, pb, pnb, key, x, 1);
-    const z = forwardPair(w, ws, d, hidden, x, b2);
-    store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(z, 0));
-    store<f64>(z2 + (<usize>b << 3), f64x2.extract_lane(z, 1));
-    pending = -1;
   }
-  if (pending >= 0) {
-    // The odd one out: lane 0 is already filled; duplicate it into lane 1 and take lane 0.
-    for (let i = 0; i < d; i++) store<f64>(x + (<usize>i << 4) + 8, load<f64>(x + (<usize>i << 4)));
-    store<f64>(z2 + (<usize>pending << 3), f64x2.extract_lane(forwardPair(w, ws, d, hidden, x, b2), 0));
+  if (pending > 0) {
+    // A short last group: the missing lanes repeat the first block; only the real ones are stored.
+    for (let l = pending; l < 4; l++) {
+      const c = ctx + (<usize>l << 2);
+      store<f32>(c, load<f32>(ctx));
+      store<f32>(c + 16, load<f32>(ctx + 16));
+      store<f32>(c + 32, load<f32>(ctx + 32));
+      store<f32>(c + 48, load<f32>(ctx + 48));
+    }
+    stage2Group(feat, nf, d, w, ws, hidden, b2f, x, ctx, kf, q0, pending > 1 ? q1 : q0, pending > 2 ? q2 : q0, q0, z2, pending);
   }
   return scored;
+}
+
+@inline function stage2Group(feat: usize, nf: i32, d: i32, w: usize, ws: usize, hidden: i32, b2: f32, x: usize, ctx: usize, key: f32, b0: i32, b1: i32, b2i: i32, b3: i32, z2: usize, count: i32): void {
+  for (let i = 0; i < nf; i++) standardize4(w, i, d, feature4(feat, nf, b0, b1, b2i, b3, i), x);
+  standardize4(w, nf, d, v128.load(ctx), x);
+  standardize4(w, nf + 1, d, v128.load(ctx + 16), x);
+  standardize4(w, nf + 2, d, v128.load(ctx + 32), x);
+  standardize4(w, nf + 3, d, v128.load(ctx + 48), x);
+  standardize4(w, nf + 4, d, f32x4.splat(key), x);
+  const z = forward4(ws, d, hidden, x, b2);
+  store<f64>(z2 + (<usize>b0 << 3), <f64>f32x4.extract_lane(z, 0));
+  if (count > 1) store<f64>(z2 + (<usize>b1 << 3), <f64>f32x4.extract_lane(z, 1));
+  if (count > 2) store<f64>(z2 + (<usize>b2i << 3), <f64>f32x4.extract_lane(z, 2));
+  if (count > 3) store<f64>(z2 + (<usize>b3 << 3), <f64>f32x4.extract_lane(z, 3));
 }
 
 /**
