@@ -14,6 +14,7 @@
  * local events), the block's DC step against its neighbours, and its neighbours' blockiness.
  */
 
+import { selectInPlace } from '../../shared/index.ts';
 import { Kernels } from './kernels.ts';
 import { log, log1p } from './log.ts';
 
@@ -315,29 +316,7 @@ export class BlockFeatures {
   private median(a: Float32Array): number {
     const s = this.scratch;
     s.set(a);
-    const k = s.length >> 1;
-    let lo = 0;
-    let hi = s.length - 1;
-    while (hi > lo) {
-      const pivot = s[(lo + hi) >> 1]!;
-      let i = lo;
-      let j = hi;
-      while (i <= j) {
-        while (s[i]! < pivot) i++;
-        while (s[j]! > pivot) j--;
-        if (i <= j) {
-          const t = s[i]!;
-          s[i] = s[j]!;
-          s[j] = t;
-          i++;
-          j--;
-        }
-      }
-      if (k <= j) hi = j;
-      else if (k >= i) lo = i;
-      else break;
-    }
-    return s[k]!;
+    return selectInPlace(s, s.length >> 1);
   }
 
   private derive(decodeError: boolean): number {
