@@ -89,7 +89,7 @@ export const corruptionDetector = defineDetector({
       max: 5,
       unit: 's',
       guidance:
-        "Each analysed 720p frame costs about 2.6 ms of CPU on an idle core of the project's 2-core machine (WebAssembly kernels; 1080p has 2.25x the blocks and takes about 2.5x), so 0.2 s (every 5th or 6th frame at 25-30 fps) averages about 0.45 ms per frame; 0 analyses every frame. The model was trained at 0.2 s spacing: its temporal features expect it, other values are not validated.",
+        "Each analysed 720p frame costs about 2.2 ms of CPU on an idle core of the project's 2-core machine (WebAssembly kernels; 1080p has 2.25x the blocks and takes about 2.5x), so 0.2 s (every 5th or 6th frame at 25-30 fps) averages about 0.4 ms per frame; 0 analyses every frame. The model was trained at 0.2 s spacing: its temporal features expect it, other values are not validated.",
     },
     blockProbability: {
       type: 'number',
