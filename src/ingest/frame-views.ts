@@ -278,25 +278,37 @@ type MutableAudioChunk = {
   -readonly [K in keyof AudioChunk]: AudioChunk[K];
 };
 
+/** Samples a channel the audio copy target holds at least (Vorbis frames reach 4096 at 48 kHz). */
+const AUDIO_CAPACITY = 4096;
+
 /**
  * Builds the float32 planar view of a decoded (fltp) audio frame.
  *
  * The samples are copied (av_frame_copy, natively: a few KB) into a frame this builder allocates
- * once per format, whose per-channel views are taken once and kept, as VideoViewBuilder does for
- * luma: node-av's `Frame.data` getter wraps every plane as a new external Buffer on each call
- * (about 8 µs a chunk plus the collections those wrappers cause, measured at 47 chunks a second),
- * and the channel layout getter builds an object per call. av_frame_copy refuses a frame whose
- * sample count, format or channel layout differs from the copy target's, which is how a change is
- * noticed: only then are the layout and the target taken anew. Where the target cannot be
- * allocated, the view falls back to wrapping the decoder's frame. The views are valid until the
- * next build().
+ * once per format, whose planes are wrapped once and kept, as VideoViewBuilder does for luma:
+ * node-av's `Frame.data` getter wraps every plane as a new external Buffer on each call (about
+ * 8 µs a chunk plus the collections those wrappers cause, measured at 47 chunks a second), and the
+ * channel layout getter builds an object per call. The copy target holds at least AUDIO_CAPACITY
+ * samples a channel, so codecs whose frames vary in length (Vorbis, Opus, a short last frame) only
+ * set its sample count; the views for each length are made once. av_frame_copy refuses a frame
+ * whose format or channel layout differs from the target's, which is how a change is noticed: only
+ * then are the layout and the target taken anew. Where no target can be made for a format, the view
+ * wraps the decoder's frame (and the target is not tried again for that format). The views are
+ * valid until the next build().
  */
 export class AudioViewBuilder {
   private names: string[] = [];
   private mask = -1n;
   private readonly copyFrame = new Frame();
-  /** Channel views on `copyFrame`'s planes, taken once per allocation; empty while it has none. */
-  private copyViews: Float32Array[] = [];
+  /** `copyFrame`'s planes over its whole capacity, wrapped once per allocation; empty while it has none. */
+  private planes: Float32Array[] = [];
+  private capacity = 0;
+  /** The sample count `copyFrame` is set to. */
+  private copyLength = 0;
+  /** Views of `length` samples on `planes`, per length seen since the allocation. */
+  private readonly views = new Map<number, Float32Array[]>();
+  /** The format (sample format, channels, layout) no copy target could be made for. */
+  private failed = '';
   private readonly chunk: MutableAudioChunk = {
     kind: 'audio',
     mediaTime: 0,
@@ -309,18 +321,21 @@ export class AudioViewBuilder {
 
   build(frame: Frame, mediaTime: number, wallTime: number): AudioChunk | null {
     const n = frame.nbSamples;
-    let channels: Float32Array[] | null = null;
-    if (this.copyViews.length > 0 && this.copyFrame.copy(frame) >= 0) channels = this.copyViews;
-    else {
-      // First chunk, or the format changed (or the copy target could not be made): read the layout.
+    let channels = n > 0 && n <= this.capacity ? this.copied(frame, n) : null;
+    if (!channels) {
+      // First chunk, a longer one, or the format changed (or no copy target can be made): read the layout.
       const count = frame.channels;
       const layout = frame.channelLayout;
       if (layout.mask !== this.mask || this.names.length !== count) {
         this.mask = layout.mask;
         this.names = channelNames(layout.mask, count);
       }
-      if (this.allocCopy(frame, n, count, layout) && this.copyFrame.copy(frame) >= 0) channels = this.copyViews;
-      else channels = this.wrap(frame, n, count);
+      const key = `${frame.format}/${count}/${layout.order}/${layout.mask}`;
+      if (n > 0 && key !== this.failed) {
+        if (this.allocCopy(frame, n, count, layout)) channels = this.copied(frame, n);
+        if (!channels) this.failed = key;
+      }
+      channels ??= this.wrap(frame, n, count);
     }
     if (!channels) return null;
     const a = this.chunk;
@@ -334,8 +349,26 @@ export class AudioViewBuilder {
   }
 
   close(): void {
-    this.copyViews = [];
+    this.planes = [];
+    this.views.clear();
+    this.capacity = 0;
     this.copyFrame.free();
+  }
+
+  /** `frame`'s n samples copied into the target, as views; null where av_frame_copy refuses (another format or layout). */
+  private copied(frame: Frame, n: number): Float32Array[] | null {
+    const f = this.copyFrame;
+    if (this.copyLength !== n) {
+      f.nbSamples = n;
+      this.copyLength = n;
+    }
+    if (f.copy(frame) < 0) return null;
+    let v = this.views.get(n);
+    if (!v) {
+      v = this.planes.map((p) => p.subarray(0, n));
+      this.views.set(n, v);
+    }
+    return v;
   }
 
   /** The decoder's own planes, wrapped for this chunk only (the fallback). */
@@ -351,28 +384,33 @@ export class AudioViewBuilder {
     return channels;
   }
 
-  /** A float planar copy target shaped like `frame`, and its channel views; false where it cannot be made. */
+  /** A float planar copy target for `frame`'s format and layout, at least AUDIO_CAPACITY samples long; false where it cannot be made. */
   private allocCopy(frame: Frame, n: number, count: number, layout: Frame['channelLayout']): boolean {
-    this.copyViews = [];
+    this.planes = [];
+    this.views.clear();
+    this.capacity = 0;
     const f = this.copyFrame;
     f.free();
-    if (frame.format !== AV_SAMPLE_FMT_FLTP || n <= 0 || count <= 0) return false;
+    if (frame.format !== AV_SAMPLE_FMT_FLTP || count <= 0) return false;
+    const capacity = Math.max(n, AUDIO_CAPACITY);
     try {
       f.alloc();
       f.format = AV_SAMPLE_FMT_FLTP;
-      f.nbSamples = n;
+      f.nbSamples = capacity;
       f.sampleRate = frame.sampleRate;
       f.channelLayout = layout;
       if (f.allocBuffer() < 0) return false;
       const planes = f.data;
       if (!planes || planes.length < count) return false;
-      const views: Float32Array[] = [];
+      const full: Float32Array[] = [];
       for (let c = 0; c < count; c++) {
         const p = planes[c];
-        if (!p || p.byteLength < n * 4) return false;
-        views.push(new Float32Array(p.buffer, p.byteOffset, n));
+        if (!p || p.byteLength < capacity * 4) return false;
+        full.push(new Float32Array(p.buffer, p.byteOffset, capacity));
       }
-      this.copyViews = views;
+      this.planes = full;
+      this.capacity = capacity;
+      this.copyLength = capacity;
       return true;
     } catch {
       return false;

@@ -1,8 +1,9 @@
 /**
  * The audio view every audio detector reads: float planar samples with the channel names of the
  * layout. Ingest copies each decoded chunk into a frame of its own (av_frame_copy) and keeps its
- * channel views, so the view must follow every change of sample count, channel count and channel
- * layout, and stay readable after the decoder's frame is freed.
+ * channel views, so the view must follow every change of sample count (up and down, past the copy
+ * target's capacity), channel count and channel layout, and stay readable after the decoder's frame
+ * is freed.
  */
 import '../../src/shared/polyfill.ts';
 import { AV_CHANNEL_ORDER_NATIVE, AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
@@ -50,6 +51,12 @@ describe('AudioViewBuilder', () => {
       { n: 960, mask: FC_LFE, names: ['FC', 'LFE'] },
       { n: 1024, mask: STEREO, names: ['FL', 'FR'] },
       { n: 17, mask: STEREO, names: ['FL', 'FR'] },
+      // Lengths that vary frame to frame (Vorbis, Opus), and one longer than the copy target was made for.
+      { n: 128, mask: STEREO, names: ['FL', 'FR'] },
+      { n: 1024, mask: STEREO, names: ['FL', 'FR'] },
+      { n: 128, mask: STEREO, names: ['FL', 'FR'] },
+      { n: 6000, mask: STEREO, names: ['FL', 'FR'] },
+      { n: 2048, mask: STEREO, names: ['FL', 'FR'] },
     ];
     try {
       for (const [k, s] of steps.entries()) {
