@@ -101,6 +101,40 @@ describe('freeze detector', () => {
     expect(run(videoFrames(pointer, 0, 4 * FPS, opts)).edges).toEqual([]);
   });
 
+  it('a still picture where the encoder refreshes one block for one frame now and then is still one freeze', () => {
+    // As H.264 at a low bitrate codes a frozen grainy picture: most blocks skipped, one recoded
+    // (a new grain sample, 10 levels off, kept until it is recoded) in a single frame about every
+    // 0.4 s, each time elsewhere.
+    const r = prng(14);
+    const spots = Array.from({ length: 16 }, () => ({ x: Math.floor(r() * (W - 24)), y: Math.floor(r() * (H - 16)) }));
+    const refresh: LumaFn = (x, y, i) => {
+      let v = tex(x, y);
+      for (let k = 0; 10 * k + 5 <= i; k++) {
+        const s = spots[k]!;
+        if (x >= s.x && x < s.x + 24 && y >= s.y && y < s.y + 16) v += 10;
+      }
+      return v;
+    };
+    const { found } = run(videoFrames(refresh, 0, 6 * FPS, opts));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBeLessThanOrEqual(2 / FPS + 1e-9);
+    expect(found[0]!.end).toBeCloseTo(6, 5);
+  });
+
+  it('a small object moving in a 10 fps source carried at 25 fps (pictures repeated) is not a freeze', () => {
+    // The box of the 3 % test above, but each picture held for 2 or 3 frames: most frames repeat the
+    // one before, and the box moves only on the others.
+    const pointer: LumaFn = (x, y, i) => {
+      const k = Math.floor((i * 10) / FPS);
+      const travel = W - 56;
+      const p = (10 * k) % (2 * travel);
+      const bx = p < travel ? p : 2 * travel - p;
+      const by = 40 + Math.round(40 * Math.sin(k / 6));
+      return x >= bx && x < bx + 56 && y >= by && y < by + 32 ? 235 : tex(x, y);
+    };
+    expect(run(videoFrames(pointer, 0, 4 * FPS, opts)).edges).toEqual([]);
+  });
+
   it('a static picture with weak white sensor noise (±1 on ~60% of pixels) is not a freeze (live camera)', () => {
     const r = prng(13);
     const sensor: LumaFn = (x, y) => tex(x, y) + (r() < 0.6 ? (r() < 0.5 ? -1 : 1) : 0);

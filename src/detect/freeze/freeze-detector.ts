@@ -16,6 +16,12 @@ const P90 = Math.floor(REGIONS * 0.9);
  */
 /** Seconds of noise-like frames whose mean median is the noise level judged against grainLevel. */
 const NOISE_SPAN = 0.5;
+/**
+ * Seconds within which change must follow change for new regions to count as live motion: an
+ * object moving keeps changing regions frame after frame (or every few frames in a 4 fps+ source),
+ * while an encoder recoding one block of a frozen picture does it once, here and there.
+ */
+const MOTION_GAP = 0.25;
 const DRIFT_AFTER = 1;
 const DRIFT_EVERY = 0.25;
 const DRIFT_LEVEL = 3;
@@ -39,6 +45,10 @@ const DRIFT_MATCH = 0.95;
  *   since a frozen picture re-encoded is refreshed at every keyframe too. Uniform change
  *   at or above `grainLevel` is treated as grain on a still picture instead. This is a
  *   level heuristic: a very noisy live camera (night, high gain) needs a higher grainLevel.
+ * - content that moves changes regions frame after frame (or every few frames in a source at a
+ *   lower frame rate); a lone change, an encoder recoding one block of a frozen picture now and
+ *   then, counts in that frame's changed area but is not learnt as a changing region and does not
+ *   restart the quiet run as content reaching new regions (MOTION_GAP).
  * - a slow pan or tilt can change each frame by less than the encoder's noise; once the picture
  *   has been quiet for a second it is compared with the picture at the start of the quiet
  *   stretch, and a picture that has drifted away from it, which a shifted copy matches better
@@ -156,6 +166,7 @@ export const freezeDetector = defineDetector({
     let median = 0;
     let movingArea = 0;
     let identical = false;
+    let lastChangeAt = -Infinity;
     reporter.measurements = () => ({
       noiseFloor: round(median),
       movingArea: round(movingArea, 3),
@@ -169,6 +180,7 @@ export const freezeDetector = defineDetector({
       lastGrainAt = -Infinity;
       noiseHistory.length = 0;
       lastKeyAt = -Infinity;
+      lastChangeAt = -Infinity;
       quietSince = Number.NaN;
       lastChanged.fill(-Infinity);
       drift.reset();
@@ -244,16 +256,24 @@ export const freezeDetector = defineDetector({
         // mostly skipped during grain (grain comes and goes with the bit budget), the last grain level.
         const floor = t - lastGrainAt <= 1 ? Math.max(median, noiseLevel) : median;
         const limit = Math.max(o.changeThreshold, o.noiseFactor * floor);
+        // Motion lasts: change just before this frame (within MOTION_GAP, which spans the repeated
+        // pictures of a source at a lower frame rate) makes the regions changing now moving content.
+        // A lone change (an encoder recoding a block or two of a frozen picture, a clock's tick) is
+        // counted in this frame's changed area but neither learnt as a changing region nor taken as
+        // content reaching new ones.
+        const moving = globalMotion || t - lastChangeAt <= MOTION_GAP;
         let changedNow = 0;
         let firstTimers = 0;
         const runStart = Number.isNaN(quietSince) ? Infinity : quietSince;
         for (let r = 0; r < REGIONS; r++) {
           if (globalMotion || mads[r]! > limit) {
+            changedNow++;
+            if (!moving) continue;
             if (lastChanged[r]! < runStart) firstTimers++;
             lastChanged[r] = t;
-            changedNow++;
           }
         }
+        if (changedNow > 0) lastChangeAt = t;
         identical = total === 0;
         const quietNow = changedNow / REGIONS <= o.maxMovingArea;
         if (!quietNow) quietSince = Number.NaN;
