@@ -22,6 +22,11 @@ const NOISE_SPAN = 0.5;
  * while an encoder recoding one block of a frozen picture does it once, here and there.
  */
 const MOTION_GAP = 0.25;
+/**
+ * Seconds after a keyframe (at most half the GOP) during which weak noise-like change is not taken
+ * for a live sensor: the encoder is still settling on the picture it has just refreshed.
+ */
+const SETTLE = 0.5;
 const DRIFT_AFTER = 1;
 const DRIFT_EVERY = 0.25;
 const DRIFT_LEVEL = 3;
@@ -42,7 +47,8 @@ const DRIFT_MATCH = 0.95;
  * - a picture whose median region changes by more than `noiseCeiling` is moving as a whole;
  * - weak change spread over most of the picture (a live camera's sensor noise, or the
  *   change between keyframes) is evidence of a live source; the refresh at a keyframe is not,
- *   since a frozen picture re-encoded is refreshed at every keyframe too. Uniform change
+ *   since a frozen picture re-encoded is refreshed at every keyframe too, and neither is such
+ *   change in the half second after a keyframe (SETTLE), while the encoder settles. Uniform change
  *   at or above `grainLevel` is treated as grain on a still picture instead. This is a
  *   level heuristic: a very noisy live camera (night, high gain) needs a higher grainLevel.
  * - content that moves changes regions frame after frame (or every few frames in a source at a
@@ -157,6 +163,8 @@ export const freezeDetector = defineDetector({
     /** Medians of the recent noise-like frames (media time, level): the level a live sensor or grain is judged by. */
     const noiseHistory: { t: number; m: number }[] = [];
     let lastKeyAt = -Infinity;
+    /** Seconds between the last two keyframes (Infinity until two were seen). */
+    let gop = Infinity;
     /** Media time of the previous frame: a gap in the media restarts the comparison. */
     let prevT = Number.NaN;
     const mads = new Float64Array(REGIONS);
@@ -180,6 +188,7 @@ export const freezeDetector = defineDetector({
       lastGrainAt = -Infinity;
       noiseHistory.length = 0;
       lastKeyAt = -Infinity;
+      gop = Infinity;
       lastChangeAt = -Infinity;
       quietSince = Number.NaN;
       lastChanged.fill(-Infinity);
@@ -215,7 +224,10 @@ export const freezeDetector = defineDetector({
         const noisy = nonzero >= o.liveNoiseArea * w * h;
         // Noise-like change: white, spread over most of the picture, about equal in every region.
         const noiseLike = noisy && whiteness >= 1.1 && p90 <= 2 * median + 0.5;
-        if (f.keyFrame) lastKeyAt = t;
+        if (f.keyFrame) {
+          if (t > lastKeyAt) gop = t - lastKeyAt;
+          lastKeyAt = t;
+        }
         const refresh = f.keyFrame || t - lastKeyAt <= 3.5 * f.frameDuration;
         if (refresh && !o.keyframeIsLive && (median < o.grainLevel || whiteness >= 1)) {
           // A keyframe re-encodes the whole picture, frozen or not, and the encoder settles over the
@@ -248,7 +260,10 @@ export const freezeDetector = defineDetector({
           noiseLevel = level;
           lastGrainAt = t;
         }
-        const liveSensor = keyframeLife || (noiseLike && level < o.grainLevel);
+        // Not while the encoder settles after a keyframe (SETTLE, at most half the GOP): x265 and MPEG-2
+        // recode a frozen picture a little some 0.2-0.3 s after each keyframe, weak and white like a sensor.
+        const settling = t - lastKeyAt <= Math.min(SETTLE, gop / 2);
+        const liveSensor = keyframeLife || (noiseLike && level < o.grainLevel && !settling);
         // Change over the whole picture that is not white (pans, slow camera moves, lighting) is motion.
         const smoothGlobalChange = noisy && whiteness < 1.1 && median >= o.changeThreshold / 2;
         const globalMotion = median > o.noiseCeiling || liveSensor || smoothGlobalChange;
