@@ -37,6 +37,15 @@ const stillAt =
   (x, y) =>
     tex(x + 3 * at, y);
 
+/** A 56x32 px box over the texture at picture k, moving `step` px a picture left to right and back, bobbing with period 2π·`bob`. */
+function sweepingBox(x: number, y: number, k: number, step: number, bob: number): number {
+  const travel = W - 56;
+  const p = (step * k) % (2 * travel);
+  const bx = p < travel ? p : 2 * travel - p;
+  const by = 40 + Math.round(40 * Math.sin(k / bob));
+  return x >= bx && x < bx + 56 && y >= by && y < by + 32 ? 235 : tex(x, y);
+}
+
 describe('freeze detector', () => {
 
   it('a live source that stalls and resumes (discontinuity, late frames, a gap, a keyframe) gives no freeze', () => {
@@ -91,14 +100,7 @@ describe('freeze detector', () => {
 
   it('a still picture with a small object (3% of the area) moving across it is not a freeze', () => {
     // A 56x32 px box (3.1% of 320x180) sweeping left to right and back, 4 px per frame.
-    const pointer: LumaFn = (x, y, i) => {
-      const travel = W - 56;
-      const p = (4 * i) % (2 * travel);
-      const bx = p < travel ? p : 2 * travel - p;
-      const by = 40 + Math.round(40 * Math.sin(i / 15));
-      return x >= bx && x < bx + 56 && y >= by && y < by + 32 ? 235 : tex(x, y);
-    };
-    expect(run(videoFrames(pointer, 0, 4 * FPS, opts)).edges).toEqual([]);
+    expect(run(videoFrames((x, y, i) => sweepingBox(x, y, i, 4, 15), 0, 4 * FPS, opts)).edges).toEqual([]);
   });
 
   it('a still picture where the encoder refreshes one block for one frame now and then is still one freeze', () => {
@@ -124,14 +126,7 @@ describe('freeze detector', () => {
   it('a small object moving in a 10 fps source carried at 25 fps (pictures repeated) is not a freeze', () => {
     // The box of the 3 % test above, but each picture held for 2 or 3 frames: most frames repeat the
     // one before, and the box moves only on the others.
-    const pointer: LumaFn = (x, y, i) => {
-      const k = Math.floor((i * 10) / FPS);
-      const travel = W - 56;
-      const p = (10 * k) % (2 * travel);
-      const bx = p < travel ? p : 2 * travel - p;
-      const by = 40 + Math.round(40 * Math.sin(k / 6));
-      return x >= bx && x < bx + 56 && y >= by && y < by + 32 ? 235 : tex(x, y);
-    };
+    const pointer: LumaFn = (x, y, i) => sweepingBox(x, y, Math.floor((i * 10) / FPS), 10, 6);
     expect(run(videoFrames(pointer, 0, 4 * FPS, opts)).edges).toEqual([]);
   });
 
