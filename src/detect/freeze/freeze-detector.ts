@@ -260,8 +260,8 @@ export const freezeDetector = defineDetector({
           noiseLevel = level;
           lastGrainAt = t;
         }
-        // Not while the encoder settles after a keyframe (SETTLE, at most half the GOP): x265 and MPEG-2
-        // recode a frozen picture a little some 0.2-0.3 s after each keyframe, weak and white like a sensor.
+        // Not while the encoder settles after a keyframe (SETTLE, at most half the GOP): x265 (HEVC)
+        // recodes a frozen picture a little some 0.2-0.3 s after each keyframe, weak and white like a sensor.
         const settling = t - lastKeyAt <= Math.min(SETTLE, gop / 2);
         const liveSensor = keyframeLife || (noiseLike && level < o.grainLevel && !settling);
         // Change over the whole picture that is not white (pans, slow camera moves, lighting) is motion.
