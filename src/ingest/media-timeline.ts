@@ -126,7 +126,11 @@ export class MediaTimeline {
       // Confirmed: the timestamps really moved at the pending frame. A forward jump within the
       // limit is a real gap; anything else a discontinuity, continued from where that frame went.
       const jump = p.pts - s.lastPts;
-      const wallGap = Math.max(0, (p.wall - s.lastWall) / 1000);
+      // The wall time the jump took: to the pending frame, or to this one less the media time
+      // between the two, whichever is more. A frame can come out before the outage it follows
+      // (a multiplexer's audio buffering puts the first packet after a hole ahead of video from
+      // before it; a reader releases it early): then only the frame confirming it shows the hole.
+      const wallGap = Math.max(0, (p.wall - s.lastWall) / 1000, (wall - s.lastWall) / 1000 - fromPending);
       const limit = this.live ? Math.min(this.maxGap, Math.max(duration, wallGap) + LIVE_SLACK) : this.maxGap;
       // Live: also a real gap where it only brings the track level with another that already took
       // it. An MPEG-TS demuxer hands out a video track's last packet before an outage only when the

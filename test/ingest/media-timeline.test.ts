@@ -87,6 +87,21 @@ describe('MediaTimeline', () => {
     expect(after[0]).toBeCloseTo(before[9]! + 5, 9);
   });
 
+  it('live: a frame that came out before the outage it follows (read early) still has the gap kept, by the frame confirming it', () => {
+    // Seen in an MPEG-2 + MP2 transport stream played at 1x: the multiplexer had put the first audio
+    // packet after a 4.9 s hole ahead of the last video packet before it, and the reader released
+    // it at once, before waiting out the hole for the next one. Its own wall time showed no gap, so
+    // the jump was bridged and every later media time ran 4.9 s behind the stream's timestamps.
+    const t = new MediaTimeline(30, true);
+    const A = 1024 / 48000;
+    let last = 0;
+    for (let i = 0; i * A < 3; i++) last = t.map(1, 100 + i * A, A, i * A * 1000);
+    const early = t.map(1, 100 + 3 + 4.9, A, 3000); // the packet after the hole, out before it
+    const confirming = t.map(1, 100 + 3 + 4.9 + A, A, 7900 + A * 1000);
+    expect(early).toBeCloseTo(last + A, 6); // provisional, one chunk on
+    expect(confirming).toBeCloseTo(3 + 4.9 + A, 1);
+  });
+
   it('sparse frames (2 s apart, variable frame rate) keep their spacing once it is the usual step', () => {
     const t = new MediaTimeline();
     frames(t, 10, 25, 0);
