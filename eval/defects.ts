@@ -167,7 +167,9 @@ export const DEFECTS: readonly DefectType[] = [
     // An offset is estimated over the detector's content window: it must outlast window + minDuration.
     duration: [15, 25],
     marginOption: 'window',
-    implies: [],
+    // A drift ends with the audio timestamps back on the clock: after a negative one they jump
+    // ahead by the drift (400-800 ms), a PTS gap on the audio PID that transport rightly reports.
+    implies: ['transport'],
     // Container timestamps cannot show an audio offset in the content: a timestamp incident (channel
     // 'timestamps') finds only timestamp drift; content and test-signal verdicts find any variant.
     canFind: (t, d) => d.channel !== 'timestamps' || t.variant === 'timestamp-drift',
