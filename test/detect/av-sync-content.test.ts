@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultOptions, type DetectorContext } from '../../src/detect/index.ts';
 import { avSyncDetector as spec } from '../../src/detect/av-sync/av-sync-detector.ts';
-import type { IntervalEdge, MediaInput } from '../../src/shared/index.ts';
-import { intervals } from '../helpers/frames.ts';
+import { prng, type IntervalEdge, type MediaInput, type VideoFrameView } from '../../src/shared/index.ts';
+import { audioChunks, frameFromLuma, intervals } from '../helpers/frames.ts';
 import { aacRoundTrip } from '../helpers/ebur128.ts';
 import { chunksOf, editedContent, interleave } from '../helpers/sync-media.ts';
 
@@ -69,5 +69,40 @@ describe('av_sync on edited content (synthetic)', { timeout: 30_000 }, () => {
     expect(edges).toEqual([]);
     expect(gauges['av_offset_ms'] ?? []).toEqual([]);
     expect(Math.max(...(gauges['av_sync_confidence'] ?? [0]))).toBeLessThan(0.5);
+  });
+  it('the refresh of a still picture at every keyframe is not a visual event (a periodic sound does not match it)', () => {
+    // A still shot through an encoder with a keyframe every second: each keyframe re-codes the
+    // picture a little (a few levels of new quantisation noise), the frame after settles it, and
+    // nothing else changes. Over it, a sound with a beat every second, 300 ms after each keyframe.
+    // Those refreshes used to be onsets, one a second, which the beat matched at +300 ms with
+    // full support: a confident "audio late" verdict on a picture with no events at all.
+    const fps = 25;
+    const seconds = 32;
+    const w = 128;
+    const h = 72;
+    const rand = prng(11);
+    const base = new Uint8Array(w * h);
+    for (let i = 0; i < base.length; i++) base[i] = 60 + ((i * 37) % 120);
+    const recode = (from: Uint8Array, amp: number): Uint8Array => from.map((v) => Math.max(0, Math.min(255, v + Math.round((rand() * 2 - 1) * amp))));
+    const video: VideoFrameView[] = [];
+    let picture = base;
+    for (let i = 0; i < seconds * fps; i++) {
+      const keyFrame = i % fps === 0;
+      if (keyFrame) picture = recode(base, 8);
+      else if (i % fps === 1) picture = recode(picture, 5);
+      video.push({ ...frameFromLuma(picture, w, h, i / fps, 1 / fps), keyFrame });
+    }
+    const sr = 48000;
+    const noise = prng(12);
+    const pcm = new Float32Array(seconds * sr);
+    for (let k = 0; k < pcm.length; k++) pcm[k] = (noise() * 2 - 1) * 0.01;
+    for (let t = 0.3; t < seconds; t += 1) {
+      const first = Math.round(t * sr);
+      for (let k = first; k < Math.min(pcm.length, first + 0.2 * sr); k++) pcm[k] = pcm[k]! + (noise() * 2 - 1) * 0.4 * Math.exp(-(k - first) / sr / 0.05);
+    }
+    const audio = audioChunks((_c, k) => pcm[k] ?? 0, 0, seconds, { sampleRate: sr, chunkSize: 1024 });
+    const { edges, gauges } = run(interleave(video, audio));
+    expect(gauges['av_offset_ms'] ?? []).toEqual([]);
+    expect(edges).toEqual([]);
   });
 });

@@ -5,6 +5,16 @@ const DIFF_FLOOR = 2;
 const DIFF_HISTORY = 3;
 /** Frames of mean luma kept as the flash baseline. */
 const FLASH_HISTORY = 5;
+/**
+ * Frames after a keyframe (besides the keyframe itself) during which the encoder refreshes and
+ * settles the picture, and the smallest mean difference (luma levels) a change must have there to
+ * be a visual event: a cut. An encoder re-codes even a still picture at each keyframe (3-11 levels
+ * on the evaluation's frozen cellular automaton through MPEG-2 at 640x360, the frame after it
+ * 3 levels), which would otherwise be an onset every GOP: periodic events, which a periodic sound
+ * matches at some lag by chance (a confident -220 ms verdict on a frozen picture, 2026-11-29).
+ */
+const REFRESH_FRAMES = 3.5;
+const REFRESH_CUT = 20;
 
 export interface VisualSample {
   /** Visual onset strength >= 0: positive log change of the frame difference (cuts, motion starts). */
@@ -28,6 +38,7 @@ export class VideoEvents {
   private readonly diffs: number[] = [];
   private readonly means: number[] = [];
   private readonly sorted = new Float64Array(FLASH_HISTORY);
+  private lastKeyAt = -Infinity;
 
   constructor(private readonly flashJump: number) {}
 
@@ -35,6 +46,7 @@ export class VideoEvents {
     this.havePrev = false;
     this.diffs.length = 0;
     this.means.length = 0;
+    this.lastKeyAt = -Infinity;
   }
 
   process(v: VideoFrameView): VisualSample {
@@ -72,6 +84,10 @@ export class VideoEvents {
       before = this.diffs.length ? before / this.diffs.length : dm;
       const r = Math.log((dm + DIFF_FLOOR) / (before + DIFF_FLOOR));
       strength = r > 0 ? r : 0;
+      if (v.keyFrame) this.lastKeyAt = v.mediaTime;
+      // The refresh at a keyframe and the frames settling after it are the encoder, not the content.
+      const refresh = v.mediaTime - this.lastKeyAt <= REFRESH_FRAMES * v.frameDuration;
+      if (refresh && dm < REFRESH_CUT) strength = 0;
       this.diffs.push(dm);
       if (this.diffs.length > DIFF_HISTORY) this.diffs.shift();
       if (this.means.length === FLASH_HISTORY) {
