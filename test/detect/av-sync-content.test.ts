@@ -81,9 +81,13 @@ describe('av_sync on edited content (synthetic)', { timeout: 30_000 }, () => {
     const w = 128;
     const h = 72;
     const rand = prng(11);
-    const base = new Uint8Array(w * h);
+    const base: Uint8Array<ArrayBuffer> = new Uint8Array(w * h);
     for (let i = 0; i < base.length; i++) base[i] = 60 + ((i * 37) % 120);
-    const recode = (from: Uint8Array, amp: number): Uint8Array => from.map((v) => Math.max(0, Math.min(255, v + Math.round((rand() * 2 - 1) * amp))));
+    const recode = (from: Uint8Array, amp: number): Uint8Array<ArrayBuffer> => {
+      const out = new Uint8Array(from.length);
+      for (let i = 0; i < from.length; i++) out[i] = Math.max(0, Math.min(255, from[i]! + Math.round((rand() * 2 - 1) * amp)));
+      return out;
+    };
     const video: VideoFrameView[] = [];
     let picture = base;
     for (let i = 0; i < seconds * fps; i++) {

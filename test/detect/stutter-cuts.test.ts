@@ -8,8 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultOptions } from '../../src/detect/index.ts';
 import { stutterDetector } from '../../src/detect/stutter/stutter-detector.ts';
-import type { VideoFrameView } from '../../src/shared/index.ts';
-import { collectingContext, intervals, videoFrame } from '../helpers/frames.ts';
+import { prng, type VideoFrameView } from '../../src/shared/index.ts';
+import { collectingContext, frameFromLuma, intervals, videoFrame } from '../helpers/frames.ts';
 
 const FPS = 25;
 
@@ -59,3 +59,48 @@ describe('stutter: a repeat followed by a cut is not a lost frame', () => {
     expect(found[0]!.start).toBeLessThan(1);
   });
 });
+
+/**
+ * Texture that changes rather than moves (water, foliage, a fractal zoom): each pixel follows its
+ * own AR(1) process, so a frame differs from two frames back only sqrt(1 + rho) = 1.34 times as
+ * much as from the frame before. `shown(i)`: which source frame display frame i shows.
+ */
+function texture(seconds: number, shown: (i: number) => number): VideoFrameView[] {
+  const w = 128;
+  const h = 72;
+  const rho = 0.8;
+  const rand = prng(21);
+  const gauss = (): number => (rand() + rand() + rand() + rand() - 2) * Math.sqrt(3);
+  const n = seconds * FPS;
+  const sources: Uint8Array[] = [];
+  const state = new Float64Array(w * h).map(() => gauss());
+  for (let k = 0; k <= n; k++) {
+    const luma = new Uint8Array(w * h);
+    for (let p = 0; p < luma.length; p++) {
+      state[p] = rho * state[p]! + Math.sqrt(1 - rho * rho) * gauss();
+      luma[p] = Math.max(0, Math.min(255, Math.round(128 + 14 * state[p]! + 40 * Math.sin(p / 37))));
+    }
+    sources.push(luma);
+  }
+  const out: VideoFrameView[] = [];
+  for (let i = 0; i < n; i++) out.push(frameFromLuma(sources[shown(i)]!, w, h, i / FPS, 1 / FPS));
+  return out;
+}
+
+describe('stutter: content whose frame differences saturate', () => {
+  it('every 5th frame lost and the previous shown in its place (4-8 s): one stutter incident', () => {
+    // The picture after each repeat is two steps on, but differs from the repeat only ~1.3x as much
+    // as frames usually differ: under the moving-pattern catch-up (1.4-1.8x), so the evaluation's
+    // water clip (MPEG-2 320x180) and Mandelbrot zoom (MPEG-2 720p) lost their duplicates.
+    const { found } = stutterIntervals(texture(12, (i) => (i >= 100 && i < 200 && i % 5 === 4 ? i - 1 : i)));
+    expect(found.length).toBe(1);
+    expect(found[0]!.start).toBeGreaterThan(3.5);
+    expect(found[0]!.start).toBeLessThan(5);
+  });
+
+  it('the same texture at 20 fps carried at 25 (every 5th picture shown twice, no frame lost): no stutter', () => {
+    const { found } = stutterIntervals(texture(12, (i) => Math.floor((i * 20) / 25)));
+    expect(found).toEqual([]);
+  });
+});
+

@@ -41,6 +41,21 @@ const CATCH_UP_IDENTICAL = 1.4;
  * real catch-up stays well under this.
  */
 const CUT_STEPS = 2;
+/**
+ * Content whose frame differences saturate (water, foliage, a fractal zoom: texture that changes
+ * rather than moves) differs from two frames back by little more than from one frame back (1.2-1.4x
+ * on the evaluation's water clip and Mandelbrot zoom, where a moving pattern gives 2x), so a
+ * catch-up after a lost frame never reaches CATCH_UP steps. There, a change at least halfway from
+ * the one-step to the two-step change counts as a catch-up, provided the two differ by this ratio
+ * at least (else a repeat in the content's own cadence could not be told from a lost frame). Only
+ * after a repeat that is practically identical (its change at most TWO_STEP_FLOOR of a step), the
+ * unambiguous sign of a held picture: old film re-encoded (His Girl Friday through HEVC and VP9 at
+ * 320x180) repeats and catches up irregularly on its own, its repeats re-coded with a residual of
+ * 0.3-0.4 steps, and the halfway mark counted enough of those to open false incidents. Not on a
+ * keyframe either, whose refresh adds to the change.
+ */
+const TWO_STEP_MIN = 1.15;
+const TWO_STEP_FLOOR = 0.25;
 /** Plain changes (a moving frame after a moving frame) kept for the reference, and how long. */
 const PLAIN_SIZE = 9;
 const PLAIN_SECONDS = 2;
@@ -171,25 +186,25 @@ export const stutterDetector = defineDetector({
     let pendingChange = 0;
     let pendingBefore = 0;
     let pendingStep = 0;
+    let pendingStep2 = 0;
     /** Recent plain changes (a moving frame right after a moving frame) and their times: the reference step. */
-    const plain = new Float64Array(PLAIN_SIZE);
-    const plainAt = new Float64Array(PLAIN_SIZE).fill(Number.NEGATIVE_INFINITY);
-    const plainScratch = new Float64Array(PLAIN_SIZE);
-    let plainNext = 0;
+    const plain = new RecentSteps();
+    /** Recent changes over two frames (against the frame before the previous one, all three moving): the two-step reference. */
+    const plain2 = new RecentSteps();
+    /** The sampled preview two frames back, and whether the frame between moved after a moving one. */
+    let prev2 = new Uint8Array(0);
+    let havePrev2 = false;
+    let prevPlain = false;
 
-    /** Median of the plain changes of the last PLAIN_SECONDS, or NaN with fewer than 3 of them. */
-    function plainStep(now: number): number {
-      let n = 0;
-      for (let i = 0; i < PLAIN_SIZE; i++) if (now - plainAt[i]! <= PLAIN_SECONDS) plainScratch[n++] = plain[i]!;
-      if (n < 3) return Number.NaN;
-      const s = plainScratch.subarray(0, n).sort();
-      return n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
-    }
-
-    /** Whether `change` after repeats down to `floor` is a catch-up of about two steps of `step`. */
-    function caughtUp(change: number, floor: number, step: number): boolean {
+    /**
+     * Whether `change` after repeats down to `floor` is a catch-up of about two steps of `step`, or,
+     * where the content's differences saturate and the repeat was practically identical, at least
+     * halfway to the two-step change `step2` (NaN: not judged that way).
+     */
+    function caughtUp(change: number, floor: number, step: number, step2: number): boolean {
       const depth = Math.min(1, floor / (DIP * step));
-      return change - floor >= (CATCH_UP_IDENTICAL + (CATCH_UP - CATCH_UP_IDENTICAL) * depth) * (step - floor);
+      if (change - floor >= (CATCH_UP_IDENTICAL + (CATCH_UP - CATCH_UP_IDENTICAL) * depth) * (step - floor)) return true;
+      return floor <= TWO_STEP_FLOOR * step && step2 >= TWO_STEP_MIN * step && change >= (step + step2) / 2;
     }
 
     /** Decide the pending catch-up against the larger of the recent plain step and the local one. */
@@ -198,7 +213,7 @@ export const stutterDetector = defineDetector({
       const local = near.length > 0 ? near.reduce((a, b) => a + b, 0) / near.length : 0;
       const step = Math.max(pendingStep, local);
       const cut = pendingChange - pendingFloor > (pendingRun + CUT_STEPS) * (step - pendingFloor);
-      if (!cut && caughtUp(pendingChange, pendingFloor, step)) event(DUPLICATED, pendingAt, pendingRun);
+      if (!cut && caughtUp(pendingChange, pendingFloor, step, pendingStep2)) event(DUPLICATED, pendingAt, pendingRun);
       pendingAt = Number.NaN;
     }
 
@@ -215,7 +230,10 @@ export const stutterDetector = defineDetector({
       lastMoveChange = Number.NaN;
       pendingAt = Number.NaN;
       wasActive = false;
-      plainAt.fill(Number.NEGATIVE_INFINITY);
+      plain.clear();
+      plain2.clear();
+      havePrev2 = false;
+      prevPlain = false;
     }
 
     function onPacket(p: PacketInfo): void {
@@ -241,27 +259,48 @@ export const stutterDetector = defineDetector({
       else if (k >= 2) event(DROPPED, p.mediaTime, k - 1);
     }
 
-    /** Mean absolute difference from the previous preview (sampled), and keep this one. */
-    function pictureChange(v: VideoFrameView): number {
+    /** Change against two frames back, measured by pictureChange when it was asked to (NaN otherwise). */
+    let change2 = Number.NaN;
+
+    /**
+     * Mean absolute difference from the previous preview (sampled), and keep this one; with `two`,
+     * also from the preview before that (into change2).
+     */
+    function pictureChange(v: VideoFrameView, two: boolean): number {
       const pv = v.preview;
       const data = pv.data;
       const n = pv.width * pv.height;
       if (prev.length !== n) {
         prev = new Uint8Array(n);
+        prev2 = new Uint8Array(n);
         havePrev = false;
+        havePrev2 = false;
       }
       let sum = 0;
+      let sum2 = 0;
       let count = 0;
+      const withTwo = two && havePrev2;
       if (havePrev) {
         for (let y = 0; y < pv.height; y += SAMPLE_STEP) {
           const row = y * pv.width;
           for (let x = 0; x < pv.width; x += SAMPLE_STEP) {
-            const d = data[row + x]! - prev[row + x]!;
+            const a = data[row + x]!;
+            const d = a - prev[row + x]!;
             sum += d < 0 ? -d : d;
+            if (withTwo) {
+              const d2 = a - prev2[row + x]!;
+              sum2 += d2 < 0 ? -d2 : d2;
+            }
             count++;
           }
         }
       }
+      change2 = withTwo && count > 0 ? sum2 / count : Number.NaN;
+      // Keep the two last previews (swap buffers: no copy of the older one).
+      const older = prev2;
+      prev2 = prev;
+      prev = older;
+      havePrev2 = havePrev;
       prev.set(data.length === n ? data : data.subarray(0, n));
       const had = havePrev;
       havePrev = true;
@@ -270,9 +309,12 @@ export const stutterDetector = defineDetector({
 
     function onVideo(v: VideoFrameView): void {
       if (o.pictures) {
-        const change = pictureChange(v);
+        // Against two frames back only where the frame before moved after a moving one: a sample
+        // of the two-step reference, if this frame moves too.
+        const change = pictureChange(v, prevPlain);
         if (!Number.isNaN(change)) {
-          const step = plainStep(v.mediaTime);
+          const step = plain.median(v.mediaTime);
+          const step2 = v.keyFrame ? Number.NaN : plain2.median(v.mediaTime);
           // A repeat: practically identical (a repeated frame decodes bit-identical, allow rounding),
           // or, after moving frames, a small fraction of their change (the encoder's residual on a repeat).
           const repeat = change <= STILL || (lastMoving && runLength === 0 && change <= DIP * step) || (runLength > 0 && change <= DIP * step);
@@ -282,6 +324,7 @@ export const stutterDetector = defineDetector({
             judgeCatchUp(after);
           }
           if (repeat) {
+            prevPlain = false;
             if (runLength === 0) {
               runStart = v.mediaTime;
               runAfterMotion = lastMoving;
@@ -295,18 +338,19 @@ export const stutterDetector = defineDetector({
             // previous one, not a freeze, and not a lower-frame-rate source's own cadence.
             // Without a reference step (no plain changes lately: every move follows a repeat), the
             // repeats are the cadence of the source itself.
-            if (runLength > 0 && runLength <= 2 && runAfterMotion && moving && caughtUp(change, runFloor, step)) {
+            if (runLength > 0 && runLength <= 2 && runAfterMotion && moving && caughtUp(change, runFloor, step, step2)) {
               pendingAt = runStart;
               pendingRun = runLength;
               pendingFloor = runFloor;
               pendingChange = change;
               pendingBefore = runBefore;
               pendingStep = step;
+              pendingStep2 = step2;
             } else if (runLength === 0 && lastMoving && moving) {
-              plain[plainNext] = change;
-              plainAt[plainNext] = v.mediaTime;
-              plainNext = (plainNext + 1) % PLAIN_SIZE;
+              plain.add(change, v.mediaTime);
+              if (prevPlain && !Number.isNaN(change2)) plain2.add(change2, v.mediaTime);
             }
+            prevPlain = runLength === 0 && lastMoving && moving;
             runLength = 0;
             lastMoving = moving;
             if (moving) lastMoveChange = change;
@@ -346,3 +390,30 @@ export const stutterDetector = defineDetector({
     };
   },
 });
+
+/** The last PLAIN_SIZE changes of a kind and their media times; their median over the last PLAIN_SECONDS. */
+class RecentSteps {
+  private readonly values = new Float64Array(PLAIN_SIZE);
+  private readonly at = new Float64Array(PLAIN_SIZE).fill(Number.NEGATIVE_INFINITY);
+  private readonly scratch = new Float64Array(PLAIN_SIZE);
+  private next = 0;
+
+  add(value: number, t: number): void {
+    this.values[this.next] = value;
+    this.at[this.next] = t;
+    this.next = (this.next + 1) % PLAIN_SIZE;
+  }
+
+  clear(): void {
+    this.at.fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Median of the values of the last PLAIN_SECONDS, or NaN with fewer than 3 of them. */
+  median(now: number): number {
+    let n = 0;
+    for (let i = 0; i < PLAIN_SIZE; i++) if (now - this.at[i]! <= PLAIN_SECONDS) this.scratch[n++] = this.values[i]!;
+    if (n < 3) return Number.NaN;
+    const s = this.scratch.subarray(0, n).sort();
+    return n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
+  }
+}
