@@ -27,6 +27,9 @@ export interface SideResult {
   /** CPU as a ratio to decode-only of the same files (undefined: not measured). */
   readonly cpuRatio: number | undefined;
   readonly note?: string;
+  /** Each truth interval not found and each false positive, with its file (Vigil's side only). */
+  readonly misses?: readonly string[];
+  readonly falseAlarms?: readonly string[];
 }
 
 export interface Row {
@@ -299,17 +302,24 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     for (const type of types) {
       const a = avail.find((x) => x.type === type)!;
       const def = defectOf(type)!;
-      const side = (dets: (r: FileRun) => Interval[], cpuRatio: number | undefined, note?: string): SideResult => {
+      const side = (dets: (r: FileRun) => Interval[], cpuRatio: number | undefined, note?: string, list = false): SideResult => {
         const c = emptyCounts();
         let cleanFp = 0;
+        const misses: string[] = [];
+        const falseAlarms: string[] = [];
         for (const r of rs) {
           const canFind = defectOf(type)?.canFind;
           const m = scoreFile(r.file.truth, dets(r), { implies, types: [type], legit: r.file.legit, ...(canFind ? { canFind } : {}) }).get(type);
           if (!m) continue;
           addCounts(c, m);
           if (r.file.kind === 'clean') cleanFp += m.falsePositives;
+          if (!list) continue;
+          const where = `${r.file.id} (${r.file.format.codec} ${r.file.format.width}x${r.file.format.height} ${r.file.content})`;
+          for (const t of m.missed) misses.push(`${where}: ${t.type}${t.variant ? `(${t.variant})` : ''} ${t.start.toFixed(2)}-${t.end.toFixed(2)}`);
+          for (const d of m.falseAlarms) falseAlarms.push(`${where}: ${d.type}${d.channel ? `[${d.channel}]` : ''} ${d.start.toFixed(2)}-${d.end.toFixed(2)}`);
         }
         return {
+          ...(list ? { misses, falseAlarms } : {}),
           counts: c,
           metrics: metrics(c),
           falseAlarmsPerHour: cleanHours > 0 ? cleanFp / cleanHours : undefined,
@@ -333,7 +343,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
           const d = sub.reduce((x, r) => x + r.cpuDecode, 0);
           if (d > 0) cpu = sub.reduce((x, r) => x + r.only.get(det.name)!, 0) / d;
         }
-        row.vigil = side((r) => r.vigil.filter((x) => x.type === type), cpu, def.fileNote);
+        row.vigil = side((r) => r.vigil.filter((x) => x.type === type), cpu, def.fileNote, true);
       }
       if (a.simulator && def.baseline && baselinesWanted.has(def.baseline)) {
         const b = def.baseline;

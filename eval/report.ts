@@ -119,6 +119,24 @@ export function markdown(rep: EvalReport, opts: { quick: boolean }): string {
   return lines.join('\n');
 }
 
+/**
+ * Vigil's misses and false positives, file by file, per split and type (for report.md: the first
+ * place to look after a run; docs/evaluation.md keeps the tables only).
+ */
+export function listing(rep: EvalReport): string {
+  const lines: string[] = [];
+  for (const split of rep.options.splits) {
+    const rows = rep.rows.filter((r) => r.split === split && r.vigil && ((r.vigil.misses?.length ?? 0) > 0 || (r.vigil.falseAlarms?.length ?? 0) > 0));
+    lines.push('', `#### ${split}: Vigil's misses and false positives`, '');
+    if (!rows.length) lines.push('None.');
+    for (const r of rows) {
+      for (const m of r.vigil!.misses ?? []) lines.push(`- ${r.type} missed: ${m}`);
+      for (const f of r.vigil!.falseAlarms ?? []) lines.push(`- ${r.type} false positive: ${f}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 /** Replace the text between `<!-- eval:start -->` and `<!-- eval:end -->` (appended when absent). */
 export function spliceMarkers(doc: string, body: string): string {
   const start = '<!-- eval:start -->';

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { INCIDENT_TYPES, type IncidentType } from '../src/shared/index.ts';
 import { ROOT, SPLITS, type Split } from './corpus.ts';
 import { evaluate } from './evaluate.ts';
-import { headline, markdown, spliceMarkers } from './report.ts';
+import { headline, listing, markdown, spliceMarkers } from './report.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,7 +53,7 @@ process.stdout.write(`\n${md}\n`);
 const outDir = join(ROOT, 'eval', 'out');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'report.json'), JSON.stringify(rep, null, 1) + '\n');
-writeFileSync(join(outDir, 'report.md'), md + '\n');
+writeFileSync(join(outDir, 'report.md'), md + '\n' + listing(rep) + '\n');
 process.stdout.write(`\nwrote ${relative(ROOT, join(outDir, 'report.md'))} and report.json\n`);
 
 // A run over both splits and every type keeps docs/evaluation.md and README's headline current (--quick says so in the table).

@@ -49,9 +49,22 @@ export interface TypeCounts {
   falsePositives: number;
   ignored: number;
   onsetErrors: number[];
+  /** The truth intervals no detection found, and the detections that were false positives (for the listing in report.md). */
+  missed: Interval[];
+  falseAlarms: Interval[];
 }
 
-export const emptyCounts = (): TypeCounts => ({ truths: 0, found: 0, detections: 0, matched: 0, falsePositives: 0, ignored: 0, onsetErrors: [] });
+export const emptyCounts = (): TypeCounts => ({
+  truths: 0,
+  found: 0,
+  detections: 0,
+  matched: 0,
+  falsePositives: 0,
+  ignored: 0,
+  onsetErrors: [],
+  missed: [],
+  falseAlarms: [],
+});
 
 export function overlaps(a: { start: number; end: number }, b: { start: number; end: number }, slack = 0): boolean {
   return a.start < b.end + slack && b.start < a.end + slack;
@@ -89,7 +102,7 @@ export function scoreFile(truth: readonly Interval[], detections: readonly Inter
     if (hits.length) {
       c.found++;
       c.onsetErrors.push(Math.abs(Math.min(...hits.map((h) => h.start)) - t.start));
-    }
+    } else c.missed.push(t);
   }
   for (const d of detections) {
     if (!scored(d.type)) continue;
@@ -99,7 +112,10 @@ export function scoreFile(truth: readonly Interval[], detections: readonly Inter
     else if (o.legit?.includes(d.type)) c.ignored++;
     else if (truth.some((t) => t.type === d.type && t.unseen && overlaps(d, t, slack))) c.ignored++;
     else if (truth.some((t) => t.type !== d.type && o.implies(t.type).includes(d.type) && overlaps(d, t, slack))) c.ignored++;
-    else c.falsePositives++;
+    else {
+      c.falsePositives++;
+      c.falseAlarms.push(d);
+    }
   }
   return out;
 }
@@ -112,6 +128,8 @@ export function addCounts(into: TypeCounts, c: TypeCounts): void {
   into.falsePositives += c.falsePositives;
   into.ignored += c.ignored;
   into.onsetErrors.push(...c.onsetErrors);
+  into.missed.push(...c.missed);
+  into.falseAlarms.push(...c.falseAlarms);
 }
 
 export interface Metrics {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MEDIA, planCorpus } from '../../eval/corpus.ts';
 import { availability, DEFECTS, detectorMinDuration } from '../../eval/defects.ts';
 import { evaluate } from '../../eval/evaluate.ts';
-import { markdown, spliceMarkers } from '../../eval/report.ts';
+import { listing, markdown, spliceMarkers } from '../../eval/report.ts';
 import { intervalsFromSeries, metrics, scoreFile, type Interval } from '../../eval/score.ts';
 import type { IncidentType } from '../../src/shared/index.ts';
 
@@ -155,6 +155,15 @@ describe('scoring', () => {
     ]);
   });
 
+  it('keeps the missed truths and the false-positive detections, for the listing', () => {
+    const truth = [iv('black', 10, 14), iv('black', 30, 34)];
+    const c = scoreFile(truth, [iv('black', 10.2, 14), iv('black', 50, 53)], { implies }).get('black')!;
+    expect(c.missed).toEqual([iv('black', 30, 34)]);
+    expect(c.falseAlarms).toEqual([iv('black', 50, 53)]);
+    // Ignored detections are in neither list.
+    expect(scoreFile(truth, [iv('freeze', 31, 33)], { implies }).get('freeze')!.falseAlarms).toEqual([]);
+  });
+
   it('replaces the text between the eval markers, or appends them', () => {
     const doc = 'a\n<!-- eval:start -->\nold\n<!-- eval:end -->\nb\n';
     expect(spliceMarkers(doc, 'new')).toBe('a\n<!-- eval:start -->\nnew\n<!-- eval:end -->\nb\n');
@@ -190,6 +199,12 @@ describe.skipIf(!HAVE_MEDIA)('end to end: one rendered file with one black inter
     const md = markdown(rep, { quick: true });
     expect(md).toContain('| black | Vigil | 1.00 | 1.00 | 1.00 |');
     expect(md).toContain('| black | FFmpeg blackdetect |');
+    // Found, no false positive: the listing says so.
+    expect(row.vigil!.misses).toEqual([]);
+    expect(listing(rep)).toContain("tuning: Vigil's misses and false positives\n\nNone.");
+    // The same run with the black taken away from Vigil lists it as missed, with its file.
+    const missed = listing({ ...rep, rows: [{ ...row, vigil: { ...row.vigil!, misses: ['tuning-d000 (h264 640x360 x): black 3.00-7.00'] } }] });
+    expect(missed).toContain('- black missed: tuning-d000 (h264 640x360 x): black 3.00-7.00');
     // Every type of the contract has an availability verdict, evaluated or not.
     expect(rep.availability.map((a) => a.type)).toContain('transport');
   });
