@@ -98,6 +98,22 @@ describe('freeze detector', () => {
     expect(found[0]!.start).toBeLessThanOrEqual(2 / FPS + 1e-9);
   });
 
+  it("a frozen picture under a running clock whose next digit first flips after the learning second is one freeze", () => {
+    // The simulator's burned-in clock over a frozen testsrc2 (MPEG-2 640x360): the frame digits change
+    // every frame, and the tens digit next to them flips for the first time 1.5 s into the freeze. That
+    // new region used to restart the quiet run as live content, and the 3.5 s freeze went unreported.
+    const r = prng(31);
+    const clock: LumaFn = (x, y, i) => {
+      if (y < 4 || y >= 28) return tex(x, y);
+      if (x >= W - 44 && x < W - 4) return r() < 0.5 ? 30 : 220; // frame digits: every frame
+      if (x >= W - 64 && x < W - 44) return i < 1.5 * FPS ? 30 : 220; // tens digit: flips once
+      return tex(x, y);
+    };
+    const { found } = run(videoFrames(clock, 0, 4 * FPS, opts));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBeLessThanOrEqual(2 / FPS + 1e-9);
+  });
+
   it('a still picture with a small object (3% of the area) moving across it is not a freeze', () => {
     // A 56x32 px box (3.1% of 320x180) sweeping left to right and back, 4 px per frame.
     expect(run(videoFrames((x, y, i) => sweepingBox(x, y, i, 4, 15), 0, 4 * FPS, opts)).edges).toEqual([]);

@@ -3,7 +3,7 @@ import { EdgeReporter } from '../edge-reporter.ts';
 import { round } from '../round.ts';
 import { defineDetector } from '../spec.ts';
 import { Drift } from './drift.ts';
-import { PictureDiff, REGIONS } from './picture-diff.ts';
+import { GRID, PictureDiff, REGIONS } from './picture-diff.ts';
 /** Seconds between two frames' media times beyond which the picture's history is dropped. */
 const MAX_GAP = 1;
 /** Rank of the 90th percentile among the regions' differences (above the median's two ranks). */
@@ -27,6 +27,13 @@ const MOTION_GAP = 0.25;
  * for a live sensor: the encoder is still settling on the picture it has just refreshed.
  */
 const SETTLE = 0.5;
+/**
+ * New regions next to ones the overlay already changed in this quiet run that may join it without
+ * restarting the run: a clock's next digit flipping for the first time (tens of seconds, minutes)
+ * after the learning second, which covers 1-3 regions of the 16x16 grid. More than this is content
+ * moving across the picture (and an object that keeps moving soon exceeds it).
+ */
+const OVERLAY_GROWTH = 4;
 const DRIFT_AFTER = 1;
 const DRIFT_EVERY = 0.25;
 const DRIFT_LEVEL = 3;
@@ -175,6 +182,8 @@ export const freezeDetector = defineDetector({
     let movingArea = 0;
     let identical = false;
     let lastChangeAt = -Infinity;
+    /** New regions that joined the overlay next to it in the current quiet run (OVERLAY_GROWTH). */
+    let grown = 0;
     reporter.measurements = () => ({
       noiseFloor: round(median),
       movingArea: round(movingArea, 3),
@@ -191,8 +200,25 @@ export const freezeDetector = defineDetector({
       gop = Infinity;
       lastChangeAt = -Infinity;
       quietSince = Number.NaN;
+      grown = 0;
       lastChanged.fill(-Infinity);
       drift.reset();
+    }
+
+    /** Whether a region next to `r` (8-neighbourhood) changed earlier in the quiet run that began at `runStart`. */
+    function nextToRun(r: number, runStart: number, t: number): boolean {
+      const x = r % GRID;
+      const y = (r - x) / GRID;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          const ny = y + dy;
+          if ((dx === 0 && dy === 0) || nx < 0 || ny < 0 || nx >= GRID || ny >= GRID) continue;
+          const c = lastChanged[ny * GRID + nx]!;
+          if (c >= runStart && c < t) return true;
+        }
+      }
+      return false;
     }
 
     return {
@@ -279,18 +305,28 @@ export const freezeDetector = defineDetector({
         const moving = globalMotion || t - lastChangeAt <= MOTION_GAP;
         let changedNow = 0;
         let firstTimers = 0;
+        let adjacent = 0;
         const runStart = Number.isNaN(quietSince) ? Infinity : quietSince;
         for (let r = 0; r < REGIONS; r++) {
           if (globalMotion || mads[r]! > limit) {
             changedNow++;
             if (!moving) continue;
-            if (lastChanged[r]! < runStart) firstTimers++;
+            if (lastChanged[r]! < runStart) {
+              firstTimers++;
+              if (!globalMotion && nextToRun(r, runStart, t)) adjacent++;
+            }
             lastChanged[r] = t;
           }
+        }
+        // A new region next to the overlay's is the overlay growing (a clock's next digit), a few times a run.
+        if (firstTimers > 0 && firstTimers === adjacent && grown + adjacent <= OVERLAY_GROWTH) {
+          grown += adjacent;
+          firstTimers = 0;
         }
         if (changedNow > 0) lastChangeAt = t;
         identical = total === 0;
         const quietNow = changedNow / REGIONS <= o.maxMovingArea;
+        const before = quietSince;
         if (!quietNow) quietSince = Number.NaN;
         else if (Number.isNaN(quietSince)) quietSince = t;
         else if (firstTimers > 0 && t - quietSince >= o.overlaySettle && t - lastGrainAt > 0.5) {
@@ -319,6 +355,7 @@ export const freezeDetector = defineDetector({
             drift.set(p.data, w, h, t);
           }
         }
+        if (!Object.is(quietSince, before)) grown = 0;
         movingArea = recent / REGIONS;
         // A quiet run counts once it has outlived the overlay-learning second without live motion
         // restarting it (its start is backdated to quietSince): small moving content keeps
