@@ -314,7 +314,8 @@ export const stutterDetector = defineDetector({
         const change = pictureChange(v, prevPlain);
         if (!Number.isNaN(change)) {
           const step = plain.median(v.mediaTime);
-          const step2 = v.keyFrame ? Number.NaN : plain2.median(v.mediaTime);
+          // The two-step reference only where a catch-up is judged (after a run of repeats).
+          const step2 = v.keyFrame || runLength === 0 ? Number.NaN : plain2.median(v.mediaTime);
           // A repeat: practically identical (a repeated frame decodes bit-identical, allow rounding),
           // or, after moving frames, a small fraction of their change (the encoder's residual on a repeat).
           const repeat = change <= STILL || (lastMoving && runLength === 0 && change <= DIP * step) || (runLength > 0 && change <= DIP * step);
@@ -408,12 +409,18 @@ class RecentSteps {
     this.at.fill(Number.NEGATIVE_INFINITY);
   }
 
-  /** Median of the values of the last PLAIN_SECONDS, or NaN with fewer than 3 of them. */
+  /** Median of the values of the last PLAIN_SECONDS, or NaN with fewer than 3 of them (insertion sort in place: no allocation). */
   median(now: number): number {
+    const s = this.scratch;
     let n = 0;
-    for (let i = 0; i < PLAIN_SIZE; i++) if (now - this.at[i]! <= PLAIN_SECONDS) this.scratch[n++] = this.values[i]!;
+    for (let i = 0; i < PLAIN_SIZE; i++) {
+      if (now - this.at[i]! > PLAIN_SECONDS) continue;
+      const v = this.values[i]!;
+      let j = n++;
+      for (; j > 0 && s[j - 1]! > v; j--) s[j] = s[j - 1]!;
+      s[j] = v;
+    }
     if (n < 3) return Number.NaN;
-    const s = this.scratch.subarray(0, n).sort();
     return n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
   }
 }
