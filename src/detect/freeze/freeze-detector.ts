@@ -136,7 +136,7 @@ export const freezeDetector = defineDetector({
     },
     overlaySettle: {
       type: 'number',
-      description: 'Time after the picture goes quiet during which changing regions are learnt as overlay (clock, ticker); later change in new regions is live motion',
+      description: 'Time after the picture goes quiet during which changing regions are learnt as overlay (clock, ticker); later change in new regions is live motion, except up to 4 regions next to the overlay (a clock adding a digit)',
       default: 1,
       min: 0.1,
       max: 10,
