@@ -31,7 +31,10 @@ const MIN_RUN = 2;
 /** Share of intact training sequences allowed to reach the area threshold (the operating point). */
 const INTACT_ALARM_RATE = 0.01;
 const FPS = 25;
-const FRAMES = 40;
+/** Frames per training sequence (TRAIN_FRAMES overrides it: experiments; the held-out sequences keep 40). */
+const FRAMES = Number(process.env.TRAIN_FRAMES ?? 40);
+/** Training sequences per source and codec, each with the next damage mode and its own seed (TRAIN_VARIANTS: experiments; held-out keeps 1). */
+const VARIANTS = Number(process.env.TRAIN_VARIANTS ?? 1);
 /** Hidden units of both perceptrons: small, so the model cannot learn the training content by heart. */
 const HIDDEN = Number(process.env.TRAIN_HIDDEN ?? 6);
 
@@ -72,26 +75,28 @@ const MODES: Array<{ mode: DamageMode; rate: number }> = [
   { mode: 'burst', rate: 0.3 },
 ];
 
-function specs(sources: Source[], seedBase: number): SequenceSpec[] {
+function specs(sources: Source[], seedBase: number, frames = 40, variants = 1): SequenceSpec[] {
   const out: SequenceSpec[] = [];
   let k = 0;
   for (const source of sources) {
     for (const codec of CODECS) {
-      const m = MODES[k % MODES.length]!;
-      const big = k % 4 === 3;
-      out.push({
-        source,
-        codec,
-        reencodeCodec: k % 3 === 2 ? 'hevc' : 'h264',
-        mode: m.mode,
-        rate: m.rate,
-        seed: seedBase + k,
-        width: big ? 480 : 320,
-        height: big ? 272 : 192,
-        frames: FRAMES,
-        fps: FPS,
-      });
-      k++;
+      for (let v = 0; v < variants; v++) {
+        const m = MODES[k % MODES.length]!;
+        const big = k % 4 === 3;
+        out.push({
+          source,
+          codec,
+          reencodeCodec: k % 3 === 2 ? 'hevc' : 'h264',
+          mode: m.mode,
+          rate: m.rate,
+          seed: seedBase + k,
+          width: big ? 480 : 320,
+          height: big ? 272 : 192,
+          frames,
+          fps: FPS,
+        });
+        k++;
+      }
     }
   }
   return out;
@@ -359,7 +364,7 @@ async function main(): Promise<void> {
   // teach the model the difference and cost most of its held-out precision and recall.
   const trainSim = process.env.TRAIN_SIM === '1' ? await collectSim(SIM_LOWRATE, [0, 2]) : [];
   const trainPhases = STEP === 5 ? [0, 2] : [0, 2, 4, 6, 8].filter((p) => p < STEP);
-  const trainData = [...(await collect(specs(TRAIN_SOURCES, 1000).slice(0, limit), trainPhases)), ...trainSim];
+  const trainData = [...(await collect(specs(TRAIN_SOURCES, 1000, FRAMES, VARIANTS).slice(0, limit), trainPhases)), ...trainSim];
   console.log('held-out sequences (other content, other seeds)');
   const heldData = [...(await collect(specs(HELD_OUT_SOURCES, 9000).slice(0, limit), [1])), ...(await collectSim(SIM_LOWRATE_HELD_OUT, [1]))];
   const { x, y, w, n } = samples(trainData, (c) => c.set.x, NUM_FEATURES);
