@@ -137,11 +137,9 @@ export const channelLossDetector = defineDetector({
     const fyy = new Float64Array(nBins);
     // Low-pass biquad (direct form I) per leg: coefficients for `lpRate`, state x1 x2 y1 y2 per leg.
     let lpRate = 0;
-    let b0 = 1;
-    let b1 = 0;
-    let b2 = 0;
-    let a1 = 0;
-    let a2 = 0;
+    let coeffs = new Float64Array([1, 0, 0, 0, 0]);
+    // Σxy, Σx², Σy² after the low-pass and Σx², Σy² full band of one stretch of a bin.
+    const sums = new Float64Array(5);
     const lx = new Float64Array(4);
     const ly = new Float64Array(4);
     let bin = 0;
@@ -244,72 +242,21 @@ export const channelLossDetector = defineDetector({
         const y = a.channels[ri]!;
         if (a.sampleRate !== lpRate) {
           lpRate = a.sampleRate;
-          [b0, b1, b2, a1, a2] = lowpassCoefficients(o.lowpass, lpRate);
+          coeffs = new Float64Array(lowpassCoefficients(o.lowpass, lpRate));
           resetPair();
         }
-        const filtered = b0 !== 1;
+        const filtered = coeffs[0] !== 1;
         const binSamples = Math.max(1, Math.round(a.sampleRate * BIN_SECONDS));
         let off = 0;
         while (off < n) {
           const take = Math.min(n - off, binSamples - binFill);
-          let xy = 0;
-          let xx = 0;
-          let yy = 0;
-          let fx = 0;
-          let fy = 0;
-          if (filtered) {
-            let x1 = lx[0]!;
-            let x2 = lx[1]!;
-            let p1 = lx[2]!;
-            let p2 = lx[3]!;
-            let y1 = ly[0]!;
-            let y2 = ly[1]!;
-            let q1 = ly[2]!;
-            let q2 = ly[3]!;
-            for (let i = off; i < off + take; i++) {
-              const u0 = x[i]!;
-              const v0 = y[i]!;
-              fx += u0 * u0;
-              fy += v0 * v0;
-              const u = b0 * u0 + b1 * x1 + b2 * x2 - a1 * p1 - a2 * p2;
-              const v = b0 * v0 + b1 * y1 + b2 * y2 - a1 * q1 - a2 * q2;
-              x2 = x1;
-              x1 = u0;
-              p2 = p1;
-              p1 = u;
-              y2 = y1;
-              y1 = v0;
-              q2 = q1;
-              q1 = v;
-              xy += u * v;
-              xx += u * u;
-              yy += v * v;
-            }
-            lx[0] = x1;
-            lx[1] = x2;
-            // Flush denormals: a long digital silence decays the state towards 1e-308.
-            lx[2] = Math.abs(p1) < 1e-30 ? 0 : p1;
-            lx[3] = Math.abs(p2) < 1e-30 ? 0 : p2;
-            ly[0] = y1;
-            ly[1] = y2;
-            ly[2] = Math.abs(q1) < 1e-30 ? 0 : q1;
-            ly[3] = Math.abs(q2) < 1e-30 ? 0 : q2;
-          } else {
-            for (let i = off; i < off + take; i++) {
-              const u = x[i]!;
-              const v = y[i]!;
-              xy += u * v;
-              xx += u * u;
-              yy += v * v;
-            }
-            fx = xx;
-            fy = yy;
-          }
-          sxy[bin]! += xy;
-          sxx[bin]! += xx;
-          syy[bin]! += yy;
-          fxx[bin]! += fx;
-          fyy[bin]! += fy;
+          if (filtered) lowpassPairSums(x, y, off, off + take, coeffs, lx, ly, sums);
+          else pairSums(x, y, off, off + take, sums);
+          sxy[bin]! += sums[0]!;
+          sxx[bin]! += sums[1]!;
+          syy[bin]! += sums[2]!;
+          fxx[bin]! += sums[3]!;
+          fyy[bin]! += sums[4]!;
           off += take;
           binFill += take;
           if (binFill === binSamples) {
@@ -360,6 +307,99 @@ export const channelLossDetector = defineDetector({
     };
   },
 });
+
+/*
+ * The per-sample loops live in these small module functions rather than inline in `process`: V8
+ * optimises a loop it is still in (on-stack replacement) while the code after it has not yet run.
+ * On Node 20 the OSR code of the inline loop, compiled before the 2 s window had first filled, met
+ * the inversion test without type feedback once it had, and deoptimised there on chunk after chunk
+ * instead of being replaced (17 to 81 bailouts of one code object in a 60 s run of the bench input;
+ * `node --trace-deopt`). Here the loops have no cold branches, and `process`, loop-free but for the
+ * bin sums, is optimised as a whole once it is hot: one or two bailouts a run.
+ */
+
+/** Σuv, Σu², Σv² of both legs low-passed (biquad state per leg: x1 x2 y1 y2, updated) and Σx², Σy² full band, over [from, to). */
+function lowpassPairSums(
+  x: Float32Array,
+  y: Float32Array,
+  from: number,
+  to: number,
+  c: Float64Array,
+  lx: Float64Array,
+  ly: Float64Array,
+  out: Float64Array,
+): void {
+  const b0 = c[0]!;
+  const b1 = c[1]!;
+  const b2 = c[2]!;
+  const a1 = c[3]!;
+  const a2 = c[4]!;
+  let x1 = lx[0]!;
+  let x2 = lx[1]!;
+  let p1 = lx[2]!;
+  let p2 = lx[3]!;
+  let y1 = ly[0]!;
+  let y2 = ly[1]!;
+  let q1 = ly[2]!;
+  let q2 = ly[3]!;
+  let xy = 0;
+  let xx = 0;
+  let yy = 0;
+  let fx = 0;
+  let fy = 0;
+  for (let i = from; i < to; i++) {
+    const u0 = x[i]!;
+    const v0 = y[i]!;
+    fx += u0 * u0;
+    fy += v0 * v0;
+    const u = b0 * u0 + b1 * x1 + b2 * x2 - a1 * p1 - a2 * p2;
+    const v = b0 * v0 + b1 * y1 + b2 * y2 - a1 * q1 - a2 * q2;
+    x2 = x1;
+    x1 = u0;
+    p2 = p1;
+    p1 = u;
+    y2 = y1;
+    y1 = v0;
+    q2 = q1;
+    q1 = v;
+    xy += u * v;
+    xx += u * u;
+    yy += v * v;
+  }
+  lx[0] = x1;
+  lx[1] = x2;
+  // Flush denormals: a long digital silence decays the state towards 1e-308.
+  lx[2] = Math.abs(p1) < 1e-30 ? 0 : p1;
+  lx[3] = Math.abs(p2) < 1e-30 ? 0 : p2;
+  ly[0] = y1;
+  ly[1] = y2;
+  ly[2] = Math.abs(q1) < 1e-30 ? 0 : q1;
+  ly[3] = Math.abs(q2) < 1e-30 ? 0 : q2;
+  out[0] = xy;
+  out[1] = xx;
+  out[2] = yy;
+  out[3] = fx;
+  out[4] = fy;
+}
+
+/** Σxy, Σx², Σy² over [from, to), full band (the low-pass off): the same sums twice. */
+function pairSums(x: Float32Array, y: Float32Array, from: number, to: number, out: Float64Array): void {
+  let xy = 0;
+  let xx = 0;
+  let yy = 0;
+  for (let i = from; i < to; i++) {
+    const u = x[i]!;
+    const v = y[i]!;
+    xy += u * v;
+    xx += u * u;
+    yy += v * v;
+  }
+  out[0] = xy;
+  out[1] = xx;
+  out[2] = yy;
+  out[3] = xx;
+  out[4] = yy;
+}
 
 function pairIndex(names: readonly string[], name: string, fallback: number): number {
   const i = names.indexOf(name);
