@@ -4,7 +4,9 @@
  * `blackdetect,freezedetect,blockdetect` and audio through `ebur128,silencedetect` (thresholds
  * and minimum durations as Vigil's defaults: 2 s, -60 dB, 10 % pixel threshold; ebur128 with
  * true peak), draining every output frame and reading the detectors' frame metadata for their
- * events.
+ * events. With a third argument (`bench/ffmpeg-chain.ts <input> freezedetect` or `none`), only
+ * those filters run, each as its own graph's only filter (`--detectors` in run.ts); `none` is
+ * this file's decode alone (node-av's Decoder for video, unlike decode-only.ts).
  */
 import { measure } from './common.ts';
 import { readPackets } from '../src/ingest/packet-reader.ts';
@@ -13,11 +15,38 @@ import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
 import type { Frame } from 'node-av/lib';
 import { protocolOptions } from '../src/ingest/protocol-options.ts';
 
-export const VIDEO_CHAIN = 'blackdetect=d=2:pix_th=0.10,freezedetect=n=-60dB:d=2,blockdetect';
-export const AUDIO_CHAIN = 'ebur128=peak=true:metadata=1,silencedetect=n=-60dB:d=2';
+/** The filters, in chain order, with the options they run with. */
+export const VIDEO_FILTERS = {
+  blackdetect: 'blackdetect=d=2:pix_th=0.10',
+  freezedetect: 'freezedetect=n=-60dB:d=2',
+  blockdetect: 'blockdetect',
+} as const;
+export const AUDIO_FILTERS = {
+  ebur128: 'ebur128=peak=true:metadata=1',
+  silencedetect: 'silencedetect=n=-60dB:d=2',
+} as const;
+export type FilterName = keyof typeof VIDEO_FILTERS | keyof typeof AUDIO_FILTERS;
+export const VIDEO_CHAIN = Object.values(VIDEO_FILTERS).join(',');
+export const AUDIO_CHAIN = Object.values(AUDIO_FILTERS).join(',');
+
+/** The video and audio graph descriptions for a selection (`a,b` or `none`; undefined: every filter); '' for no graph. */
+export function chainsFor(arg: string | undefined): { video: string; audio: string } {
+  if (arg === undefined) return { video: VIDEO_CHAIN, audio: AUDIO_CHAIN };
+  const names = arg === 'none' ? [] : arg.split(',');
+  const known = [...Object.keys(VIDEO_FILTERS), ...Object.keys(AUDIO_FILTERS)];
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) throw new Error(`unknown filter(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const pick = (m: Record<string, string>): string =>
+    Object.entries(m)
+      .filter(([k]) => names.includes(k))
+      .map(([, v]) => v)
+      .join(',');
+  return { video: pick(VIDEO_FILTERS), audio: pick(AUDIO_FILTERS) };
+}
 const EVENT_KEYS = ['lavfi.black_start', 'lavfi.freezedetect.freeze_start', 'lavfi.silence_start'];
 
-await measure('ffmpeg-chain', async (input) => {
+const chains = chainsFor(process.argv[3]);
+await measure(process.argv[3] === undefined ? 'ffmpeg-chain' : `ffmpeg ${process.argv[3]}`, async (input) => {
   const demuxer = await Demuxer.open(input, { options: protocolOptions(input) });
   let videoFrames = 0;
   let audioFrames = 0;
@@ -40,18 +69,18 @@ await measure('ffmpeg-chain', async (input) => {
     const adec = as
       ? await Decoder.create(as, { exitOnError: false, threadCount: 1, resample: { sampleFormat: AV_SAMPLE_FMT_FLTP } })
       : undefined;
-    const vf = vs ? FilterAPI.create(VIDEO_CHAIN, { threads: 1 }) : undefined;
-    const af = as ? FilterAPI.create(AUDIO_CHAIN, { threads: 1 }) : undefined;
+    const vf = vs && chains.video ? FilterAPI.create(chains.video, { threads: 1 }) : undefined;
+    const af = as && chains.audio ? FilterAPI.create(chains.audio, { threads: 1 }) : undefined;
     try {
       const onVideo = (frames: Frame[]): void => {
         for (const f of frames) {
-          videoFrames += drain(vf!.processAllSync(f));
+          videoFrames += vf ? drain(vf.processAllSync(f)) : 1;
           f.free();
         }
       };
       const onAudio = (frames: Frame[]): void => {
         for (const f of frames) {
-          audioFrames += drain(af!.processAllSync(f));
+          audioFrames += af ? drain(af.processAllSync(f)) : 1;
           f.free();
         }
       };

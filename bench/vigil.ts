@@ -1,13 +1,33 @@
-/** Vigil: the full pipeline (ingest → detectors → incidents) via analyze(). */
+/**
+ * Vigil: the full pipeline (ingest → detectors → incidents) via analyze(). With a third argument
+ * (`bench/vigil.ts <input> black,freeze` or `none`), only those detectors run (`--detectors` in
+ * run.ts: each detector alone against its FFmpeg counterpart alone).
+ */
 import { measure } from './common.ts';
 import { analyze } from '../src/engine/analyze.ts';
+import { DETECTORS, type DetectorOverrides } from '../src/detect/index.ts';
 
-await measure('vigil', async (input) => {
-  const r = await analyze({ input });
+/** Overrides that leave only `names` on; undefined (every default detector) without a selection. */
+export function selectDetectors(arg: string | undefined): DetectorOverrides | undefined {
+  if (arg === undefined) return undefined;
+  const names = arg === 'none' ? [] : arg.split(',');
+  const unknown = names.filter((n) => !DETECTORS.some((d) => d.name === n));
+  if (unknown.length)
+    throw new Error(`unknown detector(s) ${unknown.join(', ')}; known: ${DETECTORS.map((d) => d.name).join(', ')}`);
+  const o: DetectorOverrides = {};
+  for (const d of DETECTORS) o[d.name] = { enabled: names.includes(d.name) };
+  return o;
+}
+
+const detectors = selectDetectors(process.argv[3]);
+await measure(process.argv[3] === undefined ? 'vigil' : `vigil ${process.argv[3]}`, async (input) => {
+  const r = await analyze({ input, ...(detectors ? { detectors } : {}) });
   return {
     videoFrames: r.videoFrames,
     audioChunks: r.audioChunks,
     duration: r.duration,
-    incidents: r.incidents.map((i) => `${i.type}${i.channel ? `(${i.channel})` : ''} ${i.start.toFixed(1)}-${i.end?.toFixed(1) ?? '?'}s`),
+    incidents: r.incidents.map(
+      (i) => `${i.type}${i.channel ? `(${i.channel})` : ''} ${i.start.toFixed(1)}-${i.end?.toFixed(1) ?? '?'}s`,
+    ),
   };
 });
