@@ -14,35 +14,8 @@ import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
 import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
 import type { Frame } from 'node-av/lib';
 import { protocolOptions } from '../src/ingest/protocol-options.ts';
+import { chainsFor } from './select.ts';
 
-/** The filters, in chain order, with the options they run with. */
-export const VIDEO_FILTERS = {
-  blackdetect: 'blackdetect=d=2:pix_th=0.10',
-  freezedetect: 'freezedetect=n=-60dB:d=2',
-  blockdetect: 'blockdetect',
-} as const;
-export const AUDIO_FILTERS = {
-  ebur128: 'ebur128=peak=true:metadata=1',
-  silencedetect: 'silencedetect=n=-60dB:d=2',
-} as const;
-export type FilterName = keyof typeof VIDEO_FILTERS | keyof typeof AUDIO_FILTERS;
-export const VIDEO_CHAIN = Object.values(VIDEO_FILTERS).join(',');
-export const AUDIO_CHAIN = Object.values(AUDIO_FILTERS).join(',');
-
-/** The video and audio graph descriptions for a selection (`a,b` or `none`; undefined: every filter); '' for no graph. */
-export function chainsFor(arg: string | undefined): { video: string; audio: string } {
-  if (arg === undefined) return { video: VIDEO_CHAIN, audio: AUDIO_CHAIN };
-  const names = arg === 'none' ? [] : arg.split(',');
-  const known = [...Object.keys(VIDEO_FILTERS), ...Object.keys(AUDIO_FILTERS)];
-  const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length) throw new Error(`unknown filter(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
-  const pick = (m: Record<string, string>): string =>
-    Object.entries(m)
-      .filter(([k]) => names.includes(k))
-      .map(([, v]) => v)
-      .join(',');
-  return { video: pick(VIDEO_FILTERS), audio: pick(AUDIO_FILTERS) };
-}
 const EVENT_KEYS = ['lavfi.black_start', 'lavfi.freezedetect.freeze_start', 'lavfi.silence_start'];
 
 const chains = chainsFor(process.argv[3]);

@@ -5,19 +5,7 @@
  */
 import { measure } from './common.ts';
 import { analyze } from '../src/engine/analyze.ts';
-import { DETECTORS, type DetectorOverrides } from '../src/detect/index.ts';
-
-/** Overrides that leave only `names` on; undefined (every default detector) without a selection. */
-export function selectDetectors(arg: string | undefined): DetectorOverrides | undefined {
-  if (arg === undefined) return undefined;
-  const names = arg === 'none' ? [] : arg.split(',');
-  const unknown = names.filter((n) => !DETECTORS.some((d) => d.name === n));
-  if (unknown.length)
-    throw new Error(`unknown detector(s) ${unknown.join(', ')}; known: ${DETECTORS.map((d) => d.name).join(', ')}`);
-  const o: DetectorOverrides = {};
-  for (const d of DETECTORS) o[d.name] = { enabled: names.includes(d.name) };
-  return o;
-}
+import { selectDetectors } from './select.ts';
 
 const detectors = selectDetectors(process.argv[3]);
 await measure(process.argv[3] === undefined ? 'vigil' : `vigil ${process.argv[3]}`, async (input) => {
