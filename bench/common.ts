@@ -30,10 +30,7 @@ export interface ChildResult {
   readonly info: Record<string, unknown>;
 }
 
-export async function measure(
-  config: string,
-  work: (input: string) => Promise<Record<string, unknown>>,
-): Promise<void> {
+export async function measure(config: string, work: (input: string) => Promise<Record<string, unknown>>): Promise<void> {
   const input = process.argv[2];
   if (!input) {
     process.stderr.write(`usage: node --import tsx bench/<config>.ts <input>\n`);

@@ -64,19 +64,13 @@ export function lavfiGraph(spec: InputSpec): string {
 }
 
 /** Writes `path` unless it already exists. Returns true when it generated. */
-export async function ensureInput(
-  path: string,
-  spec: InputSpec,
-  log: (s: string) => void = () => {},
-): Promise<boolean> {
+export async function ensureInput(path: string, spec: InputSpec, log: (s: string) => void = () => {}): Promise<boolean> {
   if (existsSync(path) && statSync(path).size > 0) return false;
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.partial.ts`;
   const t0 = performance.now();
   setMediaLogLevel('error');
-  log(
-    `generating ${path} (${spec.width}x${spec.height}@${spec.fps}, ${spec.seconds} s, ${spec.bitrate / 1e6} Mbit/s) ...`,
-  );
+  log(`generating ${path} (${spec.width}x${spec.height}@${spec.fps}, ${spec.seconds} s, ${spec.bitrate / 1e6} Mbit/s) ...`);
   const src = await Demuxer.open(lavfiGraph(spec), { format: 'lavfi' });
   const mux = await Muxer.open(tmp, { format: 'mpegts' });
   try {
