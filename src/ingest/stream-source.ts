@@ -2,6 +2,7 @@ import '../shared/polyfill.ts';
 import { Decoder, Demuxer } from 'node-av/api';
 import {
   AVDISCARD_ALL,
+  AVDISCARD_DEFAULT,
   AVCOL_RANGE_JPEG,
   AV_NOPTS_VALUE,
   AV_PIX_FMT_YUVJ420P,
@@ -10,6 +11,9 @@ import {
   AV_PIX_FMT_YUVJ444P,
   AV_PKT_FLAG_CORRUPT,
   AV_SAMPLE_FMT_FLTP,
+  AVMEDIA_TYPE_AUDIO,
+  AVMEDIA_TYPE_VIDEO,
+  type AVCodecID,
   type AVPixelFormat,
 } from 'node-av/constants';
 import { avGetCodecName, type Frame, type Packet, type Rational, type Stream } from 'node-av/lib';
@@ -491,11 +495,15 @@ export class StreamSource {
         foreign = (pid) => pid >= 0 && analyzer.ownedElsewhere(pid, own);
       }
       const tracks = selectTracks(demuxer.streams, this.opts.variant ?? 'highest', programPids ? (s) => programPids.has(s.id) : undefined);
-      const vs = tracks.video;
-      const as = tracks.audio;
+      let vs = tracks.video;
+      let as = tracks.audio;
+      /** The analyzer reads the programme's PMTs (an MPEG-TS input read byte by byte, findings consumed): ingest follows a new one. */
+      const analyzer = tap && tsSink ? tap.analyzer : undefined;
       // Streams not monitored are not read: other renditions of an HLS master playlist are not
-      // downloaded, other programmes' and subtitle PES are not assembled.
-      for (const s of tracks.unused) s.discard = AVDISCARD_ALL;
+      // downloaded, other programmes' PES are not assembled. With the PMT followed, the programme's
+      // other streams stay readable: after a PMT change they are where its tracks went (and in a
+      // short file the demuxer may have read the new PMT while it probed).
+      for (const s of tracks.unused) if (!analyzer || (programPids && !programPids.has(s.id))) s.discard = AVDISCARD_ALL;
       if (tracks.variant) {
         this.opts.logger?.info(
           { stream: this.opts.id, bandwidth: tracks.variant.bandwidth, offered: tracks.variant.offered },
@@ -508,54 +516,94 @@ export class StreamSource {
         throw new VigilError(ErrorCodes.NO_MEDIA_STREAMS, `${this.opts.url} has no audio or video stream`);
       const threads = this.opts.decoderThreads ?? 1;
       let vdec: VideoDecoder | undefined;
-      if (vs) {
+      let adec: Decoder | undefined;
+      let vdur = 0;
+      /** The codecs the decoders were opened for: libavformat changes a stream's codec when a PMT changes its stream_type. */
+      let vcodec: AVCodecID | undefined;
+      let acodec: AVCodecID | undefined;
+      /** The declared frame rate; 0 (unknown) for a track taken mid-stream, whose stream parameters are not probed or are the old codec's. */
+      let vfps = 0;
+      const openVideo = (midStream = false): void => {
+        if (!vs) return;
         const fmt = vs.codecpar.format as AVPixelFormat;
-        vdec = new VideoDecoder(vs, threads);
+        vcodec = vs.codecpar.codecId;
+        vdec = undefined;
+        if (midStream) {
+          // A stream_type this track cannot be decoded as (no decoder, or no longer video): its
+          // packets go undecoded, which the tracks detector reports as a missing track.
+          try {
+            if (vs.codecpar.codecType !== AVMEDIA_TYPE_VIDEO) throw new Error('the stream is no longer video');
+            vdec = new VideoDecoder(vs, threads);
+          } catch (err) {
+            this.opts.logger?.warn({ stream: this.opts.id, pid: vs.id, err: errorMessage(err) }, 'cannot decode the new video codec');
+            return;
+          }
+        } else vdec = new VideoDecoder(vs, threads);
+        vfps = midStream ? 0 : frameRate(vs);
+        // Unknown: each frame's own duration.
+        vdur = vfps > 0 ? 1 / vfps : 0;
         // Not for formats ingest converts (RGB, 10-bit...): converted frames carry their own range.
         const converted = fmt >= 0 && !LUMA_FIRST_FORMATS.has(fmt);
         this.fullRangeStream =
           !converted && (vs.codecpar.colorRange === AVCOL_RANGE_JPEG || FULL_RANGE_FORMATS.has(fmt));
-      }
-      let adec = as ? await openAudioDecoder(as) : undefined;
-      const vdur = vs ? 1 / frameRate(vs) : 0;
-      const onVideo = vs ? (f: Frame, damaged: boolean): void => this.onVideo(f, damaged, vs, vdur) : undefined;
+      };
+      const openAudio = async (midStream = false): Promise<void> => {
+        if (!as) return;
+        acodec = as.codecpar.codecId;
+        adec = undefined;
+        if (!midStream) return void (adec = await openAudioDecoder(as));
+        try {
+          if (as.codecpar.codecType !== AVMEDIA_TYPE_AUDIO) throw new Error('the stream is no longer audio');
+          adec = await openAudioDecoder(as);
+        } catch (err) {
+          this.opts.logger?.warn({ stream: this.opts.id, pid: as.id, err: errorMessage(err) }, 'cannot decode the new audio codec');
+        }
+      };
+      openVideo();
+      await openAudio();
+      const onVideo = (f: Frame, damaged: boolean): void => this.onVideo(f, damaged, vs!, vdur);
       this.lastVideoPts = Number.NaN;
-      this.sink.info?.({
-        kind: 'info',
-        mediaTime: this.timeline.now,
-        wallTime: Date.now(),
-        format: demuxer.formatName,
-        ...(tracks.variant ? { variant: tracks.variant } : {}),
-        ...(tap
-          ? {
-              tsAnalysis: {
-                ...(vs ? { videoPid: vs.id } : {}),
-                ...(as ? { audioPid: as.id } : {}),
-                programs: [...(programs?.keys() ?? [])],
-                ...(program !== undefined ? { program } : {}),
-              },
-            }
-          : {}),
-        ...(vs
-          ? {
-              video: {
-                codec: avGetCodecName(vs.codecpar.codecId) ?? 'unknown',
-                width: vs.codecpar.width,
-                height: vs.codecpar.height,
-                fps: frameRate(vs),
-              },
-            }
-          : {}),
-        ...(as
-          ? {
-              audio: {
-                codec: avGetCodecName(as.codecpar.codecId) ?? 'unknown',
-                sampleRate: as.codecpar.sampleRate,
-                channels: as.codecpar.channelLayout.nbChannels,
-              },
-            }
-          : {}),
-      });
+      /** The tracks monitored, to the sink: once per connection, and again when the programme changes them. */
+      const announce = (changed = false): void =>
+        this.sink.info?.({
+          kind: 'info',
+          mediaTime: this.timeline.now,
+          wallTime: Date.now(),
+          ...(changed ? { changed } : {}),
+          format: demuxer.formatName,
+          ...(tracks.variant ? { variant: tracks.variant } : {}),
+          ...(tap
+            ? {
+                tsAnalysis: {
+                  ...(vs ? { videoPid: vs.id } : {}),
+                  ...(as ? { audioPid: as.id } : {}),
+                  programs: [...tap.analyzer.programs.keys()],
+                  ...(program !== undefined ? { program } : {}),
+                },
+              }
+            : {}),
+          // A change announces the codecs; sizes, rates and channels come with its media (0: not known yet).
+          ...(vs
+            ? {
+                video: {
+                  codec: avGetCodecName(vs.codecpar.codecId) ?? 'unknown',
+                  width: changed ? 0 : vs.codecpar.width,
+                  height: changed ? 0 : vs.codecpar.height,
+                  fps: vfps,
+                },
+              }
+            : {}),
+          ...(as
+            ? {
+                audio: {
+                  codec: avGetCodecName(as.codecpar.codecId) ?? 'unknown',
+                  sampleRate: changed ? 0 : as.codecpar.sampleRate,
+                  channels: changed ? 0 : as.codecpar.channelLayout.nbChannels,
+                },
+              }
+            : {}),
+        });
+      announce();
       const packetSink = this.sink.packet?.bind(this.sink);
       if (this.sink.clip) {
         const onClip = this.sink.clip.bind(this.sink);
@@ -575,6 +623,96 @@ export class StreamSource {
         ahead ??= { pkt: await reader.next() };
         return ahead.pkt;
       };
+      // Mid-stream changes of what the input carries (a splice to another encoder, a re-plumbed
+      // multiplex): a new PMT that moves the programme to other PIDs or changes a stream's type,
+      // or a track that appears later. Without following them the old tracks fall silent (a
+      // missing track, a signal loss) while the programme plays on.
+      const fc = demuxer.getFormatContext();
+      let knownStreams = fc.nbStreams;
+      // From 0: a change the demuxer read while it probed is followed once its packets come out.
+      let pmtChanges = 0;
+      const ownProgram = (): readonly number[] | undefined => {
+        const map = analyzer!.programs;
+        return map.get(program ?? [...map.keys()][0] ?? -1);
+      };
+      /**
+       * Re-chooses the monitored tracks. With the programme's PMT known, a track whose PID it no
+       * longer lists gives way to the programme's new one of its kind (a track still listed stays,
+       * even silent: that is a missing track, not a change); otherwise a stream that appeared
+       * since is taken only for a kind with no track. Streams not taken are left unread.
+       */
+      const follow = async (): Promise<void> => {
+        const before = knownStreams;
+        knownStreams = fc.nbStreams;
+        const streams = fc.streams.map((s) => demuxer.streams[s.index] ?? s);
+        const listed = analyzer ? ownProgram() : undefined;
+        const eligible = listed ? (s: Stream): boolean => listed.includes(s.id) : (s: Stream): boolean => s.index >= before;
+        const pick = selectTracks(streams, this.opts.variant ?? 'highest', eligible);
+        const nv = (listed ? vs && eligible(vs) : vs) ? vs : (pick.video ?? vs);
+        const na = (listed ? as && eligible(as) : as) ? as : (pick.audio ?? as);
+        for (const s of streams) if (s !== nv && s !== na && (listed ? !eligible(s) : s.index >= before)) s.discard = AVDISCARD_ALL;
+        if (nv === vs && na === as) return;
+        const from = `video ${vs ? `PID ${vs.id}` : 'none'}, audio ${as ? `PID ${as.id}` : 'none'}`;
+        if (nv !== vs) {
+          if (vdec) {
+            this.decodeVideo(vdec, null, onVideo);
+            vdec.close();
+          }
+          if (vs) vs.discard = AVDISCARD_ALL;
+          vs = nv!;
+          vs.discard = AVDISCARD_DEFAULT;
+          openVideo(true);
+          this.lastVideoPts = Number.NaN;
+        }
+        if (na !== as) {
+          if (adec) {
+            if (as) this.decodeAudio(adec, as, null);
+            adec.close();
+          }
+          if (as) as.discard = AVDISCARD_ALL;
+          as = na!;
+          as.discard = AVDISCARD_DEFAULT;
+          await openAudio(true);
+        }
+        this.opts.logger?.warn(
+          { stream: this.opts.id, from, to: `video ${vs ? `PID ${vs.id}` : 'none'}, audio ${as ? `PID ${as.id}` : 'none'}` },
+          'the programme moved to other tracks mid-stream; following it',
+        );
+        // The new tracks' timestamps may start anywhere: the media clock goes on from where it was.
+        // No discontinuity for the detectors: the connection goes on, and what happened to its
+        // transport at the change (continuity, timestamps) is for them to judge.
+        this.timeline.rebase(Date.now());
+        this.lastPts.clear();
+        this.pace = undefined;
+        this.clips?.endConnection();
+        this.clips?.setStreams(vs, as);
+        announce(true);
+      };
+      /** A monitored track's codec changed under it (libavformat follows a PMT's new stream_type): new decoder. */
+      const recodec = async (video: boolean): Promise<void> => {
+        const old = video ? vcodec : acodec;
+        const from = old !== undefined ? (avGetCodecName(old) ?? 'unknown') : 'none';
+        if (video) {
+          if (vdec) {
+            this.decodeVideo(vdec, null, onVideo);
+            vdec.close();
+          }
+          openVideo(true);
+        } else {
+          if (adec) {
+            this.decodeAudio(adec, as!, null);
+            adec.close();
+          }
+          await openAudio(true);
+        }
+        const stream = video ? vs! : as!;
+        this.opts.logger?.warn(
+          { stream: this.opts.id, pid: stream.id, from, to: avGetCodecName(stream.codecpar.codecId) ?? 'unknown' },
+          `the ${video ? 'video' : 'audio'} codec changed mid-stream; new decoder`,
+        );
+        // The same track goes on (a splice to another encoder): the connection's state stays.
+        announce(true);
+      };
       try {
         for (;;) {
           let pkt: Packet | undefined;
@@ -583,7 +721,18 @@ export class StreamSource {
             ahead = undefined;
           } else pkt = await reader.next();
           if (signal.aborted || !pkt) break;
+          if (analyzer) {
+            if (analyzer.pmtChangeCount !== pmtChanges) {
+              // Once the demuxer hands out what follows the new PMT (it reads ahead of its output).
+              const pos = Number(pkt.pos);
+              if (pos < 0 || pos >= analyzer.pmtChangeOffset) {
+                pmtChanges = analyzer.pmtChangeCount;
+                await follow();
+              }
+            }
+          } else if (fc.nbStreams !== knownStreams) await follow();
           const track = trackOf(pkt);
+          if (track !== undefined && track.codecpar.codecId !== (track === vs ? vcodec : acodec)) await recodec(track === vs);
           // A file read as a live channel is released at the pace of its timestamps, before the packet
           // is handled: across a timestamp gap the wait comes first, so the media clock stays where the
           // media stopped while nothing arrives (as on a live feed), not already past the gap.

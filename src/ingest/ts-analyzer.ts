@@ -277,8 +277,15 @@ export class TsAnalyzer {
   private readonly pmtSeen = new Set<number>();
   /** Elementary PIDs the PMTs list -> stream clock when first listed. */
   private readonly esPids = new Map<number, number>();
-  /** program_number -> its program_map_PID (PAT) and the elementary PIDs its PMT lists. */
-  private readonly programMap = new Map<number, { pmtPid: number; pids: number[]; pcrPid: number }>();
+  /**
+   * program_number -> its program_map_PID (PAT), the elementary PIDs its PMT lists and what the
+   * PMT says of them (PID and stream_type, in order: `layout`, '' before the first PMT).
+   */
+  private readonly programMap = new Map<number, { pmtPid: number; pids: number[]; pcrPid: number; layout: string }>();
+  /** Bumped when a programme's PMT changes its elementary streams (PIDs or stream types) after the first. */
+  private pmtChanges = 0;
+  /** Byte offset of the PMT section that made the latest such change. */
+  private pmtChangeAt = 0;
   /** Stream clock of the last PAT section (or of the clock's start). */
   private lastPat = 0;
   private patSeen = false;
@@ -337,6 +344,16 @@ export class TsAnalyzer {
   /** The transport bitrate the PCRs give (bits/s; 0 before two PCRs). */
   get transportBitrate(): number {
     return this.bitrate;
+  }
+
+  /** How many times a programme's PMT has changed its elementary streams (PIDs or stream types) since its first PMT. */
+  get pmtChangeCount(): number {
+    return this.pmtChanges;
+  }
+
+  /** Byte offset (from the first byte pushed) of the PMT section behind the latest of `pmtChangeCount`. */
+  get pmtChangeOffset(): number {
+    return this.pmtChangeAt;
   }
 
   /** Elementary PIDs listed by the PMTs seen. */
@@ -756,7 +773,7 @@ export class TsAnalyzer {
         if (program === 0) continue;
         programs.add(mapPid);
         const known = this.programMap.get(program);
-        if (!known || known.pmtPid !== mapPid) this.programMap.set(program, { pmtPid: mapPid, pids: [], pcrPid: -1 });
+        if (!known || known.pmtPid !== mapPid) this.programMap.set(program, { pmtPid: mapPid, pids: [], pcrPid: -1, layout: '' });
       }
       for (const program of [...this.programMap.keys()]) if (!programs.has(this.programMap.get(program)!.pmtPid)) this.programMap.delete(program);
       for (const mapPid of programs) if (!this.pmtPids.has(mapPid)) this.pmtPids.set(mapPid, this.nowOrZero());
@@ -778,11 +795,13 @@ export class TsAnalyzer {
       this.pmtReported.delete(pid);
       const infoLen = ((sec[10]! & 0x0f) << 8) | sec[11]!;
       const pids: number[] = [];
+      let layout = '';
       for (let i = 12 + infoLen; i + 5 <= sec.length - 4; ) {
         const esPid = ((sec[i + 1]! & 0x1f) << 8) | sec[i + 2]!;
         const esInfo = ((sec[i + 3]! & 0x0f) << 8) | sec[i + 4]!;
         if (!this.esPids.has(esPid)) this.esPids.set(esPid, this.nowOrZero());
         pids.push(esPid);
+        layout += `${esPid}:${sec[i]!},`;
         i += 5 + esInfo;
       }
       const program = (sec[3]! << 8) | sec[4]!;
@@ -790,6 +809,29 @@ export class TsAnalyzer {
       if (entry && entry.pmtPid === pid) {
         entry.pids = pids;
         entry.pcrPid = ((sec[8]! & 0x1f) << 8) | sec[9]!;
+        if (entry.layout !== layout) {
+          // A new layout of the programme (a splice to another encoder, a re-plumbed multiplex):
+          // ingest follows it (StreamSource), and a PID no PMT lists any more is not missing.
+          if (entry.layout !== '') {
+            this.pmtChanges++;
+            this.pmtChangeAt = this.at;
+            const listed = new Set<number>();
+            const pcrPids = new Set<number>();
+            for (const p of this.programMap.values()) {
+              for (const es of p.pids) listed.add(es);
+              pcrPids.add(p.pcrPid);
+            }
+            // The stream clock runs on one PCR PID: when no programme carries its PCR there any
+            // more, it goes on from this programme's (bridged by the bytes read until its first PCR).
+            if (this.clockPid >= 0 && !pcrPids.has(this.clockPid) && entry.pcrPid !== 0x1fff) this.clockPid = entry.pcrPid;
+            for (const es of [...this.esPids.keys()]) {
+              if (listed.has(es)) continue;
+              this.esPids.delete(es);
+              this.pidReported.delete(es);
+            }
+          }
+          entry.layout = layout;
+        }
       }
     }
   }

@@ -122,13 +122,23 @@ export interface TsEvent {
   readonly wallTime: number;
 }
 
-/** Sent once per (re)connection, before any media of it: the tracks the input declares. */
+/**
+ * Sent once per (re)connection, before any media of it: the tracks the input declares. Sent again
+ * (`changed`) when the input changes them within a connection.
+ */
 export interface StreamInfo {
   readonly kind: 'info';
   readonly mediaTime: number;
   readonly wallTime: number;
+  /**
+   * True when sent within a connection: the programme moved to other tracks (a new PMT: other PIDs,
+   * ingest followed them after a discontinuity) or a track's codec changed (a splice to another
+   * encoder; the connection's timing goes on).
+   */
+  readonly changed?: boolean;
   /** Container format name(s) as FFmpeg reports them, e.g. 'mpegts', 'hls', 'mov,mp4,m4a,3gp,3g2,mj2'. */
   readonly format: string;
+  /** The monitored tracks as declared; a number is 0 where it is not known (in a `changed` info: until media of the new track arrives). */
   readonly video?: { readonly codec: string; readonly width: number; readonly height: number; readonly fps: number };
   readonly audio?: { readonly codec: string; readonly sampleRate: number; readonly channels: number };
   /** The rendition monitored, for an HLS master playlist: its BANDWIDTH and those offered (bits/s, ascending). */

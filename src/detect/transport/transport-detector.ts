@@ -224,6 +224,11 @@ export const transportDetector = defineDetector({
     }
 
     function onInfo(info: StreamInfo): void {
+      // The same connection with other tracks or codecs: the transport is the same, its PIDs may not be.
+      if (info.changed) {
+        tsAnalysis = info.tsAnalysis;
+        return;
+      }
       reporter.flush();
       window.clear();
       totals.fill(0);
