@@ -23,8 +23,10 @@ let dir = '';
 let h264: Buffer = Buffer.alloc(0);
 let hevc: Buffer = Buffer.alloc(0);
 let mp2: Buffer = Buffer.alloc(0);
+/** H.264 640x360 with no audio track at all. */
+let silentVideo: Buffer = Buffer.alloc(0);
 
-async function render(id: string, video: object, audio: object): Promise<Buffer> {
+async function render(id: string, video: object, audio: object | false): Promise<Buffer> {
   const sc = parseScenario({
     seed: 11,
     streams: [
@@ -41,6 +43,7 @@ beforeAll(async () => {
   h264 = await render('h264', { width: 640, height: 360, fps: 25, codec: 'h264' }, { channels: 2, codec: 'aac' });
   hevc = await render('hevc', { width: 320, height: 180, fps: 30, codec: 'hevc' }, { channels: 1, codec: 'aac' });
   mp2 = await render('mp2', { width: 640, height: 360, fps: 25, codec: 'h264' }, { channels: 2, codec: 'mp2' });
+  silentVideo = await render('novideo', { width: 640, height: 360, fps: 25, codec: 'h264' }, false);
 }, 120_000);
 
 afterAll(async () => {
@@ -153,6 +156,30 @@ describe('a programme that changes what it carries mid-stream', () => {
       expect(w.edges.filter((e) => e.type === 'signal_loss')).toEqual([]);
       expect(w.infos.at(-1)!.tsAnalysis).toMatchObject({ videoPid: 512, audioPid: 513 });
       expect(w.source.status().state).toBe('live');
+    } finally {
+      sender.stop();
+      await sender.done;
+      await w.source.stop();
+    }
+  }, 60_000);
+  it('live over UDP without the byte-level analysis: audio that starts after the input was opened is monitored from then on', async () => {
+    const port = await freeUdpPort();
+    const w = watchSource({
+      id: 'udp-late-audio',
+      url: `udp://127.0.0.1:${port}`,
+      live: true,
+      tsAnalysis: false,
+      reconnectDelay: { initial: 0.2, max: 1 },
+    });
+    const sender = sendPaced(Buffer.concat([silentVideo, h264, h264]), port, 3 * SECONDS);
+    try {
+      await waitFor('the audio track announced', () => w.infos.some((i) => i.changed), 3 * SECONDS * 1000);
+      expect(w.infos[0]!.audio).toBeUndefined();
+      expect(w.infos.at(-1)!.audio?.codec).toBe('aac');
+      const changedAt = Date.now();
+      await sleep(2000);
+      expect(w.log.filter((e) => e.kind === 'audio' && e.wall > changedAt + 500).length).toBeGreaterThan(40);
+      expect(w.edges.filter((e) => e.type === 'signal_loss')).toEqual([]);
     } finally {
       sender.stop();
       await sender.done;
