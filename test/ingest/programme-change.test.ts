@@ -100,6 +100,27 @@ describe('a programme that changes what it carries mid-stream', () => {
     expect(await incidentsOf(path)).not.toContain('audio_missing');
   }, 60_000);
 
+  it('HLS: an ad break of another codec between discontinuities (H.264, HEVC, H.264 segments) is decoded and ends cleanly', async () => {
+    await file('main.ts', h264);
+    await file('ad.ts', hevc);
+    const playlist = join(dir, 'ad-break.m3u8');
+    const entry = (name: string) => `#EXTINF:${SECONDS}.0,\n${name}\n`;
+    await writeFile(
+      playlist,
+      `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${SECONDS}\n#EXT-X-MEDIA-SEQUENCE:0\n` +
+        `${entry('main.ts')}#EXT-X-DISCONTINUITY\n${entry('ad.ts')}#EXT-X-DISCONTINUITY\n${entry('main.ts')}#EXT-X-ENDLIST\n`,
+    );
+    const w = watchSource({ id: 'hls-ad', url: playlist, live: false });
+    await w.done;
+    expect(w.infos.map((i) => i.video?.codec)).toEqual(['h264', 'hevc', 'h264']);
+    expect(w.log.filter((e) => e.kind === 'video').length).toBeGreaterThan(
+      2 * SECONDS * 25 + SECONDS * 30 - 2 * 30 - 10,
+    );
+    const types = await incidentsOf(playlist);
+    // Before: the HEVC segment fed to the H.264 decoder, a corruption incident, then video missing to the end.
+    expect(types).toEqual([]);
+  }, 60_000);
+
   it('a new PMT moves the programme to other PIDs: ingest follows it, and the PIDs it left are not reported missing', async () => {
     const path = await file('pids.ts', h264, remapPids(h264, { 256: 512, 257: 513 }));
     const w = watchSource({ id: 'pids', url: path, live: false });
