@@ -650,7 +650,16 @@ export class StreamSource {
         const pick = selectTracks(streams, this.opts.variant ?? 'highest', eligible);
         const nv = (listed ? vs && eligible(vs) : vs) ? vs : (pick.video ?? vs);
         const na = (listed ? as && eligible(as) : as) ? as : (pick.audio ?? as);
-        for (const s of streams) if (s !== nv && s !== na && (listed ? !eligible(s) : s.index >= before)) s.discard = AVDISCARD_ALL;
+        // With the PMT followed, only other programmes' streams are left unread: a PID this
+        // programme dropped sends nothing anyway, and a later PMT may list it again (a splice
+        // back), whose packets must then come out to be followed. Otherwise streams that appeared
+        // and were not taken are left unread, as at the start.
+        const own = program ?? [...(analyzer?.programs.keys() ?? [])][0];
+        for (const s of streams) {
+          if (s === nv || s === na) s.discard = AVDISCARD_DEFAULT;
+          else if (analyzer) s.discard = own !== undefined && analyzer.ownedElsewhere(s.id, own) ? AVDISCARD_ALL : AVDISCARD_DEFAULT;
+          else if (s.index >= before) s.discard = AVDISCARD_ALL;
+        }
         if (nv === vs && na === as) return;
         const from = `video ${vs ? `PID ${vs.id}` : 'none'}, audio ${as ? `PID ${as.id}` : 'none'}`;
         if (nv !== vs) {
@@ -658,9 +667,7 @@ export class StreamSource {
             this.decodeVideo(vdec, null, onVideo);
             vdec.close();
           }
-          if (vs) vs.discard = AVDISCARD_ALL;
           vs = nv!;
-          vs.discard = AVDISCARD_DEFAULT;
           openVideo(true);
           this.lastVideoPts = Number.NaN;
         }
@@ -669,9 +676,7 @@ export class StreamSource {
             if (as) this.decodeAudio(adec, as, null);
             adec.close();
           }
-          if (as) as.discard = AVDISCARD_ALL;
           as = na!;
-          as.discard = AVDISCARD_DEFAULT;
           await openAudio(true);
         }
         this.opts.logger?.warn(
