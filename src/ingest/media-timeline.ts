@@ -43,6 +43,9 @@ interface TrackState {
   pending: { pts: number; wall: number; media: number } | undefined;
 }
 
+/** Seconds of media within which tracks restarted mid-stream count as one change (restartTrack). */
+const EPOCH_SPAN = 5;
+
 export class MediaTimeline {
   private origin = Number.NaN;
   private readonly tracks = new Map<number, TrackState>();
@@ -51,6 +54,9 @@ export class MediaTimeline {
   private latestWall = 0;
   /** Media time at which tracks first seen after a rebase start. */
   private base = 0;
+  /** Tracks taken mid-stream whose first frame is still to come, with their restart's origin (restartTrack). */
+  private readonly restarted = new Map<number, { origin: number; base: number }>();
+  private epoch: { origin: number; base: number } | undefined;
 
   /**
    * @param maxGap largest forward jump (s) accepted as a real gap in media time; bigger
@@ -81,8 +87,21 @@ export class MediaTimeline {
     if (!state) {
       if (Number.isNaN(this.origin) && Number.isFinite(pts)) this.origin = pts;
       const rel = Number.isFinite(pts) ? pts - this.origin : Number.NaN;
-      // A second track starts where its timestamps say, if they are plausibly aligned.
-      media = Number.isFinite(rel) && rel >= -1 && rel <= 10 ? this.base + Math.max(0, rel) : this.latest;
+      // A second track starts where its timestamps say, if they are plausibly aligned. A track
+      // taken mid-stream (restartTrack) likewise against the first track of its restart, which
+      // starts where the media has got to.
+      const epoch = this.restarted.get(track);
+      if (epoch) {
+        this.restarted.delete(track);
+        if (Number.isNaN(epoch.origin) || !Number.isFinite(pts)) {
+          if (Number.isNaN(epoch.origin) && Number.isFinite(pts)) epoch.origin = pts;
+          epoch.base = this.latest;
+          media = this.latest;
+        } else {
+          const r = pts - epoch.origin;
+          media = r >= -1 && r <= 10 ? epoch.base + Math.max(0, r) : this.latest;
+        }
+      } else media = Number.isFinite(rel) && rel >= -1 && rel <= 10 ? this.base + Math.max(0, rel) : this.latest;
       this.tracks.set(track, {
         lastPts: pts,
         lastMedia: media,
@@ -165,6 +184,20 @@ export class MediaTimeline {
   }
 
   /**
+   * `track` is taken mid-stream (the input moved the programme to it: a new PMT, an ad break on
+   * other PIDs), and its timestamps may be anywhere: it goes on from the latest media time handed
+   * out, its own steps from there. The other tracks keep their trajectories.
+   */
+  restartTrack(track: number): void {
+    this.tracks.delete(track);
+    // Tracks restarted within a few seconds of each other (video and audio of one change, taken
+    // one after the other) share their timestamps' origin.
+    const e = this.epoch;
+    if (!e || (!Number.isNaN(e.origin) && this.latest - e.base > EPOCH_SPAN)) this.epoch = { origin: Number.NaN, base: this.latest };
+    this.restarted.set(track, this.epoch!);
+  }
+
+  /**
    * After a reconnect timestamps may restart anywhere: forget per-track history and
    * continue the timeline from where it was, plus the wall time the outage lasted.
    */
@@ -173,6 +206,8 @@ export class MediaTimeline {
     const gap = Math.max(0, (wall - this.latestWall) / 1000);
     this.base = this.latest + gap;
     this.tracks.clear();
+    this.restarted.clear();
+    this.epoch = undefined;
     this.origin = Number.NaN;
   }
 }

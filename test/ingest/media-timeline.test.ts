@@ -132,5 +132,30 @@ describe('MediaTimeline', () => {
     const after = [0, 1, 2, 3].map((i) => t.map(0, 110 + i * FRAME, FRAME, 10_002 + i * 40));
     expect(after[3]).toBeCloseTo(10 + 3 * FRAME, 1);
   });
+  it('tracks taken mid-stream (restartTrack) go on from the latest media time, video and audio of one change on their shared origin', () => {
+    const t = new MediaTimeline();
+    // Video (track 0) and audio (track 1) of the programme, 8 s.
+    for (let i = 0; i < 200; i++) {
+      t.map(0, 1.4 + i * FRAME, FRAME, 0);
+      t.map(1, 1.4 + i * FRAME, FRAME, 0);
+    }
+    expect(t.now).toBeCloseTo(7.96, 6);
+    // The programme moves to tracks 2 and 3, whose timestamps start again at 1.4 s: audio is taken
+    // first, video half a second later (its first pictures were held back meanwhile).
+    t.restartTrack(3);
+    const audio = [];
+    for (let i = 0; i < 12; i++) audio.push(t.map(3, 1.4 + i * FRAME, FRAME, 0));
+    t.restartTrack(2);
+    const video = [];
+    for (let i = 0; i < 12; i++) video.push(t.map(2, 1.4 + i * FRAME, FRAME, 0));
+    expect(audio[0]).toBeCloseTo(7.96, 6);
+    expect(audio[11]).toBeCloseTo(7.96 + 11 * FRAME, 6);
+    // On the audio's origin, not where the media had got to when video was taken.
+    expect(video[0]).toBeCloseTo(7.96, 6);
+    expect(video[11]).toBeCloseTo(7.96 + 11 * FRAME, 6);
+    // A restart well after that one is a change of its own, from where the media is then.
+    for (let i = 12; i < 300; i++) t.map(2, 1.4 + i * FRAME, FRAME, 0);
+    t.restartTrack(0);
+    expect(t.map(0, 50, FRAME, 0)).toBeCloseTo(7.96 + 299 * FRAME, 6);
+  });
 });
-

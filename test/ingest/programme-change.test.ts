@@ -100,25 +100,45 @@ describe('a programme that changes what it carries mid-stream', () => {
     expect(await incidentsOf(path)).not.toContain('audio_missing');
   }, 60_000);
 
-  it('HLS: an ad break of another codec between discontinuities (H.264, HEVC, H.264 segments) is decoded and ends cleanly', async () => {
+  it('HLS: ad breaks between discontinuities of another codec, or packaged on other PIDs, are monitored and end cleanly', async () => {
     await file('main.ts', h264);
-    await file('ad.ts', hevc);
-    const playlist = join(dir, 'ad-break.m3u8');
+    await file('ad-hevc.ts', hevc);
+    await file('ad-pids.ts', remapPids(h264, { 256: 0x1e1, 257: 0x1e2 }));
     const entry = (name: string) => `#EXTINF:${SECONDS}.0,\n${name}\n`;
-    await writeFile(
-      playlist,
-      `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${SECONDS}\n#EXT-X-MEDIA-SEQUENCE:0\n` +
-        `${entry('main.ts')}#EXT-X-DISCONTINUITY\n${entry('ad.ts')}#EXT-X-DISCONTINUITY\n${entry('main.ts')}#EXT-X-ENDLIST\n`,
-    );
-    const w = watchSource({ id: 'hls-ad', url: playlist, live: false });
+    const playlist = async (ad: string): Promise<string> => {
+      const path = join(dir, `break-${ad}.m3u8`);
+      await writeFile(
+        path,
+        `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${SECONDS}\n#EXT-X-MEDIA-SEQUENCE:0\n` +
+          `${entry('main.ts')}#EXT-X-DISCONTINUITY\n${entry(ad)}#EXT-X-DISCONTINUITY\n${entry('main.ts')}#EXT-X-ENDLIST\n`,
+      );
+      return path;
+    };
+    // Another codec on the same PIDs: FFmpeg's HLS demuxer passes the codec change on.
+    const codec = await playlist('ad-hevc.ts');
+    const w = watchSource({ id: 'hls-ad', url: codec, live: false });
     await w.done;
     expect(w.infos.map((i) => i.video?.codec)).toEqual(['h264', 'hevc', 'h264']);
     expect(w.log.filter((e) => e.kind === 'video').length).toBeGreaterThan(
       2 * SECONDS * 25 + SECONDS * 30 - 2 * 30 - 10,
     );
-    const types = await incidentsOf(playlist);
     // Before: the HEVC segment fed to the H.264 decoder, a corruption incident, then video missing to the end.
-    expect(types).toEqual([]);
+    expect(await incidentsOf(codec)).toEqual([]);
+    // Other PIDs: no PMT is read here (the HLS demuxer reads the segments), so the silent
+    // monitored tracks give way to the streams that carry on, and back after the break. The
+    // packets waited for are decoded too: nothing of the break is lost.
+    const pids = await playlist('ad-pids.ts');
+    const p = watchSource({ id: 'hls-ad-pids', url: pids, live: false });
+    await p.done;
+    // Before: the break was not seen at all (16 s of media, 400 pictures).
+    expect(p.log.filter((e) => e.kind === 'video').length).toBeGreaterThan(3 * SECONDS * 25 - 10);
+    // On one media clock: the break's pictures where it was (not bunched, nor pushed on by the wait).
+    const media = p.log.filter((e) => e.kind === 'video').map((e) => e.media);
+    expect(media.at(-1)!).toBeGreaterThan(3 * SECONDS - 0.5);
+    expect(media.at(-1)!).toBeLessThan(3 * SECONDS + 0.2);
+    for (let i = 1; i < media.length; i++) expect(media[i]! - media[i - 1]!).toBeLessThan(0.1);
+    expect(p.infos.filter((i) => i.changed).length).toBeGreaterThanOrEqual(2);
+    expect(await incidentsOf(pids)).toEqual([]);
   }, 60_000);
 
   it('a new PMT moves the programme to other PIDs and a later one back: ingest follows both, and the PIDs left are not reported missing', async () => {
