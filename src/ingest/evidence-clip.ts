@@ -1,6 +1,6 @@
 import '../shared/polyfill.ts';
 import { Muxer } from 'node-av/api';
-import type { Packet, Stream } from 'node-av/lib';
+import type { ChannelLayout, Packet, Stream } from 'node-av/lib';
 import { errorMessage, type Logger } from '../shared/index.ts';
 
 /** A finished evidence clip: original packets around an onset, remuxed to MPEG-TS (no re-encode). */
@@ -74,6 +74,8 @@ const MAX_PENDING = 8;
  */
 export class EvidenceClipRecorder {
   private buf: Buffered[] = [];
+  /** Parameters learnt from decoded frames, by stream index (learn). */
+  private readonly learnt = new Map<number, { width?: number; height?: number; sampleRate?: number; channelLayout?: ChannelLayout }>();
   private head = 0;
   private bytes = 0;
   private video: Stream | undefined;
@@ -107,6 +109,14 @@ export class EvidenceClipRecorder {
   }
 
   /** A new connection: its streams (codec parameters and time bases for the muxer). */
+  /**
+   * Parameters of a stream the demuxer never probed (a track taken mid-stream: ADR 0008), from its
+   * first decoded frame; a clip's muxer refuses a stream without a size or a sample rate.
+   */
+  learn(streamIndex: number, params: { width?: number; height?: number; sampleRate?: number; channelLayout?: ChannelLayout }): void {
+    this.learnt.set(streamIndex, params);
+  }
+
   setStreams(video: Stream | undefined, audio: Stream | undefined): void {
     this.clear();
     this.video = video;
@@ -245,7 +255,15 @@ export class EvidenceClipRecorder {
     const copies: { pkt: Packet; idx: number }[] = [];
     try {
       for (const s of [this.video, this.audio]) {
-        if (s && items.some((b) => b.streamIndex === s.index)) out.set(s.index, muxer.addStream(s));
+        if (!s || !items.some((b) => b.streamIndex === s.index)) continue;
+        // The stream's parameters are copied here, synchronously: fill in what its probe never set.
+        const known = this.learnt.get(s.index);
+        const par = s.codecpar;
+        if (known?.width && par.width === 0) par.width = known.width;
+        if (known?.height && par.height === 0) par.height = known.height;
+        if (known?.sampleRate && par.sampleRate === 0) par.sampleRate = known.sampleRate;
+        if (known?.channelLayout && par.channelLayout.nbChannels === 0) par.channelLayout = known.channelLayout;
+        out.set(s.index, muxer.addStream(s));
       }
       for (const b of items) {
         const idx = out.get(b.streamIndex);

@@ -284,6 +284,8 @@ export class StreamSource {
   private readonly pendingThumbs: string[] = [];
   private lastThumbAt = 0;
   private clips: EvidenceClipRecorder | undefined;
+  /** Tracks taken mid-stream whose parameters the evidence clips take from their first decoded frame (onVideo, onAudio). */
+  private readonly unprobed = new Set<Stream>();
 
   constructor(
     private readonly opts: SourceOptions,
@@ -670,6 +672,7 @@ export class StreamSource {
             vdec.close();
           }
           vs = nv!;
+          this.unprobed.add(vs);
           this.timeline.restartTrack(vs.index);
           this.lastPts.delete(vs.index);
           vs.discard = AVDISCARD_DEFAULT;
@@ -682,6 +685,7 @@ export class StreamSource {
             adec.close();
           }
           as = na!;
+          this.unprobed.add(as);
           this.timeline.restartTrack(as.index);
           this.lastPts.delete(as.index);
           as.discard = AVDISCARD_DEFAULT;
@@ -909,6 +913,9 @@ export class StreamSource {
 
   /** `frame` belongs to the decoder and is reused once this returns. */
   private onVideo(frame: Frame, damaged: boolean, stream: Stream, nominal: number): void {
+    // A track taken mid-stream was never probed: its size from its first picture, for the evidence
+    // clips' muxer, which refuses a stream without one (libavformat keeps resetting the stream's own).
+    if (this.unprobed.size > 0 && this.unprobed.delete(stream)) this.clips?.learn(stream.index, { width: frame.width, height: frame.height });
     const tb = timeBaseOf(stream);
     let pts = toSeconds(frame.bestEffortTimestamp, tb);
     const dur = nominal > 0 ? nominal : Math.max(0.001, toSeconds(frame.duration, tb) || 0.04);
@@ -952,6 +959,9 @@ export class StreamSource {
   }
 
   private onAudio(frame: Frame, stream: Stream): void {
+    // As for video (onVideo): a muxer refuses audio without a sample rate and channels.
+    if (this.unprobed.size > 0 && this.unprobed.delete(stream))
+      this.clips?.learn(stream.index, { sampleRate: frame.sampleRate, channelLayout: frame.channelLayout });
     try {
       const pts = toSeconds(frame.bestEffortTimestamp, frameTimeBase(frame, stream));
       if (!this.fresh(stream.index, pts)) return;

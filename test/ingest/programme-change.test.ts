@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../src/engine/analyze.ts';
+import { StreamSource, type EvidenceClip } from '../../src/ingest/index.ts';
 import { TsAnalyzer, type TsFinding } from '../../src/ingest/ts-analyzer.ts';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
 import { remapPids, sendPaced } from '../helpers/ts-splice.ts';
@@ -159,6 +160,37 @@ describe('a programme that changes what it carries mid-stream', () => {
     const types = await incidentsOf(path);
     expect(types).not.toContain('video_missing');
     expect(types).not.toContain('audio_missing');
+  }, 60_000);
+
+  it('an evidence clip of tracks taken mid-stream is cut and plays (their parameters come from their first frames)', async () => {
+    const path = await file('clip.ts', h264, remapPids(h264, { 256: 512, 257: 513 }));
+    const clips: EvidenceClip[] = [];
+    let asked = false;
+    const source: StreamSource = new StreamSource(
+      { id: 'clip', url: path, live: false },
+      {
+        video: (v) => {
+          if (!asked && v.mediaTime > SECONDS + 3) {
+            asked = true;
+            source.requestClip('test', v.mediaTime);
+          }
+        },
+        audio: () => {},
+        edge: () => {},
+        discontinuity: () => {},
+        ts: () => {},
+        clip: (c) => void clips.push(c),
+      },
+    );
+    await source.run();
+    await waitFor('the clip', () => clips.length > 0, 5000);
+    // Before: the muxer refused the unprobed streams ("Failed to write header"), and no clip came.
+    const out = join(dir, 'clip-out.ts');
+    await writeFile(out, clips[0]!.data);
+    const w = watchSource({ id: 'clip-out', url: out, live: false });
+    await w.done;
+    expect(w.log.filter((e) => e.kind === 'video').length).toBeGreaterThan(SECONDS * 25 - 60);
+    expect(w.log.filter((e) => e.kind === 'audio').length).toBeGreaterThan(100);
   }, 60_000);
 
   it('the TR 101 290 clock follows the PCR to its new PID: a PAT that stops after the change is still reported', () => {
