@@ -286,6 +286,8 @@ export class TsAnalyzer {
   private pmtChanges = 0;
   /** Byte offset of the PMT section that made the latest such change. */
   private pmtChangeAt = 0;
+  /** The PAT dropped or moved a programme whose PMT had been read: the next programme's first PMT is a change. */
+  private replaced = false;
   /** Stream clock of the last PAT section (or of the clock's start). */
   private lastPat = 0;
   private patSeen = false;
@@ -767,15 +769,26 @@ export class TsAnalyzer {
       this.patReported = false;
       // Entries: program_number (16), reserved (3), PID (13); program 0 is the network PID.
       const programs = new Set<number>();
+      const numbers = new Set<number>();
       for (let i = 8; i + 4 <= sec.length - 4; i += 4) {
         const program = (sec[i]! << 8) | sec[i + 1]!;
         const mapPid = ((sec[i + 2]! & 0x1f) << 8) | sec[i + 3]!;
         if (program === 0) continue;
         programs.add(mapPid);
+        numbers.add(program);
         const known = this.programMap.get(program);
-        if (!known || known.pmtPid !== mapPid) this.programMap.set(program, { pmtPid: mapPid, pids: [], pcrPid: -1, layout: '' });
+        if (!known || known.pmtPid !== mapPid) {
+          if (known && known.layout !== '') this.replaced = true;
+          this.programMap.set(program, { pmtPid: mapPid, pids: [], pcrPid: -1, layout: '' });
+        }
       }
-      for (const program of [...this.programMap.keys()]) if (!programs.has(this.programMap.get(program)!.pmtPid)) this.programMap.delete(program);
+      for (const program of [...this.programMap.keys()]) {
+        const entry = this.programMap.get(program)!;
+        if (numbers.has(program) && programs.has(entry.pmtPid)) continue;
+        // A programme the PAT no longer lists: whatever comes in its place is a change (a new PMT).
+        if (entry.layout !== '') this.replaced = true;
+        this.programMap.delete(program);
+      }
       for (const mapPid of programs) if (!this.pmtPids.has(mapPid)) this.pmtPids.set(mapPid, this.nowOrZero());
       for (const mapPid of [...this.pmtPids.keys()]) {
         if (programs.has(mapPid)) continue;
@@ -810,9 +823,11 @@ export class TsAnalyzer {
         entry.pids = pids;
         entry.pcrPid = ((sec[8]! & 0x1f) << 8) | sec[9]!;
         if (entry.layout !== layout) {
-          // A new layout of the programme (a splice to another encoder, a re-plumbed multiplex):
-          // ingest follows it (StreamSource), and a PID no PMT lists any more is not missing.
-          if (entry.layout !== '') {
+          // A new layout of the programme (a splice to another encoder, a re-plumbed multiplex), or
+          // the first PMT of a programme that replaced one (another encoder's service): ingest
+          // follows it (StreamSource), and a PID no PMT lists any more is not missing.
+          if (entry.layout !== '' || this.replaced) {
+            this.replaced = false;
             this.pmtChanges++;
             this.pmtChangeAt = this.at;
             const listed = new Set<number>();

@@ -29,19 +29,43 @@ function pmtPidOf(b: Buffer): number {
   throw new Error('ts-splice: no PAT');
 }
 
-/** A copy of `ts` with elementary PIDs moved (`map`: old -> new) in every packet and in every PMT section. */
-export function remapPids(ts: Buffer, map: Readonly<Record<number, number>>): Buffer {
+/** Bumps a PSI section's version_number. */
+function bumpVersion(b: Buffer, at: number): void {
+  b[at + 5] = (b[at + 5]! & 0xc1) | ((((b[at + 5]! >> 1) + 1) & 0x1f) << 1);
+}
+
+/**
+ * A copy of `ts` with PIDs moved (`map`: old -> new) in every packet and in every PMT section (and
+ * in the PAT, where the map moves the PMT's PID); `program` renumbers the programme (PAT and PMT),
+ * as another encoder's service would be.
+ */
+export function remapPids(ts: Buffer, map: Readonly<Record<number, number>>, program?: number): Buffer {
   const b = Buffer.from(ts);
   const pmtPid = pmtPidOf(b);
   const moved = (pid: number): number => map[pid] ?? pid;
   for (let o = 0; o + P <= b.length; o += P) {
     const pid = pidOf(b, o);
     if (map[pid] !== undefined) setPid(b, o, map[pid]);
-    if (pid !== pmtPid || !(b[o + 1]! & 0x40)) continue;
-    // A PMT section starting in this packet (no adaptation field, pointer field 0: as libavformat writes).
+    if (!(b[o + 1]! & 0x40) || (pid !== pmtPid && pid !== 0)) continue;
+    // A section starting in this packet (no adaptation field, pointer field 0: as libavformat writes).
     const at = o + 5 + b[o + 4]!;
     const end = at + 3 + (((b[at + 1]! & 0x0f) << 8) | b[at + 2]!);
-    b[at + 5] = (b[at + 5]! & 0xc1) | ((((b[at + 5]! >> 1) + 1) & 0x1f) << 1);
+    if (pid === 0) {
+      if (map[pmtPid] === undefined && program === undefined) continue;
+      for (let i = at + 8; i + 4 <= end - 4; i += 4) {
+        const number = (b[i]! << 8) | b[i + 1]!;
+        if (number === 0) continue;
+        if (program !== undefined) b.writeUInt16BE(program, i);
+        const to = moved(((b[i + 2]! & 0x1f) << 8) | b[i + 3]!);
+        b[i + 2] = (b[i + 2]! & 0xe0) | (to >> 8);
+        b[i + 3] = to & 0xff;
+      }
+      bumpVersion(b, at);
+      b.writeUInt32BE(crc32Mpeg(b, at, end - 4), end - 4);
+      continue;
+    }
+    bumpVersion(b, at);
+    if (program !== undefined) b.writeUInt16BE(program, at + 3);
     const pcr = moved(((b[at + 8]! & 0x1f) << 8) | b[at + 9]!);
     b[at + 8] = (b[at + 8]! & 0xe0) | (pcr >> 8);
     b[at + 9] = pcr & 0xff;

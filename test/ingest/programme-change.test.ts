@@ -162,6 +162,20 @@ describe('a programme that changes what it carries mid-stream', () => {
     expect(types).not.toContain('audio_missing');
   }, 60_000);
 
+  it("another encoder's service takes the programme's place (new programme number, PMT PID and PIDs): ingest follows it", async () => {
+    const other = remapPids(h264, { 256: 0x1e1, 257: 0x1e2, 4096: 0x1100 }, 7);
+    const path = await file('service.ts', h264, other);
+    const w = watchSource({ id: 'service', url: path, live: false });
+    await w.done;
+    // Before: the first part only (the PAT's new programme was not taken as a change).
+    expect(w.log.filter((e) => e.kind === 'video').length).toBeGreaterThan(2 * SECONDS * 25 - 10);
+    expect(w.infos.at(-1)!.tsAnalysis).toMatchObject({ videoPid: 0x1e1, audioPid: 0x1e2, programs: [7] });
+    expect(w.ts.filter((e) => e.check === 'pid' || e.check === 'pmt')).toEqual([]);
+    const types = await incidentsOf(path);
+    expect(types).not.toContain('video_missing');
+    expect(types).not.toContain('audio_missing');
+  }, 60_000);
+
   it('an evidence clip of tracks taken mid-stream is cut and plays (their parameters come from their first frames)', async () => {
     const path = await file('clip.ts', h264, remapPids(h264, { 256: 512, 257: 513 }));
     const clips: EvidenceClip[] = [];
