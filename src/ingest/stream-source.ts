@@ -1,7 +1,6 @@
 import '../shared/polyfill.ts';
 import { Decoder, Demuxer } from 'node-av/api';
 import {
-  AV_DISPOSITION_ATTACHED_PIC,
   AVDISCARD_ALL,
   AVDISCARD_DEFAULT,
   AVCOL_RANGE_JPEG,
@@ -37,6 +36,7 @@ import { ThumbnailEncoder } from './thumbnail-encoder.ts';
 import { EvidenceClipRecorder, type EvidenceClip } from './evidence-clip.ts';
 import { LUMA_FIRST_FORMATS, VideoDecoder } from './video-decoder.ts';
 import { selectTracks, type VariantChoice } from './select-tracks.ts';
+import { TrackFollower } from './track-follower.ts';
 import { PacketReader } from './packet-reader.ts';
 import { openTapped, tapUrl } from './ts-tap.ts';
 import type { TsAnalyzerOptions, TsFinding } from './ts-analyzer.ts';
@@ -150,12 +150,6 @@ const PACE_MAX_STEP = 30;
  */
 const PACE_CONFIRM = 1;
 
-/**
- * Packets in a row of another stream of its kind after which a silent monitored track gives way to
- * it, on inputs whose PMT ingest does not read (about half a second of video at 25-30 fps, a
- * quarter of AAC audio).
- */
-const UNHEARD = 12;
 
 /**
  * A stream's time base, read from node-av once per stream object (a connection's streams keep
@@ -638,30 +632,15 @@ export class StreamSource {
       // PIDs or changes a stream's type, or tracks that appear later. Without following them the
       // old tracks fall silent (a missing track, a signal loss, or on HLS the break simply not
       // seen) while the programme plays on.
-      const fc = demuxer.getFormatContext();
-      let knownStreams = fc.nbStreams;
-      // From 0: a change the demuxer read while it probed is followed once its packets come out.
-      let pmtChanges = 0;
-      /** Stable wrappers of the streams, by index (those of the connection's start are demuxer.streams). */
-      const streamAt = (index: number): Stream | undefined => {
-        if (index < demuxer.streams.length) return demuxer.streams[index];
-        if (index >= knownStreams) knownStreams = fc.nbStreams;
-        let st = lateStreams.get(index);
-        if (!st) {
-          st = fc.streams[index];
-          if (st) lateStreams.set(index, st);
-        }
-        return st;
-      };
-      const lateStreams = new Map<number, Stream>();
-      /** Without the PMT: packets of another stream of each kind since the monitored track's last one. */
-      const unheard = { video: 0, audio: 0 };
-      /** And those packets (copies, by stream), given to the new decoder if that stream is taken: its first keyframe is among them. */
-      const held = { video: new Map<number, Packet[]>(), audio: new Map<number, Packet[]>() };
-      const forget = (m: Map<number, Packet[]>): void => {
-        for (const list of m.values()) for (const p of list) p.free();
-        m.clear();
-      };
+      const follower = new TrackFollower({
+        streams: demuxer.streams,
+        formatContext: demuxer.getFormatContext(),
+        ...(analyzer ? { analyzer } : {}),
+        ...(program !== undefined ? { program } : {}),
+        variant: this.opts.variant ?? 'highest',
+      });
+      follower.video = vs;
+      follower.audio = as;
       /** Take `nv` / `na` as the monitored tracks (the same objects: nothing to do). */
       const switchTracks = async (nv: Stream | undefined, na: Stream | undefined, why: string): Promise<void> => {
         if (nv === vs && na === as) return;
@@ -691,7 +670,8 @@ export class StreamSource {
           as.discard = AVDISCARD_DEFAULT;
           await openAudio(true);
         }
-        unheard.video = unheard.audio = 0;
+        follower.video = vs;
+        follower.audio = as;
         this.opts.logger?.warn(
           { stream: this.opts.id, from, to: `video ${vs ? `PID ${vs.id}` : 'none'}, audio ${as ? `PID ${as.id}` : 'none'}`, why },
           'the programme moved to other tracks mid-stream; following it',
@@ -703,59 +683,6 @@ export class StreamSource {
         this.clips?.endConnection();
         this.clips?.setStreams(vs, as);
         announce(true);
-      };
-      /**
-       * A new PMT (inputs read through the analyzer): a monitored track whose PID the programme's
-       * PMT no longer lists gives way to the programme's new one of its kind; a track still listed
-       * stays, even silent (that is a missing track, not a change). Only other programmes'
-       * streams are left unread: a PID this programme dropped sends nothing anyway, and a later
-       * PMT may list it again (a splice back), whose packets must then come out to be followed.
-       */
-      const followPmt = async (): Promise<void> => {
-        knownStreams = fc.nbStreams;
-        const streams = fc.streams.map((st) => streamAt(st.index) ?? st);
-        const map = analyzer!.programs;
-        const own = program ?? [...map.keys()][0];
-        const listed = own !== undefined ? map.get(own) : undefined;
-        if (!listed) return;
-        const eligible = (st: Stream): boolean => listed.includes(st.id);
-        const pick = selectTracks(streams, this.opts.variant ?? 'highest', eligible);
-        for (const st of streams) st.discard = analyzer!.ownedElsewhere(st.id, own!) ? AVDISCARD_ALL : AVDISCARD_DEFAULT;
-        await switchTracks(vs && eligible(vs) ? vs : (pick.video ?? vs), as && eligible(as) ? as : (pick.audio ?? as), 'PMT');
-      };
-      /**
-       * Without the PMT (HLS, RTMP, RTSP, MPEG-TS read without the analyzer): a packet of a stream
-       * that is not monitored. Its track is taken once the monitored one of its kind has been
-       * silent for UNHEARD of its packets in a row (an HLS ad break packaged on other PIDs, and
-       * back), or at once for a kind with no track (audio that starts later). Only streams that
-       * appeared after the start, or were monitored before, are read at all: other renditions of
-       * an HLS master playlist stay unread.
-       */
-      const unmonitored = async (pkt: Packet): Promise<void> => {
-        const st = streamAt(pkt.streamIndex);
-        if (!st || (st.disposition & AV_DISPOSITION_ATTACHED_PIC) !== 0) return;
-        const type = st.codecpar.codecType;
-        const video = type === AVMEDIA_TYPE_VIDEO;
-        if (!video && type !== AVMEDIA_TYPE_AUDIO) return;
-        const current = video ? vs : as;
-        const n = video ? ++unheard.video : ++unheard.audio;
-        const mine = video ? held.video : held.audio;
-        if (current && n < UNHEARD) {
-          const list = mine.get(pkt.streamIndex) ?? [];
-          const copy = pkt.clone();
-          if (copy) list.push(copy);
-          mine.set(pkt.streamIndex, list);
-          return;
-        }
-        const before = mine.get(pkt.streamIndex) ?? [];
-        mine.delete(pkt.streamIndex);
-        forget(mine);
-        await switchTracks(video ? st : vs, video ? as : st, current ? `PID ${current.id} silent` : 'a new track');
-        for (const p of before) {
-          if (video && vdec) this.decodeVideo(vdec, p, onVideo);
-          else if (!video && adec && as) this.decodeAudio(adec, as, p);
-          p.free();
-        }
       };
       /** A monitored track's codec changed under it (libavformat follows a PMT's new stream_type): new decoder. */
       const recodec = async (video: boolean): Promise<void> => {
@@ -790,25 +717,16 @@ export class StreamSource {
             ahead = undefined;
           } else pkt = await reader.next();
           if (signal.aborted || !pkt) break;
-          if (analyzer && analyzer.pmtChangeCount !== pmtChanges) {
-            // Once the demuxer hands out what follows the new PMT (it reads ahead of its output).
-            const pos = Number(pkt.pos);
-            if (pos < 0 || pos >= analyzer.pmtChangeOffset) {
-              pmtChanges = analyzer.pmtChangeCount;
-              await followPmt();
-            }
-          }
           let track = trackOf(pkt);
-          if (track) {
-            if (track === vs) {
-              unheard.video = 0;
-              if (held.video.size > 0) forget(held.video);
-            } else {
-              unheard.audio = 0;
-              if (held.audio.size > 0) forget(held.audio);
+          const choice = follower.check(pkt, track !== undefined);
+          if (choice) {
+            await switchTracks(choice.video, choice.audio, choice.why);
+            // The new track's packets that came while it was waited for: its first keyframe is among them.
+            for (const p of choice.replay) {
+              if (vdec && p.streamIndex === vs?.index) this.decodeVideo(vdec, p, onVideo);
+              else if (adec && as && p.streamIndex === as.index) this.decodeAudio(adec, as, p);
+              p.free();
             }
-          } else if (!analyzer) {
-            await unmonitored(pkt);
             track = trackOf(pkt);
           }
           if (track !== undefined && track.codecpar.codecId !== (track === vs ? vcodec : acodec)) await recodec(track === vs);
@@ -842,8 +760,7 @@ export class StreamSource {
         }
       } finally {
         ahead?.pkt?.free();
-        forget(held.video);
-        forget(held.audio);
+        follower.close();
         reader.close();
         vdec?.close();
         adec?.close();
