@@ -44,17 +44,21 @@ function pick(offered: readonly number[], choice: VariantChoice): number {
   return best;
 }
 
+/** The kind of track a stream can be monitored as: cover art in a music file is a one-picture "video" stream, not a video track. */
+export function trackKind(s: TrackLike): 'video' | 'audio' | undefined {
+  const type = s.codecpar.codecType;
+  if (type === AVMEDIA_TYPE_VIDEO) return (s.disposition & AV_DISPOSITION_ATTACHED_PIC) === 0 ? 'video' : undefined;
+  return type === AVMEDIA_TYPE_AUDIO ? 'audio' : undefined;
+}
+
 export function selectTracks<T extends TrackLike>(
   streams: readonly T[],
   choice: VariantChoice = 'highest',
   /** Only these streams may be monitored (a programme of a multi-programme transport stream); the rest are unused. */
   eligible: (s: T) => boolean = () => true,
 ): TrackSelection<T> {
-  // Cover art in a music file is a one-picture "video" stream: not a video track to monitor.
-  const videos = streams.filter(
-    (s) => eligible(s) && s.codecpar.codecType === AVMEDIA_TYPE_VIDEO && (s.disposition & AV_DISPOSITION_ATTACHED_PIC) === 0,
-  );
-  const audios = streams.filter((s) => eligible(s) && s.codecpar.codecType === AVMEDIA_TYPE_AUDIO);
+  const videos = streams.filter((s) => eligible(s) && trackKind(s) === 'video');
+  const audios = streams.filter((s) => eligible(s) && trackKind(s) === 'audio');
   const bitrates = (ts: readonly T[]): number[] =>
     [...new Set(ts.map(variantBitrate).filter((b) => b !== undefined))].sort((a, b) => a - b);
   // Renditions with pictures; an audio-only ladder only when there are no pictures at all (an

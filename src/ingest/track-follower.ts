@@ -6,15 +6,9 @@
  * and the media clock). Decisions only: nothing here decodes. Codec changes on a monitored track
  * are StreamSource's own (the decoder follows the stream's codec id).
  */
-import {
-  AV_DISPOSITION_ATTACHED_PIC,
-  AVDISCARD_ALL,
-  AVDISCARD_DEFAULT,
-  AVMEDIA_TYPE_AUDIO,
-  AVMEDIA_TYPE_VIDEO,
-} from 'node-av/constants';
+import { AVDISCARD_ALL, AVDISCARD_DEFAULT } from 'node-av/constants';
 import type { FormatContext, Packet, Stream } from 'node-av/lib';
-import { selectTracks, type VariantChoice } from './select-tracks.ts';
+import { selectTracks, trackKind, type VariantChoice } from './select-tracks.ts';
 import type { TsAnalyzer } from './ts-analyzer.ts';
 
 /**
@@ -138,10 +132,8 @@ export class TrackFollower {
    */
   private unmonitored(pkt: Packet): TrackChoice | undefined {
     const st = this.streamAt(pkt.streamIndex);
-    if (!st || (st.disposition & AV_DISPOSITION_ATTACHED_PIC) !== 0) return undefined;
-    const type = st.codecpar.codecType;
-    const kind = type === AVMEDIA_TYPE_VIDEO ? 'video' : type === AVMEDIA_TYPE_AUDIO ? 'audio' : undefined;
-    if (!kind) return undefined;
+    const kind = st && trackKind(st);
+    if (!st || !kind) return undefined;
     const current = this[kind];
     const held = this.held[kind];
     if (current && ++this.unheard[kind] < UNHEARD) {
