@@ -1,5 +1,6 @@
 import {
   AV_FRAME_FLAG_CORRUPT,
+  AV_FRAME_FLAG_INTERLACED,
   AV_PIX_FMT_GRAY8,
   AV_PIX_FMT_NV12,
   AV_PIX_FMT_NV21,
@@ -88,6 +89,7 @@ export class VideoViewBuilder {
       fullRange: false,
       decodeError: false,
       keyFrame: false,
+      interlaced: false,
     };
   }
 
@@ -110,6 +112,7 @@ export class VideoViewBuilder {
     v.fullRange = this.fullRange(frame);
     v.decodeError = damaged ?? frameDamaged(frame);
     v.keyFrame = frame.keyFrame !== 0;
+    v.interlaced = (frame.flags & AV_FRAME_FLAG_INTERLACED) !== 0;
     return v;
   }
 

@@ -28,6 +28,11 @@ export interface VideoFrameView {
   /** The decoder flagged this frame as damaged or concealed. */
   readonly decodeError: boolean;
   readonly keyFrame: boolean;
+  /**
+   * The picture is interlaced (AV_FRAME_FLAG_INTERLACED): its even and odd rows are two fields
+   * captured half a frame apart, so anything that moves shows both positions, row by row.
+   */
+  readonly interlaced: boolean;
 }
 
 /** A tightly packed 8-bit plane (stride = width). */

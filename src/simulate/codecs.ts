@@ -8,6 +8,8 @@
 import {
   AV_CHANNEL_ORDER_NATIVE,
   AV_CODEC_FLAG_GLOBAL_HEADER,
+  AV_CODEC_FLAG_INTERLACED_DCT,
+  AV_CODEC_FLAG_INTERLACED_ME,
   AV_OPT_SEARCH_CHILDREN,
   AV_PIX_FMT_YUV420P,
   AV_SAMPLE_FMT_FLT,
@@ -72,6 +74,11 @@ export function openVideoEncoder(stream: ScenarioStream, globalHeader: boolean, 
   ctx.rcBufferSize = bitrateKbps * 1000;
   ctx.threadCount = threads;
   if (globalHeader) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
+  // Field DCT and field motion estimation; libx264 reads the DCT flag as its `interlaced` (MBAFF).
+  if (stream.video.interlaced) {
+    ctx.setFlags(AV_CODEC_FLAG_INTERLACED_DCT);
+    ctx.setFlags(AV_CODEC_FLAG_INTERLACED_ME);
+  }
   // Private options through AVOptions: passing a Dictionary to open2 double-frees on GC in node-av 6.1.
   switch (name) {
     case 'h264':
@@ -80,7 +87,7 @@ export function openVideoEncoder(stream: ScenarioStream, globalHeader: boolean, 
       setOpt(
         ctx,
         'x264-params',
-        `keyint=${fps}:min-keyint=${fps}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0`,
+        `keyint=${fps}:min-keyint=${fps}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0${stream.video.interlaced ? ':tff=1' : ''}`,
       );
       break;
     case 'hevc':

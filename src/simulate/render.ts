@@ -8,7 +8,13 @@
  */
 import '../shared/polyfill.ts';
 import { Decoder, Demuxer, FilterAPI } from 'node-av';
-import { AV_PICTURE_TYPE_I, AV_PIX_FMT_YUV420P, AVERROR_EAGAIN } from 'node-av/constants';
+import {
+  AV_FRAME_FLAG_INTERLACED,
+  AV_FRAME_FLAG_TOP_FIELD_FIRST,
+  AV_PICTURE_TYPE_I,
+  AV_PIX_FMT_YUV420P,
+  AVERROR_EAGAIN,
+} from 'node-av/constants';
 import { Codec, CodecContext, CodecParameters, FormatContext, Frame, InputFormat, Packet } from 'node-av/lib';
 import { type IRational } from 'node-av/lib';
 import { clockText, drawClock } from './clock.ts';
@@ -19,6 +25,7 @@ import {
   programmeAudio,
   syncPatternAudio,
   syncPatternVideo,
+  weaveFields,
   type AudioSource,
   type VideoSource,
 } from './synth.ts';
@@ -583,8 +590,11 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
   let video: VideoSource;
   let audio: AudioSource | null = null;
   const audioCfg = stream.audio === false ? null : stream.audio;
+  // Interlaced: the pictures are read at the field rate and woven in pairs (weaveFields).
+  const interlaced = stream.video.interlaced;
+  const pictureSource: ScenarioStream = interlaced ? { ...stream, video: { ...stream.video, fps: 2 * fps } } : stream;
   if (content.source === 'syncpattern') {
-    video = syncPatternVideo(width, height, fps);
+    video = syncPatternVideo(width, height, pictureSource.video.fps);
     if (audioCfg) {
       const beepMs = 'beepMs' in content ? content.beepMs : undefined;
       const beep = Math.max(1, Math.round(((beepMs ?? 1000 / fps) / 1000) * audioCfg.sampleRate));
@@ -592,11 +602,12 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
     }
   } else if ('path' in content) {
     const path: string = content.path;
-    video = await clipVideo(stream, path);
+    video = await clipVideo(pictureSource, path);
     if (audioCfg) audio = await clipAudio(path, audioCfg.sampleRate, audioCfg.channels);
   } else {
-    video = await lavfiVideo(stream, content.source, 'options' in content ? content.options : undefined);
+    video = await lavfiVideo(pictureSource, content.source, 'options' in content ? content.options : undefined);
   }
+  if (interlaced) video = weaveFields(video, width, height);
   if (audioCfg && !audio) {
     audio =
       audioCfg.signal === 'programme'
@@ -879,6 +890,7 @@ export async function startRender(stream: ScenarioStream, opts: RenderOptions = 
       timeBase: venc.timeBase,
     });
     frame.pts = BigInt(i);
+    if (interlaced) frame.setFlags(AV_FRAME_FLAG_INTERLACED | AV_FRAME_FLAG_TOP_FIELD_FIRST);
     const sec = Math.floor(i / fps);
     if (sec !== lastKeySecond) {
       frame.pictType = AV_PICTURE_TYPE_I;

@@ -312,6 +312,12 @@ const videoSchema = z.strictObject({
   preset: z.enum(['ultrafast', 'superfast', 'veryfast']).default('ultrafast'),
   /** The track is declared (PMT / container header) but no video packet is ever sent. */
   missing: z.boolean().default(false),
+  /**
+   * Interlaced, top field first (as 576i / 1080i broadcast): each picture is woven from two
+   * fields captured 1 / (2 fps) apart and encoded as interlaced (h264, mpeg2). `fps` is the
+   * picture rate (25 for 50 fields a second).
+   */
+  interlaced: z.boolean().default(false),
 });
 const audioSchema = z.strictObject({
   sampleRate: z
@@ -398,6 +404,9 @@ export const streamSchema = z
     if (s.output.type === 'file') {
       const problem = containerProblem(s, containerFor(s));
       if (problem) issue(s.output.container ? ['output', 'container'] : ['output'], problem);
+    }
+    if (s.video.interlaced && s.video.codec !== 'h264' && s.video.codec !== 'mpeg2') {
+      issue(['video', 'interlaced'], `interlaced video is encoded as h264 or mpeg2, not ${s.video.codec}`);
     }
     if (s.video.codec === 'mpeg2' && ![24, 25, 30, 50, 60].includes(s.video.fps)) {
       issue(['video', 'fps'], 'mpeg2 needs a standard frame rate: 24|25|30|50|60');

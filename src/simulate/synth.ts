@@ -197,3 +197,38 @@ export class AudioDelayLine {
     return this.src.close();
   }
 }
+
+/**
+ * Interlaced pictures from a source running at twice the frame rate: each output picture weaves
+ * two consecutive source pictures, the first as the top field (even rows) and the second as the
+ * bottom field (odd rows), as a top-field-first camera captures them. Each field's rows are
+ * low-passed vertically ([1 2 1] / 4 over the source picture's rows, as FFmpeg's interlace filter
+ * does by default and interlaced cameras do against twitter). The rows of each chroma plane
+ * alternate the same way. Anything that moves shows the two field times ("combing"), as
+ * broadcast 576i and 1080i carry it.
+ */
+export function weaveFields(source: VideoSource, width: number, height: number): VideoSource {
+  const planes = [
+    { offset: 0, w: width, h: height },
+    { offset: width * height, w: width / 2, h: height / 2 },
+    { offset: (width * height * 5) / 4, w: width / 2, h: height / 2 },
+  ];
+  return {
+    async next(): Promise<Uint8Array> {
+      const top = await source.next();
+      const bottom = await source.next();
+      const out = new Uint8Array(top.length);
+      for (const p of planes) {
+        for (let y = 0; y < p.h; y++) {
+          const src = (y & 1) === 0 ? top : bottom;
+          const row = p.offset + y * p.w;
+          const up = p.offset + Math.max(0, y - 1) * p.w;
+          const down = p.offset + Math.min(p.h - 1, y + 1) * p.w;
+          for (let x = 0; x < p.w; x++) out[row + x] = (src[up + x]! + 2 * src[row + x]! + src[down + x]! + 2) >> 2;
+        }
+      }
+      return out;
+    },
+    close: () => source.close(),
+  };
+}

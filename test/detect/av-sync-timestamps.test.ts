@@ -212,6 +212,7 @@ describe('av_sync with one track only', () => {
         fullRange: false,
         decodeError: false,
         keyFrame: false,
+        interlaced: false,
       });
     }
     const pcm = new Float32Array(AAC);

@@ -63,6 +63,7 @@ export function frameFromLuma(
     fullRange: opts.fullRange ?? false,
     decodeError: false,
     keyFrame: false,
+    interlaced: false,
   };
 }
 
