@@ -83,6 +83,8 @@ export interface Format {
   readonly fps: number;
   readonly bitrateKbps: number;
   readonly audioCodec?: string;
+  /** Interlaced, top field first (the simulator's video.interlaced). */
+  readonly interlaced?: boolean;
 }
 
 export interface CorpusFile {
@@ -204,6 +206,9 @@ function outputFor(codec: string): Record<string, unknown> {
   return codec === 'vp9' ? { type: 'file' } : { type: 'udp', port: 0 };
 }
 
+/** A format's picture size as listings show it: `720x576i` for interlaced. */
+export const sizeLabel = (f: Format): string => `${f.width}x${f.height}${f.interlaced ? 'i' : ''}`;
+
 export const extensionFor = (codec: string): string => (codec === 'vp9' ? '.mkv' : '.ts');
 
 let programmeAudio: boolean | undefined;
@@ -220,7 +225,14 @@ function streamFor(id: string, f: Format, c: Content, seed: number, cycle: numbe
     output: outputFor(f.codec),
     content: c.content,
     clock: c.clock,
-    video: { width: f.width, height: f.height, fps: f.fps, bitrateKbps: f.bitrateKbps, ...(f.codec !== 'h264' ? { codec: f.codec } : {}) },
+    video: {
+      width: f.width,
+      height: f.height,
+      fps: f.fps,
+      bitrateKbps: f.bitrateKbps,
+      ...(f.codec !== 'h264' ? { codec: f.codec } : {}),
+      ...(f.interlaced ? { interlaced: true } : {}),
+    },
     audio: audioFor(f),
     ...(simulatorAccepts(probeStream({ seed: 1 })) ? { seed } : {}),
     cycle,
@@ -239,7 +251,24 @@ export interface CorpusOptions {
   readonly cleanSeconds: number;
   /** Resolutions to cycle through (index into RESOLUTIONS: 0 = 640x360, 1 = 320x180, 2 = 1280x720). */
   readonly resolutions: readonly number[];
+  /** Add the interlaced (576i) files: one per video defect type and INTERLACED_CLEAN_FILES clean ones, per split. */
+  readonly interlaced?: boolean;
 }
+
+interface Inst {
+  type: IncidentType;
+  variantIdx: number;
+}
+
+/**
+ * Interlaced files' format: 576i (720x576, 25 pictures and 50 fields a second), the commonest
+ * broadcast contribution format that the 2-core machine renders in reasonable time.
+ */
+const INTERLACED = { width: 720, height: 576, bitrateKbps: 1600, interlaced: true } as const;
+/** Video defect types that get an interlaced file per split (where the run includes them). */
+const INTERLACED_TYPES: readonly IncidentType[] = ['corruption', 'freeze', 'black', 'stutter'];
+/** Interlaced clean files per split. */
+const INTERLACED_CLEAN_FILES = 2;
 
 /** Plan the corpus (no rendering). */
 export function planCorpus(avail: readonly Availability[], o: CorpusOptions): CorpusFile[] {
@@ -250,10 +279,6 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
     const rand = prng(seedBase * 7919);
     const contents = CONTENT[split];
     // 1. Instances.
-    interface Inst {
-      type: IncidentType;
-      variantIdx: number;
-    }
     const insts: Inst[] = [];
     for (const a of avail) {
       if (!a.simulator) continue;
@@ -289,57 +314,12 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
     for (const g of cur.values()) groups.push(g);
     // 3. Files.
     groups.forEach((g, gi) => {
-      const seed = seedBase + gi;
       const needsTs = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.needsMpegTs);
       let fmt = formats[gi % formats.length]!;
       if (needsTs && extensionFor(fmt.codec) !== '.ts') fmt = formats.find((f) => extensionFor(f.codec) === '.ts')!;
       // Codecs in turn; sizes change every round of codecs; content drawn (seeded) per file.
       const res = sizeFor(fmt.codec, RESOLUTIONS[o.resolutions[Math.floor(gi / formats.length) % o.resolutions.length]!]!);
-      const format: Format = { ...fmt, ...res, fps: 25 };
-      let ci = Math.floor(rand() * contents.defects.length);
-      const needsEvents = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.variants[x.variantIdx]!.needsEvents);
-      for (let k = 0; needsEvents && k < contents.defects.length && !contents.defects[ci]!.events; k++) {
-        ci = (ci + 1) % contents.defects.length;
-      }
-      const needsCorrelated = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.variants[x.variantIdx]!.needsCorrelatedStereo);
-      for (let k = 0; needsCorrelated && k < contents.defects.length && contents.defects[ci]!.wideStereo; k++) {
-        ci = (ci + 1) % contents.defects.length;
-      }
-      const content = contents.defects[ci]!;
-      const r = prng(seed * 104729);
-      let t = 3 + Math.round(r() * 20) / 10;
-      const schedule: Record<string, unknown>[] = [];
-      const planned: CorpusFile['planned'][number][] = [];
-      let extra: Record<string, unknown> = {};
-      for (const inst of g) {
-        const def = DEFECTS.find((d) => d.type === inst.type)!;
-        const v = def.variants[inst.variantIdx]!;
-        const window =
-          (def.marginOption ? (detectorMinDuration(def.type, def.marginOption) ?? 0) : 0) + (v.windowOption ? (detectorMinDuration(def.type, v.windowOption) ?? 0) : 0);
-        const min = Math.max(def.duration[0], (detectorMinDuration(def.type, v.minOption) ?? 0) + (def.margin ?? 1) + window);
-        const max = Math.max(def.duration[1], min + 2);
-        const duration = Math.round((min + r() * (max - min)) * 10) / 10;
-        schedule.push(...v.items({ at: t, duration, rand: r, channels: 2, contentLufs: content.lufs ?? PROGRAMME_LUFS }));
-        planned.push({ type: def.type, variant: v.name, at: t, duration });
-        if (v.stream) extra = { ...extra, ...v.stream };
-        t += duration + 4 + Math.round(r() * 30) / 10;
-      }
-      const cycle = Math.ceil(t);
-      const id = `${split}-d${String(gi).padStart(3, '0')}`;
-      const c = extra['content'] ? { label: 'syncpattern', content: extra['content'] as Record<string, unknown>, clock: false } : content;
-      const { content: _c, ...rest } = extra;
-      files.push({
-        id,
-        split,
-        kind: 'defects',
-        format,
-        content: c.label,
-        seed,
-        duration: cycle,
-        stream: streamFor(id.replace(/[^A-Za-z0-9_-]/g, '_'), format, c, seed, cycle, schedule, rest),
-        legit: c.legit ?? [],
-        planned,
-      });
+      files.push(defectFile(split, `${split}-d${String(gi).padStart(3, '0')}`, seedBase + gi, { ...fmt, ...res, fps: 25 }, g, rand));
     });
     // 4. Clean files.
     for (let k = 0; k < o.cleanFiles; k++) {
@@ -362,8 +342,88 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
         planned: [],
       });
     }
+    // 5. Interlaced files (576i, top field first, H.264 and MPEG-2 in turn), after every other
+    // file so that adding them changed none of those: per video defect type, one file of its
+    // variants in turn, and clean files of the split's clean content. Seeds from 400 / 900.
+    if (o.interlaced) {
+      const codecs = formats.filter((f) => f.codec === 'h264' || f.codec === 'mpeg2');
+      const types = INTERLACED_TYPES.filter((t) => insts.some((x) => x.type === t));
+      types.forEach((type, k) => {
+        const def = DEFECTS.find((d) => d.type === type)!;
+        const variants = [...new Set(insts.filter((x) => x.type === type).map((x) => x.variantIdx))].sort((a, b) => a - b);
+        const g = Array.from({ length: 3 }, (_, j) => ({ type, variantIdx: variants[j % variants.length]! }));
+        if (g.some((x) => def.variants[x.variantIdx]!.stream)) return;
+        files.push(defectFile(split, `${split}-i${String(k).padStart(3, '0')}`, seedBase + 400 + k, { ...codecs[k % codecs.length]!, ...INTERLACED, fps: 25 }, g, rand));
+      });
+      for (let k = 0; k < INTERLACED_CLEAN_FILES && codecs.length > 0; k++) {
+        const c = contents.clean[k % contents.clean.length]!;
+        const format: Format = { ...codecs[k % codecs.length]!, ...INTERLACED, fps: 25 };
+        const id = `${split}-ic${String(k).padStart(2, '0')}`;
+        const seed = seedBase + 900 + k;
+        files.push({
+          id,
+          split,
+          kind: 'clean',
+          format,
+          content: c.label,
+          seed,
+          duration: o.cleanSeconds,
+          stream: streamFor(id, format, c, seed, o.cleanSeconds, []),
+          legit: c.legit ?? [],
+          planned: [],
+        });
+      }
+    }
   }
   return files;
+
+  /** One file of defect instances `g`, between clean stretches, on content drawn with `rand`. */
+  function defectFile(split: Split, id: string, seed: number, format: Format, g: readonly Inst[], rand: () => number): CorpusFile {
+    const contents = CONTENT[split];
+    let ci = Math.floor(rand() * contents.defects.length);
+    const needsEvents = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.variants[x.variantIdx]!.needsEvents);
+    for (let k = 0; needsEvents && k < contents.defects.length && !contents.defects[ci]!.events; k++) {
+      ci = (ci + 1) % contents.defects.length;
+    }
+    const needsCorrelated = g.some((x) => DEFECTS.find((d) => d.type === x.type)!.variants[x.variantIdx]!.needsCorrelatedStereo);
+    for (let k = 0; needsCorrelated && k < contents.defects.length && contents.defects[ci]!.wideStereo; k++) {
+      ci = (ci + 1) % contents.defects.length;
+    }
+    const content = contents.defects[ci]!;
+    const r = prng(seed * 104729);
+    let t = 3 + Math.round(r() * 20) / 10;
+    const schedule: Record<string, unknown>[] = [];
+    const planned: CorpusFile['planned'][number][] = [];
+    let extra: Record<string, unknown> = {};
+    for (const inst of g) {
+      const def = DEFECTS.find((d) => d.type === inst.type)!;
+      const v = def.variants[inst.variantIdx]!;
+      const window =
+        (def.marginOption ? (detectorMinDuration(def.type, def.marginOption) ?? 0) : 0) + (v.windowOption ? (detectorMinDuration(def.type, v.windowOption) ?? 0) : 0);
+      const min = Math.max(def.duration[0], (detectorMinDuration(def.type, v.minOption) ?? 0) + (def.margin ?? 1) + window);
+      const max = Math.max(def.duration[1], min + 2);
+      const duration = Math.round((min + r() * (max - min)) * 10) / 10;
+      schedule.push(...v.items({ at: t, duration, rand: r, channels: 2, contentLufs: content.lufs ?? PROGRAMME_LUFS }));
+      planned.push({ type: def.type, variant: v.name, at: t, duration });
+      if (v.stream) extra = { ...extra, ...v.stream };
+      t += duration + 4 + Math.round(r() * 30) / 10;
+    }
+    const cycle = Math.ceil(t);
+    const c = extra['content'] ? { label: 'syncpattern', content: extra['content'] as Record<string, unknown>, clock: false } : content;
+    const { content: _c, ...rest } = extra;
+    return {
+      id,
+      split,
+      kind: 'defects',
+      format,
+      content: c.label,
+      seed,
+      duration: cycle,
+      stream: streamFor(id.replace(/[^A-Za-z0-9_-]/g, '_'), format, c, seed, cycle, schedule, rest),
+      legit: c.legit ?? [],
+      planned,
+    };
+  }
 }
 
 /**

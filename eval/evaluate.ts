@@ -7,7 +7,7 @@ import { DETECTORS } from '../src/detect/index.ts';
 import { setMediaLogLevel } from '../src/ingest/index.ts';
 import type { IncidentType } from '../src/shared/index.ts';
 import { runBaselines, type BaselineParams, type BaselineResult } from './baseline.ts';
-import { planCorpus, renderFile, type CorpusOptions, type RenderedFile, type Split } from './corpus.ts';
+import { planCorpus, renderFile, sizeLabel, type CorpusOptions, type RenderedFile, type Split } from './corpus.ts';
 import { availability, DEFECTS, defectOf, truthToIncidentType, type Availability, type Baseline } from './defects.ts';
 import { addCounts, emptyCounts, intervalsFromSeries, metrics, scoreFile, type Interval, type Metrics, type TypeCounts } from './score.ts';
 import { onlyDetector, runVigil, runVigilLive } from './vigil.ts';
@@ -15,6 +15,8 @@ import { onlyDetector, runVigil, runVigilLive } from './vigil.ts';
 export interface EvalOptions extends CorpusOptions {
   /** Defect files per split (640x360 or larger) that also get the per-detector CPU runs; CPU columns come from these. */
   readonly cpuFiles: number;
+  /** Only the planned files whose id contains this (e.g. `-i` for the interlaced ones); the rest of the plan is unchanged. */
+  readonly files?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -166,7 +168,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   setMediaLogLevel('quiet');
   const avail = availability();
   const types = (o.types ?? DEFECTS.map((d) => d.type)).filter((t) => DEFECTS.some((d) => d.type === t));
-  const plan = planCorpus(avail, { ...o, types });
+  const plan = planCorpus(avail, { ...o, types }).filter((f) => o.files === undefined || f.id.includes(o.files));
   const baselinesWanted = new Set<Baseline>();
   for (const a of avail) {
     const b = defectOf(a.type)?.baseline;
@@ -232,7 +234,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     const vigil = v.incidents.map((x) => ({ type: x.type, start: x.start, end: x.end ?? v.duration, ...(x.channel ? { channel: x.channel } : {}) }));
     runs.push({ file, vigil, vigilCpu: v.cpu, base, decodeOnly, live, only, cpuDecode, ffOnly });
     log(
-      `[${i + 1}/${plan.length}] ${file.id} ${file.format.codec} ${file.format.width}x${file.format.height} ${file.content} ${file.duration}s` +
+      `[${i + 1}/${plan.length}] ${file.id} ${file.format.codec} ${sizeLabel(file.format)} ${file.content} ${file.duration}s` +
         ` (${trs.toFixed(1)} s${file.cached ? '' : ', rendered'}): truth ${file.truth.map((t) => `${t.type}@${t.start.toFixed(1)}${t.unseen ? '(unseen)' : ''}`).join(' ') || '-'}; ` +
         `vigil ${vigil.map((t) => `${t.type}@${t.start.toFixed(1)}`).join(' ') || '-'} ${live ? ' [live 1x]' : ''} (cpu ${(v.cpu / decodeOnly).toFixed(2)}x decode-only)`,
     );
@@ -314,7 +316,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
           addCounts(c, m);
           if (r.file.kind === 'clean') cleanFp += m.falsePositives;
           if (!list) continue;
-          const where = `${r.file.id} (${r.file.format.codec} ${r.file.format.width}x${r.file.format.height} ${r.file.content})`;
+          const where = `${r.file.id} (${r.file.format.codec} ${sizeLabel(r.file.format)} ${r.file.content})`;
           for (const t of m.missed) misses.push(`${where}: ${t.type}${t.variant ? `(${t.variant})` : ''} ${t.start.toFixed(2)}-${t.end.toFixed(2)}`);
           for (const d of m.falseAlarms) falseAlarms.push(`${where}: ${d.type}${d.channel ? `[${d.channel}]` : ''} ${d.start.toFixed(2)}-${d.end.toFixed(2)}`);
         }
@@ -378,13 +380,13 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     date: new Date().toISOString(),
     machine: `${cpu[0]?.model ?? 'unknown'} x ${cpu.length}, Node ${process.version}`,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
-    options: { splits: o.splits, ...(o.types ? { types: o.types } : {}), perVariant: o.perVariant, cleanFiles: o.cleanFiles, cleanSeconds: o.cleanSeconds, resolutions: o.resolutions, cpuFiles: o.cpuFiles },
+    options: { splits: o.splits, ...(o.types ? { types: o.types } : {}), perVariant: o.perVariant, cleanFiles: o.cleanFiles, cleanSeconds: o.cleanSeconds, resolutions: o.resolutions, cpuFiles: o.cpuFiles, ...(o.interlaced ? { interlaced: true } : {}) },
     corpus: {
       files: runs.length,
       seconds: runs.reduce((a, r) => a + r.base.duration, 0),
       bySplit,
       codecs: [...new Set(runs.map((r) => r.file.format.codec + (r.file.format.audioCodec ? `+${r.file.format.audioCodec}` : '')))],
-      resolutions: [...new Set(runs.map((r) => `${r.file.format.width}x${r.file.format.height}`))],
+      resolutions: [...new Set(runs.map((r) => `${sizeLabel(r.file.format)}`))],
       contents,
       rendered,
     },
@@ -399,7 +401,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
       split: r.file.split,
       kind: r.file.kind,
       codec: r.file.format.codec,
-      size: `${r.file.format.width}x${r.file.format.height}`,
+      size: `${sizeLabel(r.file.format)}`,
       content: r.file.content,
       duration: Math.round(r.base.duration * 10) / 10,
       truth: r.file.truth

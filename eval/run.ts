@@ -20,13 +20,14 @@ const { values: args } = parseArgs({
     split: { type: 'string' },
     types: { type: 'string' },
     'per-variant': { type: 'string' },
+    files: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'usage: npm run eval [-- --quick] [-- --split tuning|held-out] [-- --types black,freeze,...] [-- --per-variant N] [-- --no-write]\n',
+    'usage: npm run eval [-- --quick] [-- --split tuning|held-out] [-- --types black,freeze,...] [-- --per-variant N] [-- --files <id part>] [-- --no-write]\n',
   );
   process.exit(0);
 }
@@ -45,6 +46,8 @@ const rep = await evaluate({
   cleanSeconds: args.quick ? 12 : 30,
   resolutions: args.quick ? [1, 0] : [0, 1, 0, 2],
   cpuFiles: args.quick ? 1 : 3,
+  interlaced: true,
+  ...(args.files !== undefined ? { files: args.files } : {}),
   log: (l) => void process.stderr.write(`${l}\n`),
 });
 
@@ -57,7 +60,7 @@ writeFileSync(join(outDir, 'report.md'), md + '\n' + listing(rep) + '\n');
 process.stdout.write(`\nwrote ${relative(ROOT, join(outDir, 'report.md'))} and report.json\n`);
 
 // A run over both splits and every type keeps docs/evaluation.md and README's headline current (--quick says so in the table).
-if (!args['no-write'] && !types && splits.length === SPLITS.length) {
+if (!args['no-write'] && !types && args.files === undefined && splits.length === SPLITS.length) {
   const docPath = join(ROOT, 'docs', 'evaluation.md');
   const doc = readFileSync(docPath, 'utf8');
   writeFileSync(docPath, spliceMarkers(doc, md));
