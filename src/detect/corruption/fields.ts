@@ -10,11 +10,27 @@ export function bobTopField(luma: Uint8Array, stride: number, width: number, hei
     const row = y * stride;
     out.set(luma.subarray(row, row + width), row);
   }
+  // Four pixels at a time where rows are word-aligned: per byte, (a | b) - ((a ^ b) >> 1) is
+  // (a + b + 1) >> 1 with no carry between bytes (the mask drops bits shifted across them).
+  const words = (stride & 3) === 0 && (luma.byteOffset & 3) === 0 && (out.byteOffset & 3) === 0;
+  const src32 = words ? new Uint32Array(luma.buffer, luma.byteOffset, luma.length >> 2) : null;
+  const out32 = words ? new Uint32Array(out.buffer, out.byteOffset, out.length >> 2) : null;
+  const quads = words ? width >> 2 : 0;
   for (let y = 1; y < height; y += 2) {
     const row = y * stride;
     const up = row - stride;
     const down = y + 1 < height ? row + stride : up;
-    for (let x = 0; x < width; x++) out[row + x] = (luma[up + x]! + luma[down + x]! + 1) >> 1;
+    if (src32 && out32) {
+      const r4 = row >> 2;
+      const u4 = up >> 2;
+      const d4 = down >> 2;
+      for (let q = 0; q < quads; q++) {
+        const a = src32[u4 + q]!;
+        const b = src32[d4 + q]!;
+        out32[r4 + q] = (a | b) - (((a ^ b) >>> 1) & 0x7f7f7f7f);
+      }
+    }
+    for (let x = quads << 2; x < width; x++) out[row + x] = (luma[up + x]! + luma[down + x]! + 1) >> 1;
   }
   return out;
 }
