@@ -58,6 +58,9 @@ const secondsOf = (f: Frame, fallback: { num: number; den: number }): number => 
  * Run the given baselines over one file. With an empty list this is the decode-only pass
  * (no per-call CPU probes then: decodeCpu is the whole pass).
  */
+/** Seconds past the latest frame time beyond which a frame's time is taken as damaged (see feed). */
+const MAX_LEAP = 10;
+
 export async function runBaselines(input: string, which: readonly Baseline[], p: BaselineParams): Promise<BaselineResult> {
   const cpuStart = cpuNow();
   const demuxer = await Demuxer.open(input);
@@ -136,7 +139,9 @@ export async function runBaselines(input: string, which: readonly Baseline[], p:
         }
         const t = secondsOf(f, tb);
         if (kind === 'video' || !vs) t0 ??= t;
-        end = Math.max(end, t);
+        // A frame stamped far past every other is a damaged timestamp (a garbled PES header), not
+        // the end of the file: FFmpeg's filters still get it, the file's length does not.
+        if (end === 0 || t <= end + MAX_LEAP) end = Math.max(end, t);
         for (const gr of graphs) {
           if (gr.kind !== kind) continue;
           const c0 = cpuNow();
