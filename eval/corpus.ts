@@ -326,21 +326,7 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
       const c = contents.clean[k % contents.clean.length]!;
       const fmt = formats[k % formats.length]!;
       const res = sizeFor(fmt.codec, RESOLUTIONS[o.resolutions[Math.floor(k / formats.length) % o.resolutions.length]!]!);
-      const format: Format = { ...fmt, ...res, fps: 25 };
-      const id = `${split}-c${String(k).padStart(3, '0')}`;
-      const seed = seedBase + 500 + k;
-      files.push({
-        id,
-        split,
-        kind: 'clean',
-        format,
-        content: c.label,
-        seed,
-        duration: o.cleanSeconds,
-        stream: streamFor(id, format, c, seed, o.cleanSeconds, []),
-        legit: c.legit ?? [],
-        planned: [],
-      });
+      files.push(cleanFile(split, `${split}-c${String(k).padStart(3, '0')}`, seedBase + 500 + k, { ...fmt, ...res, fps: 25 }, c));
     }
     // 5. Interlaced files (576i, top field first, H.264 and MPEG-2 in turn), after every other
     // file so that adding them changed none of those: per video defect type, one file of its
@@ -357,25 +343,27 @@ export function planCorpus(avail: readonly Availability[], o: CorpusOptions): Co
       });
       for (let k = 0; k < INTERLACED_CLEAN_FILES && codecs.length > 0; k++) {
         const c = contents.clean[k % contents.clean.length]!;
-        const format: Format = { ...codecs[k % codecs.length]!, ...INTERLACED, fps: 25 };
-        const id = `${split}-ic${String(k).padStart(2, '0')}`;
-        const seed = seedBase + 900 + k;
-        files.push({
-          id,
-          split,
-          kind: 'clean',
-          format,
-          content: c.label,
-          seed,
-          duration: o.cleanSeconds,
-          stream: streamFor(id, format, c, seed, o.cleanSeconds, []),
-          legit: c.legit ?? [],
-          planned: [],
-        });
+        files.push(cleanFile(split, `${split}-ic${String(k).padStart(2, '0')}`, seedBase + 900 + k, { ...codecs[k % codecs.length]!, ...INTERLACED, fps: 25 }, c));
       }
     }
   }
   return files;
+
+  /** One clean-only file of content `c`, `o.cleanSeconds` long. */
+  function cleanFile(split: Split, id: string, seed: number, format: Format, c: Content): CorpusFile {
+    return {
+      id,
+      split,
+      kind: 'clean',
+      format,
+      content: c.label,
+      seed,
+      duration: o.cleanSeconds,
+      stream: streamFor(id, format, c, seed, o.cleanSeconds, []),
+      legit: c.legit ?? [],
+      planned: [],
+    };
+  }
 
   /** One file of defect instances `g`, between clean stretches, on content drawn with `rand`. */
   function defectFile(split: Split, id: string, seed: number, format: Format, g: readonly Inst[], rand: () => number): CorpusFile {
