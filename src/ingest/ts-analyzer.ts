@@ -17,7 +17,9 @@
  *   repeated more than once), unless the discontinuity_indicator announces it;
  * - 1.5 `pmt`: no PMT section for more than `pmtInterval` (0.5 s) on a program_map_PID the PAT
  *   lists, or such a PID scrambled;
- * - 1.6 `pid`: an elementary PID a PMT lists that has had no packet for `pidTimeout`;
+ * - 1.6 `pid`: an elementary PID a PMT lists that has had no packet for `pidTimeout`, for
+ *   streams sent continuously (video, audio, teletext and VBI: continuousStream); SCTE-35 cues,
+ *   DVB subtitles, metadata and other data are sent only when there is something to say;
  * - 2.1 `tei`: transport_error_indicator set (the packet is not parsed further);
  * - 2.2 `crc`: a CRC_32 mismatch in a PSI/SI section (PAT, CAT, PMT, and PIDs 0x10-0x14);
  * - 2.3 `pcr_repetition`: two consecutive PCRs of a PID more than `pcrInterval` (40 ms) apart;
@@ -277,6 +279,8 @@ export class TsAnalyzer {
   private readonly pmtSeen = new Set<number>();
   /** Elementary PIDs the PMTs list -> stream clock when first listed. */
   private readonly esPids = new Map<number, number>();
+  /** Of those, PIDs whose stream type carries data only when there is something to say (see continuousStream): no PID_error. */
+  private readonly sparsePids = new Set<number>();
   /**
    * program_number -> its program_map_PID (PAT), the elementary PIDs its PMT lists and what the
    * PMT says of them (PID and stream_type, in order: `layout`, '' before the first PMT).
@@ -394,6 +398,7 @@ export class TsAnalyzer {
     this.pids.fill(undefined);
     this.pmtPids.clear();
     this.esPids.clear();
+    this.sparsePids.clear();
     this.programMap.clear();
     this.pmtSeen.clear();
     this.ptsWaiting.clear();
@@ -813,6 +818,8 @@ export class TsAnalyzer {
         const esPid = ((sec[i + 1]! & 0x1f) << 8) | sec[i + 2]!;
         const esInfo = ((sec[i + 3]! & 0x0f) << 8) | sec[i + 4]!;
         if (!this.esPids.has(esPid)) this.esPids.set(esPid, this.nowOrZero());
+        if (continuousStream(sec[i]!, sec.subarray(i + 5, Math.min(i + 5 + esInfo, sec.length - 4)))) this.sparsePids.delete(esPid);
+        else this.sparsePids.add(esPid);
         pids.push(esPid);
         layout += `${esPid}:${sec[i]!},`;
         i += 5 + esInfo;
@@ -842,6 +849,7 @@ export class TsAnalyzer {
             for (const es of [...this.esPids.keys()]) {
               if (listed.has(es)) continue;
               this.esPids.delete(es);
+              this.sparsePids.delete(es);
               this.pidReported.delete(es);
             }
           }
@@ -887,7 +895,7 @@ export class TsAnalyzer {
     }
     if (this.pidTimeout > 0) {
       for (const [pid, listedAt] of this.esPids) {
-        if (this.pidReported.has(pid)) continue;
+        if (this.pidReported.has(pid) || this.sparsePids.has(pid)) continue;
         const st = this.pids[pid];
         const age = now - Math.max(listedAt, st ? st.seenAt : Number.NEGATIVE_INFINITY);
         if (age > this.pidTimeout) {
@@ -897,4 +905,38 @@ export class TsAnalyzer {
       }
     }
   }
+}
+
+/** ISO/IEC 13818-1 and ATSC stream_type values of video and audio elementary streams. */
+const AV_STREAM_TYPES = new Set([
+  // video: MPEG-1/2, MPEG-4 part 2, H.264 (and SVC, MVC), HEVC (and temporal sub-streams), VVC, AVS, AVS2/3, Dirac, VC-1
+  0x01, 0x02, 0x10, 0x1b, 0x1f, 0x20, 0x24, 0x25, 0x33, 0x42, 0xd2, 0xd4, 0xd1, 0xea,
+  // audio: MPEG-1/2 audio, AAC (ADTS, LATM, raw), MPEG-H 3D audio, ATSC AC-3 and E-AC-3
+  0x03, 0x04, 0x0f, 0x11, 0x1c, 0x2d, 0x2e, 0x81, 0x87,
+]);
+/** DVB descriptors that make a private (0x06) PES a continuous stream: AC-3, E-AC-3, DTS, AAC, teletext, VBI data. */
+const CONTINUOUS_DESCRIPTORS = new Set([0x6a, 0x7a, 0x7b, 0x7c, 0x56, 0x45]);
+/** registration_descriptor format identifiers of continuous private streams: Opus, AC-3, E-AC-3, SMPTE 302M PCM, DTS. */
+const CONTINUOUS_REGISTRATIONS = new Set(['Opus', 'AC-3', 'EAC3', 'BSSD', 'DTS1', 'DTS2', 'DTS3']);
+
+/**
+ * Whether an elementary stream of this stream_type and ES_info descriptors is sent continuously
+ * (video, audio, teletext, VBI), so that a PID silent for seconds is a fault (TR 101 290 1.6).
+ * Everything else is sent when there is something to say and may be silent for minutes: SCTE-35
+ * splice information (0x86), DVB subtitles (0x06 with a subtitling descriptor), ID3 and KLV
+ * metadata, private sections, DSM-CC; a PID_error on those would be a false alarm on every
+ * stream that carries ad-insertion cues.
+ */
+export function continuousStream(streamType: number, esInfo: Uint8Array): boolean {
+  if (AV_STREAM_TYPES.has(streamType)) return true;
+  if (streamType !== 0x06) return false;
+  for (let i = 0; i + 2 <= esInfo.length; i += 2 + esInfo[i + 1]!) {
+    const tag = esInfo[i]!;
+    if (CONTINUOUS_DESCRIPTORS.has(tag)) return true;
+    if (tag === 0x05 && esInfo[i + 1]! >= 4 && i + 6 <= esInfo.length) {
+      const id = String.fromCharCode(esInfo[i + 2]!, esInfo[i + 3]!, esInfo[i + 4]!, esInfo[i + 5]!);
+      if (CONTINUOUS_REGISTRATIONS.has(id)) return true;
+    }
+  }
+  return false;
 }

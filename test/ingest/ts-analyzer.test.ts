@@ -333,4 +333,55 @@ describe('TsAnalyzer (TR 101 290 priority 1 and 2)', { timeout: 60_000 }, () => 
     expect(analyzer.clock).toBeGreaterThan(7.9);
     expect(analyzer.clock).toBeLessThan(8.1);
   });
+
+  it('PID_error (1.6) on a listed PID that never comes is for continuous streams; SCTE-35 cues, DVB subtitles and metadata may stay silent', () => {
+    // Every PMT of the clean render gets extra entries whose PIDs never carry a packet.
+    const addEntries = (b: Buffer, entries: readonly { type: number; pid: number; descriptors?: number[] }[]): Buffer => {
+      const out = Buffer.from(b);
+      const extra = entries.flatMap((e) => {
+        const d = e.descriptors ?? [];
+        return [e.type, 0xe0 | (e.pid >> 8), e.pid & 0xff, 0xf0 | (d.length >> 8), d.length & 0xff, ...d];
+      });
+      for (let i = 0; i < count(out); i++) {
+        const o = i * P;
+        if (pidOf(out, i) !== 0x1000 || (out[o + 1]! & 0x40) === 0 || (out[o + 3]! & 0x20) !== 0) continue;
+        const start = o + 5 + out[o + 4]!;
+        const len = ((out[start + 1]! & 0x0f) << 8) | out[start + 2]!;
+        const body = out.subarray(start, start + 3 + len - 4);
+        const sec = Buffer.concat([body, Buffer.from(extra), Buffer.alloc(4)]);
+        const newLen = len + extra.length;
+        sec[1] = (sec[1]! & 0xf0) | (newLen >> 8);
+        sec[2] = newLen & 0xff;
+        sec.writeUInt32BE(crc32Mpeg(sec, 0, sec.length - 4), sec.length - 4);
+        expect(start - o + sec.length).toBeLessThanOrEqual(P);
+        out.fill(0xff, start, o + P);
+        sec.copy(out, start);
+      }
+      return out;
+    };
+    const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+    const sparse = analyse(
+      addEntries(clean, [
+        { type: 0x86, pid: 0x1f0 }, // SCTE-35 splice information
+        { type: 0x06, pid: 0x1f1, descriptors: [0x59, 8, ...ascii('eng'), 0x10, 0, 1, 0, 1] }, // DVB subtitles
+        { type: 0x15, pid: 0x1f2, descriptors: [0x05, 4, ...ascii('ID3 ')] }, // ID3 timed metadata
+        { type: 0x06, pid: 0x1f3, descriptors: [0x05, 4, ...ascii('KLVA')] }, // KLV metadata
+      ]),
+    );
+    expect(sparse.findings).toEqual([]);
+    expect(sparse.analyzer.elementaryPids).toHaveLength(6);
+
+    const continuous = analyse(
+      addEntries(clean, [
+        { type: 0x0f, pid: 0x1e0 }, // a second AAC language
+        { type: 0x06, pid: 0x1e1, descriptors: [0x56, 5, ...ascii('eng'), 0x09, 0x00] }, // teletext
+        { type: 0x06, pid: 0x1e2, descriptors: [0x6a, 1, 0x00] }, // DVB AC-3
+        { type: 0x06, pid: 0x1e3, descriptors: [0x05, 4, ...ascii('BSSD')] }, // SMPTE 302M PCM
+      ]),
+    );
+    const pids = continuous.findings.filter((f) => f.check === 'pid');
+    expect(checks(continuous.findings).filter((c) => c !== 'pid')).toEqual([]);
+    expect(pids.map((f) => f.pid).sort((a, b) => a - b)).toEqual([0x1e0, 0x1e1, 0x1e2, 0x1e3]);
+    expect(pids[0]!.detail).toMatch(/listed in the PMT never received/);
+  });
 });
