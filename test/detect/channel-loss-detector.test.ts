@@ -32,12 +32,36 @@ describe('channel_loss detector', { timeout: 30_000 }, () => {
     expect(run(perChannelChunks([silent, silent], 0, 5)).edges).toEqual([]);
   });
 
-  it('5.1: silent LFE and surrounds are fine; a dead FL is reported', () => {
+  it('5.1: silent LFE and surrounds are fine; a front channel that stops is reported', () => {
     const names = ['FL', 'FR', 'FC', 'LFE', 'BL', 'BR'];
     const s = sine(440, -20);
     expect(run(perChannelChunks([s, s, s, silent, silent, silent], 0, 5, { channelNames: names })).edges).toEqual([]);
-    const { found } = run(perChannelChunks([silent, s, s, silent, silent, silent], 0, 5, { channelNames: names }));
-    expect(found.map((f) => f.channel)).toEqual(['FL']);
+    const { found } = run([
+      ...perChannelChunks([s, s, s, silent, silent, silent], 0, 2, { channelNames: names }),
+      ...perChannelChunks([silent, s, s, silent, silent, silent], 2, 5, { channelNames: names }),
+    ]);
+    expect(found.map((f) => `${f.channel} ${f.start.toFixed(1)}`)).toEqual(['FL 2.0']);
+  });
+
+  it('5.1 carrying stereo (centre silent from the start) or mono (left and right silent) is not a loss; frontFromStart reports them', () => {
+    const names = ['FL', 'FR', 'FC', 'LFE', 'BL', 'BR'];
+    const s = sine(440, -20);
+    const stereo = perChannelChunks([s, s, silent, silent, silent, silent], 0, 6, { channelNames: names });
+    const mono = perChannelChunks([silent, silent, s, silent, silent, silent], 0, 6, { channelNames: names });
+    expect(run(stereo).edges).toEqual([]);
+    expect(run(mono).edges).toEqual([]);
+    expect(runAudioDetector(spec, stereo, { frontFromStart: true }).found.map((f) => f.channel)).toEqual(['FC']);
+    expect(runAudioDetector(spec, mono, { frontFromStart: true }).found.map((f) => f.channel).sort()).toEqual(['FL', 'FR']);
+    // A stereo track is judged from the start: one leg dead from the first sample is a loss.
+    expect(run(perChannelChunks([s, silent], 0, 4)).found.map((f) => f.channel)).toEqual(['FR']);
+    // A new layout starts over: the centre heard in 5.1 does not count for the next 5.1 stretch of other names.
+    const other = ['FL', 'FR', 'FC', 'LFE', 'SL', 'SR'];
+    expect(
+      run([
+        ...perChannelChunks([s, s, s, silent, silent, silent], 0, 2, { channelNames: names }),
+        ...perChannelChunks([s, s, silent, silent, silent, silent], 2, 4, { channelNames: other }),
+      ]).edges,
+    ).toEqual([]);
   });
 
   it('FR polarity-inverted in real dialogue: phase_inverted on FL+FR, onset within 0.3 s', async () => {

@@ -9,7 +9,11 @@ import { defineDetector } from '../spec.ts';
  *   louder, reported with its name (FL, FR, ...). The margin keeps a quiet programme whose channels
  *   hover around the threshold (one just under, the other just over) from reading as a lost leg.
  *   In layouts of more than two channels only the front channels (FL, FR, FC) are checked one by
- *   one: LFE and surrounds are often legitimately silent. All channels silent is `silence`.
+ *   one: LFE and surrounds are often legitimately silent. And there a front channel is judged only
+ *   once it has carried sound (since the start or the last change of layout), unless
+ *   `frontFromStart`: a stereo programme carried in 5.1 leaves the centre silent by design, a mono
+ *   one the left and right (a 5.1 AC-3 of a stereo programme read as a dead centre for its whole
+ *   length). All channels silent is `silence`.
  * - `phase_inverted`: the front pair (FL/FR, or the first two channels) anti-correlated at or below
  *   `correlation` over `window` seconds, for `inversionMinDuration`, while both carry sound: one leg
  *   of the pair is polarity-inverted (or the mix is out of phase), which cancels in a mono downmix.
@@ -112,6 +116,14 @@ export const channelLossDetector = defineDetector({
       max: 30,
       unit: 's',
     },
+    frontFromStart: {
+      type: 'boolean',
+      description:
+        'In layouts of more than two channels, also report a front channel (FL, FR, FC) that has been dead since the start, not only one that stopped',
+      default: false,
+      guidance:
+        'Off by default: stereo carried in a 5.1 track leaves the centre silent from the first sample, and mono carried there the left and right, which is a configuration, not a loss. Turn on for channels whose 5.1 must carry all three front channels throughout. A stereo (two-channel) track is always judged from the start.',
+    },
     inversionMinDuration: {
       type: 'number',
       description: 'Seconds the correlation must stay at or below the limit before an incident opens',
@@ -128,6 +140,10 @@ export const channelLossDetector = defineDetector({
     const marginRatio = 10 ** (o.margin / 20);
     const nBins = Math.max(1, Math.round(o.window / BIN_SECONDS));
     let levels: number[] = [];
+    /** The track's channel names, and the front channels that have carried sound in that layout (see frontFromStart). */
+    let layout = '';
+    let namesSeen: readonly string[] | undefined;
+    const heard = new Set<string>();
     // Front-pair correlation: Σxy, Σx², Σy² per bin.
     const sxy = new Float64Array(nBins);
     const sxx = new Float64Array(nBins);
@@ -196,6 +212,15 @@ export const channelLossDetector = defineDetector({
         const count = a.channels.length;
         if (n === 0 || count < 2) return;
         if (levels.length !== count) levels = new Array<number>(count).fill(0);
+        // Ingest keeps one names array per layout: compare names only when the array changes.
+        if (a.channelNames !== namesSeen) {
+          namesSeen = a.channelNames;
+          const key = `${count}:${a.channelNames.join(',')}`;
+          if (key !== layout) {
+            layout = key;
+            heard.clear();
+          }
+        }
         let silentCount = 0;
         let loudest = 0;
         for (let c = 0; c < count; c++) {
@@ -211,6 +236,8 @@ export const channelLossDetector = defineDetector({
         for (let c = 0; c < count; c++) {
           const name = a.channelNames[c] ?? `ch${c}`;
           if (count > 2 && !INDIVIDUALLY_CHECKED.has(name)) continue;
+          if (levels[c]! >= limit) heard.add(name);
+          else if (count > 2 && !o.frontFromStart && !heard.has(name)) continue;
           const silent = !allSilent && levels[c]! < limit && levels[c]! * marginRatio <= loudest;
           // Only track channels that have been dead at least once: most never are.
           if (!silent && !dead.has(name)) continue;
