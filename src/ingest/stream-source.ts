@@ -641,6 +641,13 @@ export class StreamSource {
       });
       follower.video = vs;
       follower.audio = as;
+      /** A track taken mid-stream: read it, restart it on the media clock, fill its parameters from its first frames. */
+      const adopt = (st: Stream): void => {
+        this.unprobed.add(st);
+        this.timeline.restartTrack(st.index);
+        this.lastPts.delete(st.index);
+        st.discard = AVDISCARD_DEFAULT;
+      };
       /** Take `nv` / `na` as the monitored tracks (the same objects: nothing to do). */
       const switchTracks = async (nv: Stream | undefined, na: Stream | undefined, why: string): Promise<void> => {
         if (nv === vs && na === as) return;
@@ -651,10 +658,7 @@ export class StreamSource {
             vdec.close();
           }
           vs = nv!;
-          this.unprobed.add(vs);
-          this.timeline.restartTrack(vs.index);
-          this.lastPts.delete(vs.index);
-          vs.discard = AVDISCARD_DEFAULT;
+          adopt(vs);
           openVideo(true);
           this.lastVideoPts = Number.NaN;
         }
@@ -664,10 +668,7 @@ export class StreamSource {
             adec.close();
           }
           as = na!;
-          this.unprobed.add(as);
-          this.timeline.restartTrack(as.index);
-          this.lastPts.delete(as.index);
-          as.discard = AVDISCARD_DEFAULT;
+          adopt(as);
           await openAudio(true);
         }
         follower.video = vs;

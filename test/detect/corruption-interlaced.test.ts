@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../src/engine/analyze.ts';
 import { bobTopField } from '../../src/detect/corruption/fields.ts';
-import { StreamSource } from '../../src/ingest/index.ts';
 import { parseScenario, renderToFile } from '../../src/simulate/index.ts';
+import { watchSource } from '../ingest/source-harness.ts';
 
 const MEDIA = fileURLToPath(new URL('../../../shared/media/', import.meta.url));
 const HAVE_MEDIA = existsSync(join(MEDIA, 'SOURCES.md'));
@@ -30,23 +30,10 @@ async function render(name: string, stream: Record<string, unknown>, duration: n
 
 /** Pictures ingest delivered, and how many of them it flagged interlaced. */
 async function interlacedPictures(path: string): Promise<{ pictures: number; interlaced: number }> {
-  let pictures = 0;
-  let interlaced = 0;
-  const src = new StreamSource(
-    { id: 'x', url: path, live: false, decoderThreads: 1 },
-    {
-      video: (v) => {
-        pictures++;
-        if (v.interlaced) interlaced++;
-      },
-      audio: () => {},
-      edge: () => {},
-      info: () => {},
-      discontinuity: () => {},
-    },
-  );
-  await src.run();
-  return { pictures, interlaced };
+  const w = watchSource({ id: 'x', url: path, live: false, decoderThreads: 1 });
+  await w.done;
+  const video = w.log.filter((e) => e.kind === 'video');
+  return { pictures: video.length, interlaced: video.filter((e) => e.interlaced).length };
 }
 
 describe('bobTopField', () => {

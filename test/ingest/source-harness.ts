@@ -8,8 +8,8 @@ export interface Watched {
   readonly edges: (IntervalEdge & { receivedAt: number })[];
   /** Wall times (ms) of every video frame and audio chunk handed to the sink. */
   readonly media: number[];
-  /** The same, with kind and media time (and, for video, the decoder's damage flag and keyframe). */
-  readonly log: { kind: 'video' | 'audio'; wall: number; media: number; decodeError?: boolean; keyFrame?: boolean }[];
+  /** The same, with kind and media time (and, for video, the decoder's damage flag, keyframe and interlace flag). */
+  readonly log: { kind: 'video' | 'audio'; wall: number; media: number; decodeError?: boolean; keyFrame?: boolean; interlaced?: boolean }[];
   /** TR 101 290 findings on the raw bytes (MPEG-TS files and UDP are read through the analyzer). */
   readonly ts: TsEvent[];
   /** Each connection's StreamInfo. */
@@ -27,7 +27,7 @@ export function watchSource(opts: SourceOptions): Watched {
   const source = new StreamSource(opts, {
     video: (v) => {
       media.push(Date.now());
-      log.push({ kind: 'video', wall: Date.now(), media: v.mediaTime, decodeError: v.decodeError, keyFrame: v.keyFrame });
+      log.push({ kind: 'video', wall: Date.now(), media: v.mediaTime, decodeError: v.decodeError, keyFrame: v.keyFrame, interlaced: v.interlaced });
     },
     audio: (a) => {
       media.push(Date.now());
